@@ -1,1 +1,35 @@
+//! partner-center-gateway: the deprecated Microsoft Partner Center connector's operations, republished for
+//! Power Automate, Logic Apps and Power Apps makers, each call proxied to Partner Center on the caller's
+//! connection and under that connection's quota.
+//!
+//! Layout, in the order a call meets it:
+//!
+//! - [`cli`] and [`startup`]: the command line, `Application::build` (binds, starts the sandbox when no real
+//!   Partner Center is configured) and `run_until_stopped`.
+//! - [`config`]: layered settings (TOML file, then `PCGW_` environment), checked on load.
+//! - [`routes`]: the router factory and one file per operation; the middleware stack is explained there.
+//! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
+//! - [`connections`]: the registry of API keys → connections, and the authentication middleware.
+//! - [`quota`]: governor limiters keyed on the connection ID.
+//! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
+//! - [`gateway`]: shared state, extractors and the steps every operation takes.
+//! - [`tokens`]: access tokens per connection (moka cache) and rolling refresh tokens on disk.
+//! - [`upstream`]: the one reqwest client that calls Partner Center.
+//! - [`paging`]: `nextLink` for paged collections.
+//! - [`error`]: the one error type at the HTTP edge and its status mapping.
+//! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
+
+pub mod cli;
+pub mod config;
+pub mod connections;
+pub mod correlation;
+pub mod domain;
+pub mod error;
+pub mod gateway;
+pub mod paging;
+pub mod quota;
+pub mod routes;
 pub mod sandbox;
+pub mod startup;
+pub mod tokens;
+pub mod upstream;

@@ -1,0 +1,321 @@
+//! Layered configuration: one TOML file (`config/default.toml`, the sandbox profile, unless `--config FILE`
+//! names another), then environment variables `PCGW_SECTION__KEY` on top.
+//!
+//! Unknown keys are errors: a misspelt key silently ignored is how a gateway ends up in production with the
+//! sandbox's settings. Every error names the key it is about.
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::sandbox::SandboxOptions;
+
+/// The file read when `--config` is not given, relative to the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// The sandbox profile's demo API keys; a profile that calls the real Partner Center must not accept them.
+pub const DEMO_API_KEYS: [&str; 2] = ["demo-key-contoso", "demo-key-fabrikam"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub upstream: UpstreamSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub quota: QuotaSettings,
+    #[serde(default)]
+    pub sandbox: SandboxOptions,
+    #[serde(default)]
+    pub connections: Vec<ConnectionSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// The address makers reach the gateway at; `nextLink`s are built on it. When absent, they are built from
+    /// the request's `Host`, which is right for direct use but wrong behind a proxy that rewrites it.
+    pub public_base_url: Option<Url>,
+    /// Largest request body accepted; larger bodies are refused before they are read in full.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen: ([127, 0, 0, 1], 8080).into(), public_base_url: None, max_body_bytes: 64 * 1024 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSettings {
+    /// Partner Center's base URL. Absent: the gateway starts its embedded sandbox and calls that.
+    pub base_url: Option<Url>,
+    pub connect_timeout_ms: NonZeroU64,
+    /// Whole-call budget for one Partner Center (or token authority) request.
+    pub timeout_ms: NonZeroU64,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            connect_timeout_ms: NonZeroU64::new(5_000).unwrap(),
+            timeout_ms: NonZeroU64::new(30_000).unwrap(),
+        }
+    }
+}
+
+impl UpstreamSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms.get())
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.get())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// The Entra authority; tokens come from `{authority}/{tenant}/oauth2/v2.0/token`. Ignored in the sandbox
+    /// profile, where the sandbox is the authority.
+    pub authority: Url,
+    pub scope: String,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            authority: Url::parse("https://login.microsoftonline.com").unwrap(),
+            scope: "https://api.partnercenter.microsoft.com/.default".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    pub calls: NonZeroU32,
+    pub period_secs: NonZeroU64,
+}
+
+impl Default for QuotaSettings {
+    /// The original connector's published limit: 100 calls per connection per 60 seconds.
+    fn default() -> Self {
+        Self { calls: NonZeroU32::new(100).unwrap(), period_secs: NonZeroU64::new(60).unwrap() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSettings {
+    pub id: String,
+    /// Lower-case hex SHA-256 of the connection's API key: the key itself is never stored.
+    pub api_key_sha256: String,
+    pub quota: Option<QuotaSettings>,
+    pub credentials: CredentialSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CredentialSettings {
+    /// App-only: client credentials grant.
+    AppOnly {
+        tenant_id: String,
+        client_id: String,
+        client_secret_env: Option<String>,
+        client_secret_file: Option<PathBuf>,
+    },
+    /// App+User: a rolling refresh token kept in a file the gateway rewrites on every exchange.
+    AppUser {
+        tenant_id: String,
+        client_id: String,
+        client_secret_env: Option<String>,
+        client_secret_file: Option<PathBuf>,
+        refresh_token_file: PathBuf,
+        /// Written to `refresh_token_file` only when that file does not exist yet (first start).
+        refresh_token_seed: Option<SecretString>,
+    },
+}
+
+/// A configuration problem, worded for the administrator who has to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    pub fn key(key: impl std::fmt::Display, problem: impl std::fmt::Display) -> Self {
+        ConfigError(format!("`{key}`: {problem}"))
+    }
+}
+
+impl Settings {
+    /// Reads `file` (or [`DEFAULT_CONFIG_FILE`]) and the `PCGW_` environment, then checks what types cannot.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        if !path.is_file() {
+            return Err(ConfigError(format!("configuration file {} not found", path.display())));
+        }
+        Self::from_figment(Figment::from(Toml::file(path)).merge(Self::env()))
+    }
+
+    /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(text)))
+    }
+
+    fn env() -> Env {
+        // PCGW_CONFIG is the CLI's own variable, not a key.
+        Env::prefixed("PCGW_").split("__").ignore(&["config"])
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn uses_sandbox(&self) -> bool {
+        self.upstream.base_url.is_none()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.upstream.base_url {
+            check_base_url("upstream.base_url", url)?;
+        }
+        check_base_url("auth.authority", &self.auth.authority)?;
+        if let Some(url) = &self.server.public_base_url {
+            check_base_url("server.public_base_url", url)?;
+        }
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError::key("server.max_body_bytes", "must be more than 0"));
+        }
+        for (i, q) in std::iter::once((None, &self.quota))
+            .chain(self.connections.iter().enumerate().filter_map(|(i, c)| c.quota.as_ref().map(|q| (Some(i), q))))
+        {
+            let key = i.map_or("quota".to_owned(), |i| format!("connections[{i}].quota"));
+            crate::quota::check(q).map_err(|e| ConfigError::key(key, e))?;
+        }
+        let demo_hashes: Vec<String> = DEMO_API_KEYS.iter().map(|k| crate::connections::hash_api_key(k)).collect();
+        let mut seen_ids = std::collections::HashSet::new();
+        let mut seen_keys = std::collections::HashSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            let key = |field: &str| format!("connections[{i}].{field}");
+            crate::domain::ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(key("id"), e))?;
+            if !seen_ids.insert(&c.id) {
+                return Err(ConfigError::key(key("id"), format!("{:?} is used by another connection", c.id)));
+            }
+            let hash = &c.api_key_sha256;
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                return Err(ConfigError::key(key("api_key_sha256"), "must be 64 lower-case hex digits (sha256sum of the key)"));
+            }
+            if !seen_keys.insert(hash) {
+                return Err(ConfigError::key(key("api_key_sha256"), "is the same key as another connection's"));
+            }
+            if !self.uses_sandbox() && demo_hashes.contains(hash) {
+                return Err(ConfigError::key(
+                    key("api_key_sha256"),
+                    "is one of the sandbox's published demo keys; a profile that calls the real Partner Center \
+                     (upstream.base_url is set) refuses to start with it",
+                ));
+            }
+            let (tenant_id, client_id) = match &c.credentials {
+                CredentialSettings::AppOnly { tenant_id, client_id, client_secret_env, client_secret_file } => {
+                    if client_secret_env.is_none() == client_secret_file.is_none() {
+                        return Err(ConfigError::key(
+                            key("credentials"),
+                            "an app_only connection needs exactly one of client_secret_env and client_secret_file",
+                        ));
+                    }
+                    (tenant_id, client_id)
+                }
+                CredentialSettings::AppUser { tenant_id, client_id, client_secret_env, client_secret_file, .. } => {
+                    if client_secret_env.is_some() && client_secret_file.is_some() {
+                        return Err(ConfigError::key(
+                            key("credentials"),
+                            "give at most one of client_secret_env and client_secret_file",
+                        ));
+                    }
+                    (tenant_id, client_id)
+                }
+            };
+            // Both end up in the token request's URL path or form; anything but a GUID or a domain name is a typo.
+            if !is_tenant(tenant_id) {
+                return Err(ConfigError::key(key("credentials.tenant_id"), "must be a tenant GUID or domain name"));
+            }
+            if client_id.is_empty() || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(ConfigError::key(key("credentials.client_id"), "must be an application (client) ID"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_tenant(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+fn check_base_url(key: &str, url: &Url) -> Result<(), ConfigError> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::key(key, format!("{url} must be an http(s) URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::key(key, format!("{url} must not have a query or fragment")));
+    }
+    Ok(())
+}
+
+/// figment's messages already name the key and the file; keep them, one line per error.
+fn describe(error: figment::Error) -> String {
+    error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// A base URL as a string with no trailing slash, so that `{base}{path}` never doubles or drops a `/`.
+pub fn trimmed(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_profiles_parse() {
+        let sandbox = Settings::from_toml(include_str!("../config/default.toml")).unwrap();
+        assert!(sandbox.uses_sandbox());
+        assert_eq!(sandbox.server.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(sandbox.connections.len(), 2);
+        let real = Settings::from_toml(include_str!("../config/partner-center.example.toml")).unwrap();
+        assert!(!real.uses_sandbox());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Settings::from_toml("[server]\nlisten = \"nowhere\"\n").unwrap_err().to_string();
+        assert!(e.contains("server.listen"), "{e}");
+        let e = Settings::from_toml("[server]\nlistne = \"127.0.0.1:1\"\n").unwrap_err().to_string();
+        assert!(e.contains("listne"), "{e}");
+        let e = Settings::from_toml("[quota]\ncalls = 0\nperiod_secs = 60\n").unwrap_err().to_string();
+        assert!(e.contains("quota.calls"), "{e}");
+    }
+
+    #[test]
+    fn a_real_upstream_refuses_the_demo_keys() {
+        let sandbox = include_str!("../config/default.toml");
+        let real = format!("{sandbox}\n[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n");
+        let e = Settings::from_toml(&real).unwrap_err().to_string();
+        assert!(e.contains("connections[0].api_key_sha256") && e.contains("demo"), "{e}");
+    }
+}

@@ -1,0 +1,138 @@
+//! The connection registry: which API key names which connection, with what quota and which credentials.
+//!
+//! Keys are stored and looked up by their SHA-256, so the configuration never holds a usable key and a lookup
+//! never compares key bytes directly.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderName;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use crate::config::{ConfigError, CredentialSettings, QuotaSettings, Settings};
+use crate::domain::ConnectionId;
+use crate::error::AppError;
+use crate::gateway::Gateway;
+use crate::tokens::RefreshTokenStore;
+
+pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+pub struct Connection {
+    pub id: ConnectionId,
+    pub credentials: Credentials,
+}
+
+pub enum Credentials {
+    AppOnly { tenant_id: String, client_id: String, client_secret: SecretString },
+    AppUser { tenant_id: String, client_id: String, client_secret: Option<SecretString>, refresh_token: RefreshTokenStore },
+}
+
+impl Credentials {
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Credentials::AppOnly { tenant_id, .. } | Credentials::AppUser { tenant_id, .. } => tenant_id,
+        }
+    }
+}
+
+pub struct Registry {
+    by_key_hash: HashMap<[u8; 32], Arc<Connection>>,
+}
+
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+impl Registry {
+    /// Resolves every connection's secrets (environment variables, files) now, so a missing secret stops
+    /// start-up instead of failing the first call.
+    pub fn from_settings(settings: &Settings) -> Result<(Self, Vec<(ConnectionId, QuotaSettings)>), ConfigError> {
+        let mut by_key_hash = HashMap::new();
+        let mut overrides = Vec::new();
+        for (i, c) in settings.connections.iter().enumerate() {
+            let key = |field: &str| format!("connections[{i}].credentials.{field}");
+            let id = ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(format!("connections[{i}].id"), e))?;
+            let credentials = match &c.credentials {
+                CredentialSettings::AppOnly { tenant_id, client_id, client_secret_env, client_secret_file } => {
+                    Credentials::AppOnly {
+                        tenant_id: tenant_id.clone(),
+                        client_id: client_id.clone(),
+                        client_secret: read_secret(&key, client_secret_env.as_deref(), client_secret_file.as_deref())?
+                            .expect("validated: app_only has a secret"),
+                    }
+                }
+                CredentialSettings::AppUser {
+                    tenant_id,
+                    client_id,
+                    client_secret_env,
+                    client_secret_file,
+                    refresh_token_file,
+                    refresh_token_seed,
+                } => Credentials::AppUser {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: read_secret(&key, client_secret_env.as_deref(), client_secret_file.as_deref())?,
+                    refresh_token: RefreshTokenStore::open(refresh_token_file, refresh_token_seed.as_ref())
+                        .map_err(|e| ConfigError::key(key("refresh_token_file"), e))?,
+                },
+            };
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(&c.api_key_sha256, &mut hash)
+                .map_err(|e| ConfigError::key(format!("connections[{i}].api_key_sha256"), e))?;
+            if let Some(q) = c.quota {
+                overrides.push((id.clone(), q));
+            }
+            by_key_hash.insert(hash, Arc::new(Connection { id, credentials }));
+        }
+        Ok((Self { by_key_hash }, overrides))
+    }
+
+    pub fn by_api_key(&self, key: &[u8]) -> Option<&Arc<Connection>> {
+        self.by_key_hash.get(&<[u8; 32]>::from(Sha256::digest(key)))
+    }
+}
+
+fn read_secret(
+    key: &dyn Fn(&str) -> String,
+    env: Option<&str>,
+    file: Option<&Path>,
+) -> Result<Option<SecretString>, ConfigError> {
+    if let Some(var) = env {
+        let value = std::env::var(var)
+            .map_err(|_| ConfigError::key(key("client_secret_env"), format!("environment variable {var} is not set")))?;
+        return Ok(Some(value.into()));
+    }
+    if let Some(path) = file {
+        let value = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::key(key("client_secret_file"), format!("cannot read {}: {e}", path.display())))?;
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ConfigError::key(key("client_secret_file"), format!("{} is empty", path.display())));
+        }
+        return Ok(Some(value.into()));
+    }
+    Ok(None)
+}
+
+/// Names the caller's connection from `X-API-Key` and spends one call of its quota; over quota, the call ends
+/// here and Partner Center never sees it.
+pub async fn authenticate(State(gateway): State<Gateway>, mut request: Request, next: Next) -> Response {
+    let connection = match request.headers().get(&X_API_KEY) {
+        None => return AppError::Unauthorized("Send the connection's API key in the X-API-Key header.").into_response(),
+        Some(key) => match gateway.registry.by_api_key(key.as_bytes()) {
+            Some(connection) => Arc::clone(connection),
+            None => return AppError::Unauthorized("The X-API-Key is not the key of any connection.").into_response(),
+        },
+    };
+    if let Err(retry_after_secs) = gateway.quotas.admit(&connection.id) {
+        tracing::info!(connection = %connection.id, retry_after_secs, "over quota");
+        return AppError::QuotaExceeded { retry_after_secs }.into_response();
+    }
+    request.extensions_mut().insert(connection);
+    next.run(request).await
+}

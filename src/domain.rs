@@ -1,0 +1,208 @@
+//! Newtypes parsed at the edge: once a handler holds one of these, the value is safe to put in a Partner Center
+//! path, query or header without further checks.
+
+use std::fmt;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// A customer's tenant ID: a GUID, kept in the canonical lower-case hyphenated form Partner Center uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomerTenantId(Uuid);
+
+impl CustomerTenantId {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        // Only the hyphenated 36-character form: braces, URNs and "simple" forms would reach Partner Center
+        // as different strings from the one the maker sees in its own records.
+        if raw.len() == 36 {
+            if let Ok(id) = Uuid::try_parse(raw) {
+                return Ok(Self(id));
+            }
+        }
+        Err(AppError::bad_request(
+            "InvalidCustomerTenantId",
+            "CustomerTenantID must be a GUID such as c501c3c4-d776-40ef-9ecf-9cefb59442c1.",
+        ))
+    }
+}
+
+impl fmt::Display for CustomerTenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The name of a caller connection; quotas and tokens are keyed on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(Arc<str>);
+
+impl ConnectionId {
+    /// Connection IDs come from configuration (and later from validated tokens); they appear in logs and quota
+    /// keys, so keep them short, printable and free of separators that could be confused in a shared store.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        if ok {
+            Ok(Self(raw.into()))
+        } else {
+            Err(format!(
+                "connection id {raw:?} must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Microsoft AI Cloud Partner Program (MPN) ID: digits only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerId(String);
+
+impl PartnerId {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::bad_request("InvalidPartnerId", "PartnerId must be the partner's MPN ID: digits only."))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Page size: a positive integer no larger than the operation's maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    pub fn parse(raw: &str, max: u32) -> Result<Self, AppError> {
+        match raw.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) && !raw.starts_with('+') => Ok(Self(n)),
+            _ => Err(AppError::bad_request("InvalidSize", format!("Size must be a whole number from 1 to {max}."))),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A zero-based offset into a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Offset(u32);
+
+impl Offset {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        match raw.parse::<u32>() {
+            Ok(n) if !raw.starts_with('+') => Ok(Self(n)),
+            _ => Err(AppError::bad_request("InvalidOffset", "Offset must be a whole number, 0 or more.")),
+        }
+    }
+
+    pub fn new(n: u32) -> Self {
+        Self(n)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A Partner Center continuation token, forwarded in the `MS-ContinuationToken` header, so it must be a valid
+/// header value; Partner Center's tokens are base64 and a few hundred characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContinuationToken(String);
+
+impl ContinuationToken {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if !raw.is_empty() && raw.len() <= 4096 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::bad_request(
+                "InvalidContinuationToken",
+                "ContinuationToken must be the value taken from a previous page's nextLink.",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An agreement type such as MicrosoftCustomerAgreement, or `*` for all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementType(String);
+
+impl AgreementType {
+    pub const MICROSOFT_CUSTOMER_AGREEMENT: &str = "MicrosoftCustomerAgreement";
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if raw == "*" || (!raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphabetic())) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(AppError::bad_request(
+                "InvalidAgreementType",
+                "AgreementType must be an agreement type such as MicrosoftCustomerAgreement, or *.",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_id_accepts_only_the_hyphenated_guid() {
+        let id = CustomerTenantId::parse("C501C3C4-D776-40EF-9ECF-9CEFB59442C1").unwrap();
+        assert_eq!(id.to_string(), "c501c3c4-d776-40ef-9ecf-9cefb59442c1");
+        for bad in ["", "c501c3c4d77640ef9ecf9cefb59442c1", "{c501c3c4-d776-40ef-9ecf-9cefb59442c1}", "../x", "c501c3c4-d776-40ef-9ecf-9cefb59442cz"] {
+            assert!(CustomerTenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_offsets() {
+        assert_eq!(PageSize::parse("500", 500).unwrap().get(), 500);
+        for bad in ["0", "501", "-1", "+5", "1.5", "", "ten"] {
+            assert!(PageSize::parse(bad, 500).is_err(), "{bad}");
+        }
+        assert_eq!(Offset::parse("0").unwrap().get(), 0);
+        for bad in ["-1", "+1", "x", ""] {
+            assert!(Offset::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn partner_ids_are_digits() {
+        assert!(PartnerId::parse("4847383").is_ok());
+        for bad in ["", "48a", "4847383/..", "-1"] {
+            assert!(PartnerId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn continuation_tokens_must_be_header_safe() {
+        assert!(ContinuationToken::parse("YWJj+/==").is_ok());
+        assert!(ContinuationToken::parse("a\r\nb").is_err());
+        assert!(ContinuationToken::parse("a b").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! The one error type at the HTTP edge and its one status mapping.
+//!
+//! The gateway's own errors are JSON `{"statusCode","code","message","correlationId"}`. Causes of 5xx answers are
+//! logged here and never returned. Partner Center's own error answers are not errors of ours: they travel as
+//! [`AppError::Upstream`] and reach the caller unchanged, status, body and all, so makers see Partner Center's codes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::correlation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Invalid caller input; never reaches Partner Center.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// Missing or unknown credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("no route")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The connection's quota is spent; answered the way the Power Platform front door does.
+    #[error("quota exceeded")]
+    QuotaExceeded { retry_after_secs: u64 },
+    /// Partner Center (or the token authority) could not be reached or answered something unusable.
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
+    /// The token authority refused the connection's own credentials; only the administrator can fix that.
+    #[error("credentials refused: {0}")]
+    CredentialsRefused(String),
+    #[error("upstream timeout: {0}")]
+    GatewayTimeout(String),
+    /// Partner Center's own error answer, passed through byte for byte.
+    #[error("partner center answered {status}")]
+    Upstream { status: StatusCode, content_type: Option<HeaderValue>, retry_after: Option<HeaderValue>, body: Bytes },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest { code, message: message.into() }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadGateway(_) | AppError::CredentialsRefused(_) => StatusCode::BAD_GATEWAY,
+            AppError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Upstream { status, .. } => *status,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    status_code: u16,
+    code: &'a str,
+    message: &'a str,
+    correlation_id: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (code, message): (&str, &str) = match &self {
+            AppError::BadRequest { code, message } => (code, message),
+            AppError::Unauthorized(message) => ("Unauthorized", message),
+            AppError::NotFound => ("NotFound", "No operation matches this method and path."),
+            AppError::MethodNotAllowed => ("MethodNotAllowed", "This path does not accept this method."),
+            AppError::QuotaExceeded { retry_after_secs } => return quota_exceeded(*retry_after_secs),
+            AppError::Upstream { status, content_type, retry_after, body } => {
+                let mut response = (*status, body.clone()).into_response();
+                let headers = response.headers_mut();
+                if let Some(ct) = content_type {
+                    headers.insert(header::CONTENT_TYPE, ct.clone());
+                }
+                if let Some(ra) = retry_after {
+                    headers.insert(header::RETRY_AFTER, ra.clone());
+                }
+                return response;
+            }
+            AppError::BadGateway(cause) => {
+                tracing::error!(%cause, "partner center unusable");
+                ("BadGateway", "Partner Center could not be reached or answered something that is not JSON.")
+            }
+            AppError::CredentialsRefused(cause) => {
+                tracing::error!(%cause, "connection credentials refused");
+                (
+                    "ConnectionCredentialsRefused",
+                    "The token authority refused this connection's credentials; the gateway's administrator must renew them.",
+                )
+            }
+            AppError::GatewayTimeout(cause) => {
+                tracing::error!(%cause, "partner center timed out");
+                ("GatewayTimeout", "Partner Center did not answer in time.")
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ("InternalError", "The gateway failed unexpectedly.")
+            }
+        };
+        let body = ErrorBody {
+            status_code: status.as_u16(),
+            code,
+            message,
+            correlation_id: correlation::current().map(|id| id.to_string()).unwrap_or_default(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"ApiKey realm="partner-center-gateway", header="X-API-Key""#),
+            );
+        }
+        response
+    }
+}
+
+/// The platform's own over-quota answer, so a flow's retry policy treats the gateway like the original connector.
+fn quota_exceeded(retry_after_secs: u64) -> Response {
+    let body = format!(
+        r#"{{"statusCode":429,"message":"Rate limit is exceeded. Try again in {retry_after_secs} seconds."}}"#
+    );
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, HeaderValue::from(retry_after_secs)), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,222 @@
+//! The state every handler shares and the few steps every operation takes: who is calling, what they asked,
+//! fetch the connection's token, call Partner Center, and turn the answer into the caller's response.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::connections::{Connection, Registry};
+use crate::correlation;
+use crate::error::AppError;
+use crate::paging::{Page, with_next_link};
+use crate::quota::Quotas;
+use crate::tokens::TokenSource;
+use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
+
+#[derive(Clone)]
+pub struct Gateway(Arc<Inner>);
+
+pub struct Inner {
+    pub registry: Registry,
+    pub quotas: Quotas,
+    pub tokens: TokenSource,
+    pub partner_center: PartnerCenter,
+    /// `server.public_base_url` without its trailing slash.
+    pub public_base_url: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Deref for Gateway {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Gateway {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// Calls Partner Center on the caller's connection with that connection's own token.
+    pub async fn call(&self, connection: &Connection, ctx: &CallContext, request: UpstreamRequest<'_>) -> Result<Reply, AppError> {
+        let token = self.tokens.token(connection).await?;
+        self.partner_center.send(&token, ctx, request).await
+    }
+}
+
+static JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// A successful answer passes through with its status; Partner Center's error answers become
+/// [`AppError::Upstream`] and pass through too. Anything that is not JSON is a fault of the upstream.
+pub fn checked(reply: Reply) -> Result<Reply, AppError> {
+    let is_json = |body: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if reply.status.is_success() {
+        return Ok(reply);
+    }
+    if reply.status.is_client_error() || reply.status.is_server_error() {
+        if reply.body.is_empty() || is_json(&reply.body) {
+            return Err(AppError::Upstream {
+                status: reply.status,
+                content_type: reply.content_type,
+                retry_after: reply.retry_after,
+                body: reply.body,
+            });
+        }
+        return Err(AppError::BadGateway(format!("Partner Center answered {} with a body that is not JSON", reply.status)));
+    }
+    Err(AppError::BadGateway(format!("Partner Center answered {}", reply.status)))
+}
+
+/// The answer of an operation whose body reaches the caller unchanged.
+pub fn json(reply: Reply) -> Result<Response, AppError> {
+    let reply = checked(reply)?;
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body).is_err() {
+        return Err(AppError::BadGateway(format!("Partner Center answered {} with a body that is not JSON", reply.status)));
+    }
+    Ok(json_response(reply.status, reply.body))
+}
+
+/// The answer of a paged operation: Partner Center's page, plus a `nextLink` when `next_link` makes one.
+pub fn paged(reply: Reply, next_link: impl FnOnce(&Page) -> Option<String>) -> Result<Response, AppError> {
+    let reply = checked(reply)?;
+    let page = Page::parse(&reply.body)
+        .map_err(|e| AppError::BadGateway(format!("Partner Center answered {} with a page that is not JSON: {e}", reply.status)))?;
+    let body = match next_link(&page) {
+        Some(link) => with_next_link(&reply.body, &link)
+            .ok_or_else(|| AppError::BadGateway("Partner Center answered a page that is not a JSON object".into()))?,
+        None => reply.body.clone(),
+    };
+    Ok(json_response(reply.status, body))
+}
+
+pub fn json_response(status: axum::http::StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, JSON.clone())], body).into_response()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CallContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(CallContext {
+            correlation_id: correlation::current().unwrap_or_else(uuid::Uuid::new_v4),
+            locale: parts.headers.get(header::ACCEPT_LANGUAGE).and_then(locale),
+        })
+    }
+}
+
+/// Partner Center's `X-Locale` takes one locale; `Accept-Language` lists several with weights. The first is the
+/// caller's preference. A value that is not a plain language tag is ignored rather than refused: it is a hint.
+fn locale(accept_language: &HeaderValue) -> Option<HeaderValue> {
+    let first = accept_language.to_str().ok()?.split([',', ';']).next()?.trim();
+    let ok = (2..=35).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| HeaderValue::from_str(first).ok()).flatten()
+}
+
+/// The connection the authentication layer named for this call.
+pub struct Caller(pub Arc<Connection>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<Arc<Connection>>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| AppError::Internal("operation routed without the authentication layer".into()))
+    }
+}
+
+/// The one path parameter of an operation, as the caller sent it (percent-decoded), for a newtype to parse.
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathParam(value)),
+            Err(_) => Err(AppError::bad_request("InvalidPath", "A path parameter is not valid UTF-8.")),
+        }
+    }
+}
+
+/// Two path parameters, in path order.
+pub struct PathParams2(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams2 {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<(String, String)>::from_request_parts(parts, state).await {
+            Ok(Path((a, b))) => Ok(PathParams2(a, b)),
+            Err(_) => Err(AppError::bad_request("InvalidPath", "A path parameter is not valid UTF-8.")),
+        }
+    }
+}
+
+/// The query string as key/value pairs. Keys match case-insensitively (makers type `size` as often as `Size`),
+/// and a key given twice is refused: which of the two the caller meant is not ours to guess.
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn single(&self, key: &str) -> Result<Option<&str>, AppError> {
+        let mut found = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key));
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(AppError::bad_request("DuplicateParameter", format!("{key} is given more than once.")));
+        }
+        Ok(first.map(|(_, v)| v.as_str()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        Ok(QueryParams(form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
+    }
+}
+
+/// Where `nextLink`s point: the configured public base URL, else the scheme and `Host` the caller used.
+pub struct LinkBase(pub String);
+
+impl FromRequestParts<Gateway> for LinkBase {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, gateway: &Gateway) -> Result<Self, AppError> {
+        if let Some(base) = &gateway.public_base_url {
+            return Ok(LinkBase(base.clone()));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b)))
+            .ok_or_else(|| AppError::bad_request("InvalidHost", "The Host header is missing or not a host name."))?;
+        let scheme = parts.uri.scheme_str().unwrap_or("http");
+        Ok(LinkBase(format!("{scheme}://{host}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_takes_the_first_plain_tag() {
+        assert_eq!(locale(&HeaderValue::from_static("pt-BR,pt;q=0.9,en;q=0.8")).unwrap(), "pt-BR");
+        assert_eq!(locale(&HeaderValue::from_static("en-US")).unwrap(), "en-US");
+        assert!(locale(&HeaderValue::from_static("*")).is_none());
+        assert!(locale(&HeaderValue::from_static("e")).is_none());
+    }
+}

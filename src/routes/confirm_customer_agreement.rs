@@ -1,0 +1,117 @@
+//! ConfirmCustomerAgreement: `POST /v1/customers/{CustomerTenantID}/agreements` → the same on Partner Center,
+//! which answers 201 with the stored agreement (or 409, code 600061, when that contact already confirmed it).
+//!
+//! The body is checked in full before Partner Center sees it, then forwarded byte for byte: fields the gateway
+//! does not know (Partner Center adds some over time) are the caller's business, not ours to drop.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Method;
+use axum::response::Response;
+use bytes::Bytes;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::CustomerTenantId;
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, PathParam, json};
+use crate::upstream::{CallContext, UpstreamRequest};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewAgreement {
+    primary_contact: Contact,
+    template_id: String,
+    date_agreed: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Contact {
+    first_name: String,
+    last_name: String,
+    email: String,
+    #[serde(default)]
+    phone_number: Option<String>,
+}
+
+pub async fn confirm_customer_agreement(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    PathParam(customer): PathParam,
+    body: Body,
+) -> Result<Response, AppError> {
+    let customer = CustomerTenantId::parse(&customer)?;
+    let body = read_limited(body, gateway.max_body_bytes).await?;
+    validate(&body)?;
+    let request = UpstreamRequest {
+        method: Method::POST,
+        json_body: Some(body),
+        ..UpstreamRequest::get(format!("/v1/customers/{customer}/agreements"))
+    };
+    json(gateway.call(&connection, &ctx, request).await?)
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, AppError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::bad_request("BodyTooLarge", format!("The request body is larger than {limit} bytes, or was cut short."))
+    })
+}
+
+fn validate(body: &[u8]) -> Result<(), AppError> {
+    let invalid = |message: String| AppError::bad_request("InvalidBody", message);
+    let agreement: NewAgreement = serde_json::from_slice(body).map_err(|e| invalid(format!("The body is not a valid agreement: {e}.")))?;
+    let contact = &agreement.primary_contact;
+    for (name, value) in [
+        ("primaryContact.firstName", &contact.first_name),
+        ("primaryContact.lastName", &contact.last_name),
+        ("primaryContact.email", &contact.email),
+        ("type", &agreement.kind),
+    ] {
+        if value.trim().is_empty() {
+            return Err(invalid(format!("{name} must not be empty.")));
+        }
+    }
+    if !contact.email.contains('@') {
+        return Err(invalid("primaryContact.email must be an email address.".into()));
+    }
+    if contact.phone_number.as_deref().is_some_and(|p| p.len() > 64) {
+        return Err(invalid("primaryContact.phoneNumber is too long.".into()));
+    }
+    if uuid::Uuid::try_parse(&agreement.template_id).is_err() {
+        return Err(invalid("templateId must be a GUID: take it from GetAgreementMetadata.".into()));
+    }
+    if OffsetDateTime::parse(&agreement.date_agreed, &Rfc3339).is_err() {
+        return Err(invalid("dateAgreed must be a date and time such as 2018-06-14T00:00:00.000Z.".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"primaryContact":{"firstName":"Tania","lastName":"Carr","email":"someone@example.com","phoneNumber":"1234567890"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00.000Z","type":"MicrosoftCustomerAgreement"}"#;
+
+    #[test]
+    fn accepts_the_documented_example_and_refuses_broken_ones() {
+        validate(GOOD.as_bytes()).unwrap();
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9"}"#,
+            &GOOD.replace("someone@example.com", "nobody"),
+            &GOOD.replace("117a77b0-9360-443b-8795-c6dedc750cf9", "mca"),
+            &GOOD.replace("2018-06-14T00:00:00.000Z", "yesterday"),
+            &GOOD.replace(r#""Tania""#, "42"),
+            &GOOD.replace(r#""Tania""#, r#""  ""#),
+        ] {
+            assert!(validate(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}

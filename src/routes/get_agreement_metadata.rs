@@ -1,0 +1,24 @@
+//! GetAgreementMetadata: `GET /v1/agreements?AgreementType=` → Partner Center `GET /v1/agreements?agreementType=`.
+//!
+//! The Microsoft Customer Agreement's metadata gives the `templateId` that ConfirmCustomerAgreement needs, so
+//! that is the default; Partner Center's own default (the Microsoft Cloud Agreement) is one `AgreementType` away.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::AgreementType;
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, QueryParams, json};
+use crate::upstream::{CallContext, UpstreamRequest};
+
+pub async fn get_agreement_metadata(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    query: QueryParams,
+) -> Result<Response, AppError> {
+    let kind = query.single("AgreementType")?.unwrap_or(AgreementType::MICROSOFT_CUSTOMER_AGREEMENT);
+    let kind = AgreementType::parse(kind)?;
+    let path = format!("/v1/agreements?agreementType={}", kind.as_str());
+    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+}

@@ -1,0 +1,47 @@
+//! GetAllCustomers: `GET /v1/customers?Size=` → Partner Center `GET /v1/customers?size=`.
+//!
+//! Partner Center pages customers with a continuation token sent as a header; the gateway turns it into a
+//! `nextLink` carrying `ContinuationToken`, and turns that back into the header and `seekOperation=Next`.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::{ContinuationToken, PageSize};
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
+use crate::paging::push_query;
+use crate::upstream::{CallContext, UpstreamRequest};
+
+/// Partner Center's own maximum page size for customers.
+pub const MAX_SIZE: u32 = 500;
+
+pub async fn get_all_customers(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    query: QueryParams,
+    LinkBase(base): LinkBase,
+) -> Result<Response, AppError> {
+    let size = query.single("Size")?.map(|s| PageSize::parse(s, MAX_SIZE)).transpose()?;
+    let continuation = query.single("ContinuationToken")?.map(ContinuationToken::parse).transpose()?;
+    let size = size.map(|s| s.get().to_string());
+
+    let mut path = String::from("/v1/customers");
+    if let Some(size) = &size {
+        push_query(&mut path, "size", size);
+    }
+    if continuation.is_some() {
+        push_query(&mut path, "seekOperation", "Next");
+    }
+    let request = UpstreamRequest { continuation: continuation.as_ref(), ..UpstreamRequest::get(path) };
+    let reply = gateway.call(&connection, &ctx, request).await?;
+    paged(reply, |page| {
+        let token = page.continuation_token()?;
+        let mut link = format!("{base}/v1/customers");
+        if let Some(size) = &size {
+            push_query(&mut link, "Size", size);
+        }
+        push_query(&mut link, "ContinuationToken", token);
+        Some(link)
+    })
+}

@@ -1,0 +1,27 @@
+//! GetCustomerAgreements: `GET /v1/customers/{CustomerTenantID}/agreements?AgreementType=` → the same on
+//! Partner Center: the agreements confirmed for a customer, optionally of one type.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::{AgreementType, CustomerTenantId};
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, PathParam, QueryParams, json};
+use crate::upstream::{CallContext, UpstreamRequest};
+
+pub async fn get_customer_agreements(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    PathParam(customer): PathParam,
+    query: QueryParams,
+) -> Result<Response, AppError> {
+    let customer = CustomerTenantId::parse(&customer)?;
+    let kind = query.single("AgreementType")?.map(AgreementType::parse).transpose()?;
+    let mut path = format!("/v1/customers/{customer}/agreements");
+    if let Some(kind) = kind {
+        path.push_str("?agreementType=");
+        path.push_str(kind.as_str());
+    }
+    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+}

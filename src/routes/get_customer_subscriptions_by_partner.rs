@@ -1,0 +1,23 @@
+//! GetCustomerSubscriptionsByPartner: `GET /v1/customers/{CustomerTenantID}/partners/{PartnerId}/subscriptions`
+//! → Partner Center `GET /v1/customers/{id}/subscriptions?mpn_id={PartnerId}`: the subscriptions one partner
+//! (by MPN ID) sold to the customer.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::{CustomerTenantId, PartnerId};
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, PathParams2, json};
+use crate::upstream::{CallContext, UpstreamRequest};
+
+pub async fn get_customer_subscriptions_by_partner(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    PathParams2(customer, partner): PathParams2,
+) -> Result<Response, AppError> {
+    let customer = CustomerTenantId::parse(&customer)?;
+    let partner = PartnerId::parse(&partner)?;
+    let path = format!("/v1/customers/{customer}/subscriptions?mpn_id={}", partner.as_str());
+    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+}

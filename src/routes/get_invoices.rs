@@ -1,0 +1,48 @@
+//! GetInvoices: `GET /v1/invoices?Size=&Offset=` → Partner Center `GET /v1/invoices?size=&offset=`.
+//!
+//! Invoices page by offset; the `nextLink` asks for the page that starts after the items just returned.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use crate::domain::{Offset, PageSize};
+use crate::error::AppError;
+use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
+use crate::paging::push_query;
+use crate::upstream::{CallContext, UpstreamRequest};
+
+/// Refuses absurd page sizes before Partner Center has to.
+pub const MAX_SIZE: u32 = 1000;
+
+pub async fn get_invoices(
+    State(gateway): State<Gateway>,
+    Caller(connection): Caller,
+    ctx: CallContext,
+    query: QueryParams,
+    LinkBase(base): LinkBase,
+) -> Result<Response, AppError> {
+    let size = query.single("Size")?.map(|s| PageSize::parse(s, MAX_SIZE)).transpose()?;
+    let offset = query.single("Offset")?.map(Offset::parse).transpose()?;
+    let size = size.map(|s| s.get().to_string());
+
+    let mut path = String::from("/v1/invoices");
+    if let Some(size) = &size {
+        push_query(&mut path, "size", size);
+    }
+    if let Some(offset) = offset {
+        push_query(&mut path, "offset", &offset.get().to_string());
+    }
+    let reply = gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?;
+    paged(reply, |page| {
+        if !page.has_next() || page.items() == 0 {
+            return None;
+        }
+        let next = offset.unwrap_or_default().get().checked_add(page.items())?;
+        let mut link = format!("{base}/v1/invoices");
+        if let Some(size) = &size {
+            push_query(&mut link, "Size", size);
+        }
+        push_query(&mut link, "Offset", &next.to_string());
+        Some(link)
+    })
+}

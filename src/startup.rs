@@ -1,0 +1,99 @@
+//! Building and running the server: `Application::build` binds (port 0 works, for tests), starts the embedded
+//! sandbox when the configuration names no Partner Center, and wires the gateway; `run_until_stopped` serves
+//! until the shutdown future completes, letting in-flight calls finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::{Settings, trimmed};
+use crate::connections::Registry;
+use crate::gateway::{Gateway, Inner};
+use crate::quota::Quotas;
+use crate::routes;
+use crate::sandbox::{self, SandboxHandle};
+use crate::tokens::TokenSource;
+use crate::upstream::PartnerCenter;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    sandbox: Option<Arc<SandboxHandle>>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (registry, overrides) = Registry::from_settings(&settings)?;
+        let sandbox = match settings.uses_sandbox() {
+            true => {
+                let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+                let handle = sandbox::spawn(listener, settings.sandbox.clone()).await?;
+                tracing::info!(url = %handle.base_url(), "embedded Partner Center sandbox started");
+                Some(Arc::new(handle))
+            }
+            false => None,
+        };
+        // In the sandbox profile the sandbox is both Partner Center and the token authority.
+        let (base, authority) = match (&sandbox, &settings.upstream.base_url) {
+            (Some(s), _) => (s.base_url(), s.base_url()),
+            (None, Some(url)) => (trimmed(url), trimmed(&settings.auth.authority)),
+            (None, None) => unreachable!("no base URL means the sandbox"),
+        };
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(settings.upstream.connect_timeout())
+            .timeout(settings.upstream.timeout())
+            // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
+            // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let gateway = Gateway::new(Inner {
+            quotas: Quotas::new(&settings.quota, overrides),
+            tokens: TokenSource::new(http.clone(), authority, settings.auth.scope.clone(), settings.connections.len() as u64),
+            registry,
+            partner_center: PartnerCenter::new(http, base),
+            public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
+            max_body_bytes: settings.server.max_body_bytes,
+        });
+        let listener = TcpListener::bind(settings.server.listen).await?;
+        Ok(Self { listener, router: routes::router(gateway), sandbox })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The embedded sandbox, when this configuration uses it (tests read its call counters).
+    pub fn sandbox(&self) -> Option<Arc<SandboxHandle>> {
+        self.sandbox.clone()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Self { listener, router, sandbox } = self;
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        drop(sandbox);
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: no new calls, finishing those in flight");
+}

@@ -1,0 +1,267 @@
+//! Access tokens for Partner Center, one connection at a time.
+//!
+//! Tokens are cached per connection with moka until five minutes before they expire. moka's `try_get_with`
+//! runs one initialiser per key and hands its result to every concurrent caller, which is what makes many
+//! concurrent cold calls on one connection cost exactly one token request. Keys are connection IDs and values
+//! are never shared between keys, so one connection's token is never used for another's call.
+//!
+//! App+User connections hold a rolling refresh token: every exchange returns a new one and voids the old. The
+//! new one is written to disk (temp file, fsync, rename, fsync of the directory, mode 0600) before the access
+//! token it came with is used, so a crash or restart at any point leaves a usable token on disk.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::connections::{Connection, Credentials};
+use crate::domain::ConnectionId;
+use crate::error::AppError;
+
+/// Tokens are renewed this long before they expire, so a token never expires in flight.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+
+pub struct AccessToken {
+    secret: SecretString,
+    renew_at: Instant,
+}
+
+impl AccessToken {
+    pub fn expose(&self) -> &str {
+        self.secret.expose_secret()
+    }
+}
+
+struct RenewBeforeExpiry;
+
+impl Expiry<ConnectionId, Arc<AccessToken>> for RenewBeforeExpiry {
+    fn expire_after_create(&self, _: &ConnectionId, token: &Arc<AccessToken>, now: Instant) -> Option<Duration> {
+        Some(token.renew_at.saturating_duration_since(now))
+    }
+}
+
+/// Why a token could not be had. Cloneable because moka shares one failure among all the callers it coalesced.
+#[derive(Debug, Clone, thiserror::Error)]
+enum TokenError {
+    #[error("token authority unreachable: {0}")]
+    Unreachable(String),
+    #[error("token authority timed out: {0}")]
+    Timeout(String),
+    #[error("token authority refused the credentials: {0}")]
+    Refused(String),
+    #[error("token authority answered something unusable: {0}")]
+    Invalid(String),
+    #[error("could not persist the rolled refresh token: {0}")]
+    Persist(String),
+}
+
+impl From<TokenError> for AppError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Timeout(_) => AppError::GatewayTimeout(e.to_string()),
+            TokenError::Refused(_) => AppError::CredentialsRefused(e.to_string()),
+            TokenError::Persist(_) => AppError::Internal(e.to_string()),
+            TokenError::Unreachable(_) | TokenError::Invalid(_) => AppError::BadGateway(e.to_string()),
+        }
+    }
+}
+
+pub struct TokenSource {
+    http: reqwest::Client,
+    /// `{authority}` with no trailing slash.
+    authority: String,
+    scope: String,
+    cache: Cache<ConnectionId, Arc<AccessToken>>,
+}
+
+impl TokenSource {
+    pub fn new(http: reqwest::Client, authority: String, scope: String, max_connections: u64) -> Self {
+        let cache = Cache::builder().max_capacity(max_connections.max(1)).expire_after(RenewBeforeExpiry).build();
+        Self { http, authority, scope, cache }
+    }
+
+    pub async fn token(&self, connection: &Connection) -> Result<Arc<AccessToken>, AppError> {
+        self.cache
+            .try_get_with(connection.id.clone(), self.fetch(connection))
+            .await
+            .map_err(|e| AppError::from((*e).clone()))
+    }
+
+    async fn fetch(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {
+        let url = format!("{}/{}/oauth2/v2.0/token", self.authority, connection.credentials.tenant_id());
+        let scope = self.scope.as_str();
+        match &connection.credentials {
+            Credentials::AppOnly { client_id, client_secret, .. } => {
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret.expose_secret()),
+                    ("scope", scope),
+                ];
+                let reply = self.request(&url, &form).await?;
+                Ok(Arc::new(reply.access_token()))
+            }
+            Credentials::AppUser { client_id, client_secret, refresh_token, .. } => {
+                // Held across the exchange: a second exchange with the same (now voided) token would fail.
+                let mut current = refresh_token.current.lock().await;
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client_id.as_str()),
+                    ("refresh_token", current.expose_secret()),
+                    ("scope", scope),
+                ];
+                if let Some(secret) = client_secret {
+                    form.push(("client_secret", secret.expose_secret()));
+                }
+                let reply = self.request(&url, &form).await?;
+                let token = reply.access_token();
+                if let Some(rolled) = reply.refresh_token {
+                    // Memory first: even if the disk write fails, this process keeps a token that works.
+                    *current = rolled;
+                    let path = refresh_token.path.clone();
+                    let value = SecretString::from(current.expose_secret());
+                    tokio::task::spawn_blocking(move || write_atomically(&path, value.expose_secret()))
+                        .await
+                        .map_err(|e| TokenError::Persist(e.to_string()))?
+                        .map_err(|e| TokenError::Persist(format!("{}: {e}", refresh_token.path.display())))?;
+                    tracing::info!(connection = %connection.id, "refresh token rolled and persisted");
+                }
+                Ok(Arc::new(token))
+            }
+        }
+    }
+
+    async fn request(&self, url: &str, form: &[(&str, &str)]) -> Result<TokenReply, TokenError> {
+        let response = self.http.post(url).form(form).send().await.map_err(classify)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(classify)?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| TokenError::Invalid(format!("{status}: {e}")));
+        }
+        // Entra's error and its description name the problem (expired grant, wrong secret) but never the secret.
+        match serde_json::from_slice::<TokenFailure>(&body) {
+            Ok(f) if status.is_client_error() => Err(TokenError::Refused(format!("{status} {}: {}", f.error, f.error_description))),
+            _ => Err(TokenError::Invalid(format!("{status}"))),
+        }
+    }
+}
+
+fn classify(e: reqwest::Error) -> TokenError {
+    if e.is_timeout() {
+        TokenError::Timeout(e.to_string())
+    } else {
+        TokenError::Unreachable(e.to_string())
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: SecretString,
+    #[serde(deserialize_with = "seconds")]
+    expires_in: u64,
+    refresh_token: Option<SecretString>,
+}
+
+impl TokenReply {
+    fn access_token(&self) -> AccessToken {
+        let lifetime = Duration::from_secs(self.expires_in);
+        AccessToken {
+            secret: SecretString::from(self.access_token.expose_secret()),
+            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenFailure {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Entra's v2 endpoint sends `expires_in` as a number, the v1 endpoint as a string.
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrString {
+        N(u64),
+        S(String),
+    }
+    match NumberOrString::deserialize(d)? {
+        NumberOrString::N(n) => Ok(n),
+        NumberOrString::S(s) => s.parse().map_err(serde::de::Error::custom),
+    }
+}
+
+/// A connection's refresh token: the one in memory is always the newest, and is on disk before it is used.
+pub struct RefreshTokenStore {
+    path: PathBuf,
+    current: tokio::sync::Mutex<SecretString>,
+}
+
+impl RefreshTokenStore {
+    /// Reads the file, or creates it from `seed` on first start.
+    pub fn open(path: &Path, seed: Option<&SecretString>) -> Result<Self, String> {
+        let token = match std::fs::read_to_string(path) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match seed {
+                Some(seed) => {
+                    write_atomically(path, seed.expose_secret()).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    seed.expose_secret().to_owned()
+                }
+                None => return Err(format!("{} does not exist and no refresh_token_seed is configured", path.display())),
+            },
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        if token.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        Ok(Self { path: path.to_owned(), current: tokio::sync::Mutex::new(token.into()) })
+    }
+}
+
+/// Replaces `path` so that a reader (or a restart after a crash) sees either the old or the new content, whole.
+fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("refresh_token_file names no file"))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    // A leftover from a crash may carry other permissions; start clean so the secret is never world-readable.
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn refresh_token_file_is_seeded_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/conn.refresh-token");
+        let seed = SecretString::from("seed-token");
+        RefreshTokenStore::open(&path, Some(&seed)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "seed-token");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        write_atomically(&path, "rolled").unwrap();
+        // The seed only applies to a missing file: a rolled token is never overwritten by it.
+        RefreshTokenStore::open(&path, Some(&seed)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "rolled");
+        assert!(RefreshTokenStore::open(&dir.path().join("missing"), None).is_err());
+    }
+}
