@@ -277,9 +277,23 @@ fn check_base_url(key: &str, url: &Url) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// figment's messages already name the key and the file; keep them, one line per error.
+/// One line per error, each naming the key as it is written in the TOML file and where the value came from.
 fn describe(error: figment::Error) -> String {
-    error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let origin = match &e.metadata {
+                Some(m) => match &m.source {
+                    Some(source) => format!(" (in {source})"),
+                    None => format!(" (from {})", m.name),
+                },
+                None => String::new(),
+            };
+            if key.is_empty() { format!("{}{origin}", e.kind) } else { format!("`{key}`: {}{origin}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A base URL as a string with no trailing slash, so that `{base}{path}` never doubles or drops a `/`.

@@ -1,0 +1,41 @@
+# partner-center-gateway container image.
+#
+# NOT BUILT HERE: the machine this was written on has no Docker engine. It is kept standard and was checked by
+# reading only. Build and run:
+#   docker build -t partner-center-gateway .
+#   docker run -p 8080:8080 \
+#     -v /etc/partner-center-gateway:/etc/partner-center-gateway:ro \
+#     -v pcgw-state:/var/lib/partner-center-gateway \
+#     -e PCGW_CONFIG=/etc/partner-center-gateway/partner-center.toml \
+#     partner-center-gateway
+# The configuration is mounted, never baked in: it names secrets (files or environment variables). App+User
+# connections rewrite their refresh token files, so those must live on a writable volume such as
+# /var/lib/partner-center-gateway.
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+# Dependencies first, so editing the gateway's code does not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && cargo build --release --locked \
+    && rm -rf src
+COPY src ./src
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM debian:bookworm-slim
+# rustls needs no OpenSSL; ca-certificates only for tools run inside the container.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin pcgw \
+    && install -d -o pcgw -g pcgw -m 0700 /var/lib/partner-center-gateway
+COPY --from=build /src/target/release/partner-center-gateway /usr/local/bin/partner-center-gateway
+WORKDIR /var/lib/partner-center-gateway
+# The shipped profiles, relative to the working directory as they expect: with no PCGW_CONFIG the container
+# serves the sandbox profile (demo keys, embedded sandbox), which writes its refresh token under ./var.
+COPY --chown=pcgw:pcgw config ./config
+USER pcgw
+ENV PCGW_SERVER__LISTEN=0.0.0.0:8080
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/partner-center-gateway"]
+CMD ["serve"]

@@ -1,0 +1,171 @@
+//! Black-box harness: the real server on port 0, against the embedded sandbox (or a standalone one, or
+//! wiremock), called over HTTP like any client would.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use partner_center_gateway::config::Settings;
+use partner_center_gateway::sandbox::{self, SandboxHandle, SandboxOptions};
+use partner_center_gateway::startup::Application;
+use tokio::sync::oneshot;
+
+pub const CONTOSO_KEY: &str = "demo-key-contoso";
+pub const FABRIKAM_KEY: &str = "demo-key-fabrikam";
+pub const SEED_CUSTOMER: &str = "c501c3c4-d776-40ef-9ecf-9cefb59442c1";
+pub const UNKNOWN_CUSTOMER: &str = "00000000-1111-4222-8333-444444444444";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// The embedded sandbox, in the sandbox profile.
+    pub sandbox: Option<Arc<SandboxHandle>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _state: Option<tempfile::TempDir>,
+}
+
+/// The shipped sandbox profile, on port 0, with its rolling refresh token in a fresh directory.
+pub async fn spawn_app() -> TestApp {
+    spawn_sandbox_profile("").await
+}
+
+/// The sandbox profile with `extra` TOML appended (tables the profile does not already have).
+pub async fn spawn_sandbox_profile(extra: &str) -> TestApp {
+    let state = tempfile::tempdir().unwrap();
+    let toml = sandbox_profile(&state.path().join("contoso.refresh-token")) + extra;
+    let mut app = spawn_toml(&toml).await;
+    app._state = Some(state);
+    app
+}
+
+pub fn sandbox_profile(refresh_token_file: &Path) -> String {
+    std::fs::read_to_string("config/default.toml")
+        .unwrap()
+        .replace("127.0.0.1:8080", "127.0.0.1:0")
+        .replace("var/contoso-demo.refresh-token", refresh_token_file.to_str().unwrap())
+}
+
+pub async fn spawn_toml(toml: &str) -> TestApp {
+    let settings = Settings::from_toml(toml).expect("test configuration is valid");
+    let app = Application::build(settings).await.expect("application builds");
+    let address = format!("http://{}", app.local_addr());
+    let sandbox = app.sandbox();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        sandbox,
+        shutdown: Some(tx),
+        server: Some(server),
+        _state: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).header("X-API-Key", key).send().await.unwrap()
+    }
+
+    pub async fn get_url(&self, key: &str, url: &str) -> reqwest::Response {
+        self.client.get(url).header("X-API-Key", key).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, key: &str, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("X-API-Key", key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn sandbox(&self) -> &SandboxHandle {
+        self.sandbox.as_deref().expect("this app runs the embedded sandbox")
+    }
+
+    /// Stops accepting, waits for in-flight calls, and returns once the server has exited.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+/// A sandbox of its own, outliving any one gateway (restarts), or serving only as token authority.
+pub async fn standalone_sandbox(options: SandboxOptions) -> SandboxHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    sandbox::spawn(listener, options).await.unwrap()
+}
+
+pub fn sha256_hex(key: &str) -> String {
+    partner_center_gateway::connections::hash_api_key(key)
+}
+
+/// A real-upstream profile (no demo keys) with one app-only and one App+User connection, keys "app-key" and
+/// "user-key", talking to `upstream` for Partner Center and `authority` for tokens.
+pub fn real_profile(upstream: &str, authority: &str, refresh_token_file: &Path, extra_upstream: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+
+[upstream]
+base_url = "{upstream}"
+{extra_upstream}
+
+[auth]
+authority = "{authority}"
+
+[[connections]]
+id = "app-conn"
+api_key_sha256 = "{app}"
+[connections.credentials]
+kind = "app_only"
+tenant_id = "{tenant}"
+client_id = "{client}"
+client_secret_file = "config/sandbox/demo-client-secret"
+
+[[connections]]
+id = "user-conn"
+api_key_sha256 = "{user}"
+[connections.credentials]
+kind = "app_user"
+tenant_id = "{tenant}"
+client_id = "{client}"
+client_secret_file = "config/sandbox/demo-client-secret"
+refresh_token_file = "{rt}"
+refresh_token_seed = "{seed}"
+"#,
+        app = sha256_hex("app-key"),
+        user = sha256_hex("user-key"),
+        tenant = sandbox::demo::PARTNER_TENANT_ID,
+        client = sandbox::demo::CLIENT_ID,
+        rt = refresh_token_file.display(),
+        seed = sandbox::demo::CONTOSO_REFRESH_TOKEN_SEED,
+    )
+}
+
+pub fn temp_file(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+pub fn free_port_addr() -> SocketAddr {
+    // Bind and drop: nothing listens there afterwards, so connecting is refused at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
