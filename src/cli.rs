@@ -9,7 +9,11 @@ use crate::config::Settings;
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(name = "partner-center-gateway", version, about = "Keeps the Microsoft Partner Center connector alive for Power Platform makers.")]
+#[command(
+    name = "partner-center-gateway",
+    version,
+    about = "Keeps the Microsoft Partner Center connector alive for Power Platform makers."
+)]
 pub struct Cli {
     /// Configuration file (TOML). Default: config/default.toml, the sandbox profile.
     #[arg(long, global = true, env = "PCGW_CONFIG", value_name = "FILE")]

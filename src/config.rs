@@ -53,7 +53,11 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen: ([127, 0, 0, 1], 8080).into(), public_base_url: None, max_body_bytes: 64 * 1024 }
+        Self {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            public_base_url: None,
+            max_body_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -114,7 +118,10 @@ pub struct QuotaSettings {
 impl Default for QuotaSettings {
     /// The original connector's published limit: 100 calls per connection per 60 seconds.
     fn default() -> Self {
-        Self { calls: NonZeroU32::new(100).unwrap(), period_secs: NonZeroU64::new(60).unwrap() }
+        Self {
+            calls: NonZeroU32::new(100).unwrap(),
+            period_secs: NonZeroU64::new(60).unwrap(),
+        }
     }
 }
 
@@ -166,7 +173,10 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
         if !path.is_file() {
-            return Err(ConfigError(format!("configuration file {} not found", path.display())));
+            return Err(ConfigError(format!(
+                "configuration file {} not found",
+                path.display()
+            )));
         }
         Self::from_figment(Figment::from(Toml::file(path)).merge(Self::env()))
     }
@@ -200,29 +210,52 @@ impl Settings {
             check_base_url("server.public_base_url", url)?;
         }
         if self.server.max_body_bytes == 0 {
-            return Err(ConfigError::key("server.max_body_bytes", "must be more than 0"));
+            return Err(ConfigError::key(
+                "server.max_body_bytes",
+                "must be more than 0",
+            ));
         }
-        for (i, q) in std::iter::once((None, &self.quota))
-            .chain(self.connections.iter().enumerate().filter_map(|(i, c)| c.quota.as_ref().map(|q| (Some(i), q))))
-        {
+        for (i, q) in std::iter::once((None, &self.quota)).chain(
+            self.connections
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.quota.as_ref().map(|q| (Some(i), q))),
+        ) {
             let key = i.map_or("quota".to_owned(), |i| format!("connections[{i}].quota"));
             crate::quota::check(q).map_err(|e| ConfigError::key(key, e))?;
         }
-        let demo_hashes: Vec<String> = DEMO_API_KEYS.iter().map(|k| crate::connections::hash_api_key(k)).collect();
+        let demo_hashes: Vec<String> = DEMO_API_KEYS
+            .iter()
+            .map(|k| crate::connections::hash_api_key(k))
+            .collect();
         let mut seen_ids = std::collections::HashSet::new();
         let mut seen_keys = std::collections::HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
             let key = |field: &str| format!("connections[{i}].{field}");
-            crate::domain::ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(key("id"), e))?;
+            crate::domain::ConnectionId::parse(&c.id)
+                .map_err(|e| ConfigError::key(key("id"), e))?;
             if !seen_ids.insert(&c.id) {
-                return Err(ConfigError::key(key("id"), format!("{:?} is used by another connection", c.id)));
+                return Err(ConfigError::key(
+                    key("id"),
+                    format!("{:?} is used by another connection", c.id),
+                ));
             }
             let hash = &c.api_key_sha256;
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-                return Err(ConfigError::key(key("api_key_sha256"), "must be 64 lower-case hex digits (sha256sum of the key)"));
+            if hash.len() != 64
+                || !hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
+                return Err(ConfigError::key(
+                    key("api_key_sha256"),
+                    "must be 64 lower-case hex digits (sha256sum of the key)",
+                ));
             }
             if !seen_keys.insert(hash) {
-                return Err(ConfigError::key(key("api_key_sha256"), "is the same key as another connection's"));
+                return Err(ConfigError::key(
+                    key("api_key_sha256"),
+                    "is the same key as another connection's",
+                ));
             }
             if !self.uses_sandbox() && demo_hashes.contains(hash) {
                 return Err(ConfigError::key(
@@ -232,7 +265,12 @@ impl Settings {
                 ));
             }
             let (tenant_id, client_id) = match &c.credentials {
-                CredentialSettings::AppOnly { tenant_id, client_id, client_secret_env, client_secret_file } => {
+                CredentialSettings::AppOnly {
+                    tenant_id,
+                    client_id,
+                    client_secret_env,
+                    client_secret_file,
+                } => {
                     if client_secret_env.is_none() == client_secret_file.is_none() {
                         return Err(ConfigError::key(
                             key("credentials"),
@@ -241,7 +279,13 @@ impl Settings {
                     }
                     (tenant_id, client_id)
                 }
-                CredentialSettings::AppUser { tenant_id, client_id, client_secret_env, client_secret_file, .. } => {
+                CredentialSettings::AppUser {
+                    tenant_id,
+                    client_id,
+                    client_secret_env,
+                    client_secret_file,
+                    ..
+                } => {
                     if client_secret_env.is_some() && client_secret_file.is_some() {
                         return Err(ConfigError::key(
                             key("credentials"),
@@ -253,10 +297,20 @@ impl Settings {
             };
             // Both end up in the token request's URL path or form; anything but a GUID or a domain name is a typo.
             if !is_tenant(tenant_id) {
-                return Err(ConfigError::key(key("credentials.tenant_id"), "must be a tenant GUID or domain name"));
+                return Err(ConfigError::key(
+                    key("credentials.tenant_id"),
+                    "must be a tenant GUID or domain name",
+                ));
             }
-            if client_id.is_empty() || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(ConfigError::key(key("credentials.client_id"), "must be an application (client) ID"));
+            if client_id.is_empty()
+                || !client_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(ConfigError::key(
+                    key("credentials.client_id"),
+                    "must be an application (client) ID",
+                ));
             }
         }
         Ok(())
@@ -264,15 +318,24 @@ impl Settings {
 }
 
 fn is_tenant(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 fn check_base_url(key: &str, url: &Url) -> Result<(), ConfigError> {
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ConfigError::key(key, format!("{url} must be an http(s) URL with a host")));
+        return Err(ConfigError::key(
+            key,
+            format!("{url} must be an http(s) URL with a host"),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::key(key, format!("{url} must not have a query or fragment")));
+        return Err(ConfigError::key(
+            key,
+            format!("{url} must not have a query or fragment"),
+        ));
     }
     Ok(())
 }
@@ -290,7 +353,11 @@ fn describe(error: figment::Error) -> String {
                 },
                 None => String::new(),
             };
-            if key.is_empty() { format!("{}{origin}", e.kind) } else { format!("`{key}`: {}{origin}", e.kind) }
+            if key.is_empty() {
+                format!("{}{origin}", e.kind)
+            } else {
+                format!("`{key}`: {}{origin}", e.kind)
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -311,25 +378,37 @@ mod tests {
         assert!(sandbox.uses_sandbox());
         assert_eq!(sandbox.server.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(sandbox.connections.len(), 2);
-        let real = Settings::from_toml(include_str!("../config/partner-center.example.toml")).unwrap();
+        let real =
+            Settings::from_toml(include_str!("../config/partner-center.example.toml")).unwrap();
         assert!(!real.uses_sandbox());
     }
 
     #[test]
     fn errors_name_the_key() {
-        let e = Settings::from_toml("[server]\nlisten = \"nowhere\"\n").unwrap_err().to_string();
+        let e = Settings::from_toml("[server]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server.listen"), "{e}");
-        let e = Settings::from_toml("[server]\nlistne = \"127.0.0.1:1\"\n").unwrap_err().to_string();
+        let e = Settings::from_toml("[server]\nlistne = \"127.0.0.1:1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("listne"), "{e}");
-        let e = Settings::from_toml("[quota]\ncalls = 0\nperiod_secs = 60\n").unwrap_err().to_string();
+        let e = Settings::from_toml("[quota]\ncalls = 0\nperiod_secs = 60\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("quota.calls"), "{e}");
     }
 
     #[test]
     fn a_real_upstream_refuses_the_demo_keys() {
         let sandbox = include_str!("../config/default.toml");
-        let real = format!("{sandbox}\n[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n");
+        let real = format!(
+            "{sandbox}\n[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n"
+        );
         let e = Settings::from_toml(&real).unwrap_err().to_string();
-        assert!(e.contains("connections[0].api_key_sha256") && e.contains("demo"), "{e}");
+        assert!(
+            e.contains("connections[0].api_key_sha256") && e.contains("demo"),
+            "{e}"
+        );
     }
 }

@@ -28,14 +28,25 @@ pub struct Connection {
 }
 
 pub enum Credentials {
-    AppOnly { tenant_id: String, client_id: String, client_secret: SecretString },
-    AppUser { tenant_id: String, client_id: String, client_secret: Option<SecretString>, refresh_token: RefreshTokenStore },
+    AppOnly {
+        tenant_id: String,
+        client_id: String,
+        client_secret: SecretString,
+    },
+    AppUser {
+        tenant_id: String,
+        client_id: String,
+        client_secret: Option<SecretString>,
+        refresh_token: RefreshTokenStore,
+    },
 }
 
 impl Credentials {
     pub fn tenant_id(&self) -> &str {
         match self {
-            Credentials::AppOnly { tenant_id, .. } | Credentials::AppUser { tenant_id, .. } => tenant_id,
+            Credentials::AppOnly { tenant_id, .. } | Credentials::AppUser { tenant_id, .. } => {
+                tenant_id
+            }
         }
     }
 }
@@ -51,21 +62,31 @@ pub fn hash_api_key(key: &str) -> String {
 impl Registry {
     /// Resolves every connection's secrets (environment variables, files) now, so a missing secret stops
     /// start-up instead of failing the first call.
-    pub fn from_settings(settings: &Settings) -> Result<(Self, Vec<(ConnectionId, QuotaSettings)>), ConfigError> {
+    pub fn from_settings(
+        settings: &Settings,
+    ) -> Result<(Self, Vec<(ConnectionId, QuotaSettings)>), ConfigError> {
         let mut by_key_hash = HashMap::new();
         let mut overrides = Vec::new();
         for (i, c) in settings.connections.iter().enumerate() {
             let key = |field: &str| format!("connections[{i}].credentials.{field}");
-            let id = ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(format!("connections[{i}].id"), e))?;
+            let id = ConnectionId::parse(&c.id)
+                .map_err(|e| ConfigError::key(format!("connections[{i}].id"), e))?;
             let credentials = match &c.credentials {
-                CredentialSettings::AppOnly { tenant_id, client_id, client_secret_env, client_secret_file } => {
-                    Credentials::AppOnly {
-                        tenant_id: tenant_id.clone(),
-                        client_id: client_id.clone(),
-                        client_secret: read_secret(&key, client_secret_env.as_deref(), client_secret_file.as_deref())?
-                            .expect("validated: app_only has a secret"),
-                    }
-                }
+                CredentialSettings::AppOnly {
+                    tenant_id,
+                    client_id,
+                    client_secret_env,
+                    client_secret_file,
+                } => Credentials::AppOnly {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: read_secret(
+                        &key,
+                        client_secret_env.as_deref(),
+                        client_secret_file.as_deref(),
+                    )?
+                    .expect("validated: app_only has a secret"),
+                },
                 CredentialSettings::AppUser {
                     tenant_id,
                     client_id,
@@ -76,9 +97,16 @@ impl Registry {
                 } => Credentials::AppUser {
                     tenant_id: tenant_id.clone(),
                     client_id: client_id.clone(),
-                    client_secret: read_secret(&key, client_secret_env.as_deref(), client_secret_file.as_deref())?,
-                    refresh_token: RefreshTokenStore::open(refresh_token_file, refresh_token_seed.as_ref())
-                        .map_err(|e| ConfigError::key(key("refresh_token_file"), e))?,
+                    client_secret: read_secret(
+                        &key,
+                        client_secret_env.as_deref(),
+                        client_secret_file.as_deref(),
+                    )?,
+                    refresh_token: RefreshTokenStore::open(
+                        refresh_token_file,
+                        refresh_token_seed.as_ref(),
+                    )
+                    .map_err(|e| ConfigError::key(key("refresh_token_file"), e))?,
                 },
             };
             let mut hash = [0u8; 32];
@@ -103,16 +131,27 @@ fn read_secret(
     file: Option<&Path>,
 ) -> Result<Option<SecretString>, ConfigError> {
     if let Some(var) = env {
-        let value = std::env::var(var)
-            .map_err(|_| ConfigError::key(key("client_secret_env"), format!("environment variable {var} is not set")))?;
+        let value = std::env::var(var).map_err(|_| {
+            ConfigError::key(
+                key("client_secret_env"),
+                format!("environment variable {var} is not set"),
+            )
+        })?;
         return Ok(Some(value.into()));
     }
     if let Some(path) = file {
-        let value = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::key(key("client_secret_file"), format!("cannot read {}: {e}", path.display())))?;
+        let value = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::key(
+                key("client_secret_file"),
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
         let value = value.trim();
         if value.is_empty() {
-            return Err(ConfigError::key(key("client_secret_file"), format!("{} is empty", path.display())));
+            return Err(ConfigError::key(
+                key("client_secret_file"),
+                format!("{} is empty", path.display()),
+            ));
         }
         return Ok(Some(value.into()));
     }
@@ -121,12 +160,24 @@ fn read_secret(
 
 /// Names the caller's connection from `X-API-Key` and spends one call of its quota; over quota, the call ends
 /// here and Partner Center never sees it.
-pub async fn authenticate(State(gateway): State<Gateway>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(gateway): State<Gateway>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let connection = match request.headers().get(&X_API_KEY) {
-        None => return AppError::Unauthorized("Send the connection's API key in the X-API-Key header.").into_response(),
+        None => {
+            return AppError::Unauthorized(
+                "Send the connection's API key in the X-API-Key header.",
+            )
+            .into_response();
+        }
         Some(key) => match gateway.registry.by_api_key(key.as_bytes()) {
             Some(connection) => Arc::clone(connection),
-            None => return AppError::Unauthorized("The X-API-Key is not the key of any connection.").into_response(),
+            None => {
+                return AppError::Unauthorized("The X-API-Key is not the key of any connection.")
+                    .into_response();
+            }
         },
     };
     if let Err(retry_after_secs) = gateway.quotas.admit(&connection.id) {

@@ -36,8 +36,13 @@ fn from_request(request: &Request) -> Uuid {
 pub async fn middleware(request: Request, next: Next) -> Response {
     let id = from_request(&request);
     let mut response = CURRENT.scope(id, next.run(request)).await;
-    let value = HeaderValue::from_str(&id.hyphenated().to_string()).expect("a GUID is a valid header value");
-    response.headers_mut().insert(X_MS_CORRELATION_ID.clone(), value.clone());
-    response.headers_mut().insert(MS_CORRELATION_ID.clone(), value);
+    let value = HeaderValue::from_str(&id.hyphenated().to_string())
+        .expect("a GUID is a valid header value");
+    response
+        .headers_mut()
+        .insert(X_MS_CORRELATION_ID.clone(), value.clone());
+    response
+        .headers_mut()
+        .insert(MS_CORRELATION_ID.clone(), value);
     response
 }

@@ -16,10 +16,10 @@ impl CustomerTenantId {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         // Only the hyphenated 36-character form: braces, URNs and "simple" forms would reach Partner Center
         // as different strings from the one the maker sees in its own records.
-        if raw.len() == 36 {
-            if let Ok(id) = Uuid::try_parse(raw) {
-                return Ok(Self(id));
-            }
+        if raw.len() == 36
+            && let Ok(id) = Uuid::try_parse(raw)
+        {
+            return Ok(Self(id));
         }
         Err(AppError::bad_request(
             "InvalidCustomerTenantId",
@@ -44,7 +44,9 @@ impl ConnectionId {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let ok = !raw.is_empty()
             && raw.len() <= 128
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
         if ok {
             Ok(Self(raw.into()))
         } else {
@@ -74,7 +76,10 @@ impl PartnerId {
         if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(AppError::bad_request("InvalidPartnerId", "PartnerId must be the partner's MPN ID: digits only."))
+            Err(AppError::bad_request(
+                "InvalidPartnerId",
+                "PartnerId must be the partner's MPN ID: digits only.",
+            ))
         }
     }
 
@@ -91,7 +96,10 @@ impl PageSize {
     pub fn parse(raw: &str, max: u32) -> Result<Self, AppError> {
         match raw.parse::<u32>() {
             Ok(n) if (1..=max).contains(&n) && !raw.starts_with('+') => Ok(Self(n)),
-            _ => Err(AppError::bad_request("InvalidSize", format!("Size must be a whole number from 1 to {max}."))),
+            _ => Err(AppError::bad_request(
+                "InvalidSize",
+                format!("Size must be a whole number from 1 to {max}."),
+            )),
         }
     }
 
@@ -108,7 +116,10 @@ impl Offset {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         match raw.parse::<u32>() {
             Ok(n) if !raw.starts_with('+') => Ok(Self(n)),
-            _ => Err(AppError::bad_request("InvalidOffset", "Offset must be a whole number, 0 or more.")),
+            _ => Err(AppError::bad_request(
+                "InvalidOffset",
+                "Offset must be a whole number, 0 or more.",
+            )),
         }
     }
 
@@ -151,7 +162,9 @@ impl AgreementType {
     pub const MICROSOFT_CUSTOMER_AGREEMENT: &str = "MicrosoftCustomerAgreement";
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        if raw == "*" || (!raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphabetic())) {
+        if raw == "*"
+            || (!raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
             Ok(Self(raw.to_owned()))
         } else {
             Err(AppError::bad_request(
@@ -174,7 +187,13 @@ mod tests {
     fn tenant_id_accepts_only_the_hyphenated_guid() {
         let id = CustomerTenantId::parse("C501C3C4-D776-40EF-9ECF-9CEFB59442C1").unwrap();
         assert_eq!(id.to_string(), "c501c3c4-d776-40ef-9ecf-9cefb59442c1");
-        for bad in ["", "c501c3c4d77640ef9ecf9cefb59442c1", "{c501c3c4-d776-40ef-9ecf-9cefb59442c1}", "../x", "c501c3c4-d776-40ef-9ecf-9cefb59442cz"] {
+        for bad in [
+            "",
+            "c501c3c4d77640ef9ecf9cefb59442c1",
+            "{c501c3c4-d776-40ef-9ecf-9cefb59442c1}",
+            "../x",
+            "c501c3c4-d776-40ef-9ecf-9cefb59442cz",
+        ] {
             assert!(CustomerTenantId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -35,14 +35,22 @@ pub enum AppError {
     GatewayTimeout(String),
     /// Partner Center's own error answer, passed through byte for byte.
     #[error("partner center answered {status}")]
-    Upstream { status: StatusCode, content_type: Option<HeaderValue>, retry_after: Option<HeaderValue>, body: Bytes },
+    Upstream {
+        status: StatusCode,
+        content_type: Option<HeaderValue>,
+        retry_after: Option<HeaderValue>,
+        body: Bytes,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::BadRequest { code, message: message.into() }
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     fn status(&self) -> StatusCode {
@@ -76,9 +84,18 @@ impl IntoResponse for AppError {
             AppError::BadRequest { code, message } => (code, message),
             AppError::Unauthorized(message) => ("Unauthorized", message),
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
-            AppError::MethodNotAllowed => ("MethodNotAllowed", "This path does not accept this method."),
-            AppError::QuotaExceeded { retry_after_secs } => return quota_exceeded(*retry_after_secs),
-            AppError::Upstream { status, content_type, retry_after, body } => {
+            AppError::MethodNotAllowed => {
+                ("MethodNotAllowed", "This path does not accept this method.")
+            }
+            AppError::QuotaExceeded { retry_after_secs } => {
+                return quota_exceeded(*retry_after_secs);
+            }
+            AppError::Upstream {
+                status,
+                content_type,
+                retry_after,
+                body,
+            } => {
                 let mut response = (*status, body.clone()).into_response();
                 let headers = response.headers_mut();
                 if let Some(ct) = content_type {
@@ -91,7 +108,10 @@ impl IntoResponse for AppError {
             }
             AppError::BadGateway(cause) => {
                 tracing::error!(%cause, "partner center unusable");
-                ("BadGateway", "Partner Center could not be reached or answered something that is not JSON.")
+                (
+                    "BadGateway",
+                    "Partner Center could not be reached or answered something that is not JSON.",
+                )
             }
             AppError::CredentialsRefused(cause) => {
                 tracing::error!(%cause, "connection credentials refused");
@@ -113,13 +133,17 @@ impl IntoResponse for AppError {
             status_code: status.as_u16(),
             code,
             message,
-            correlation_id: correlation::current().map(|id| id.to_string()).unwrap_or_default(),
+            correlation_id: correlation::current()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"ApiKey realm="partner-center-gateway", header="X-API-Key""#),
+                HeaderValue::from_static(
+                    r#"ApiKey realm="partner-center-gateway", header="X-API-Key""#,
+                ),
             );
         }
         response
@@ -133,7 +157,13 @@ fn quota_exceeded(retry_after_secs: u64) -> Response {
     );
     (
         StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, HeaderValue::from(retry_after_secs)), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [
+            (header::RETRY_AFTER, HeaderValue::from(retry_after_secs)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
         body,
     )
         .into_response()

@@ -44,7 +44,12 @@ impl Gateway {
     }
 
     /// Calls Partner Center on the caller's connection with that connection's own token.
-    pub async fn call(&self, connection: &Connection, ctx: &CallContext, request: UpstreamRequest<'_>) -> Result<Reply, AppError> {
+    pub async fn call(
+        &self,
+        connection: &Connection,
+        ctx: &CallContext,
+        request: UpstreamRequest<'_>,
+    ) -> Result<Reply, AppError> {
         let token = self.tokens.token(connection).await?;
         self.partner_center.send(&token, ctx, request).await
     }
@@ -68,28 +73,45 @@ pub fn checked(reply: Reply) -> Result<Reply, AppError> {
                 body: reply.body,
             });
         }
-        return Err(AppError::BadGateway(format!("Partner Center answered {} with a body that is not JSON", reply.status)));
+        return Err(AppError::BadGateway(format!(
+            "Partner Center answered {} with a body that is not JSON",
+            reply.status
+        )));
     }
-    Err(AppError::BadGateway(format!("Partner Center answered {}", reply.status)))
+    Err(AppError::BadGateway(format!(
+        "Partner Center answered {}",
+        reply.status
+    )))
 }
 
 /// The answer of an operation whose body reaches the caller unchanged.
 pub fn json(reply: Reply) -> Result<Response, AppError> {
     let reply = checked(reply)?;
     if serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body).is_err() {
-        return Err(AppError::BadGateway(format!("Partner Center answered {} with a body that is not JSON", reply.status)));
+        return Err(AppError::BadGateway(format!(
+            "Partner Center answered {} with a body that is not JSON",
+            reply.status
+        )));
     }
     Ok(json_response(reply.status, reply.body))
 }
 
 /// The answer of a paged operation: Partner Center's page, plus a `nextLink` when `next_link` makes one.
-pub fn paged(reply: Reply, next_link: impl FnOnce(&Page) -> Option<String>) -> Result<Response, AppError> {
+pub fn paged(
+    reply: Reply,
+    next_link: impl FnOnce(&Page) -> Option<String>,
+) -> Result<Response, AppError> {
     let reply = checked(reply)?;
-    let page = Page::parse(&reply.body)
-        .map_err(|e| AppError::BadGateway(format!("Partner Center answered {} with a page that is not JSON: {e}", reply.status)))?;
+    let page = Page::parse(&reply.body).map_err(|e| {
+        AppError::BadGateway(format!(
+            "Partner Center answered {} with a page that is not JSON: {e}",
+            reply.status
+        ))
+    })?;
     let body = match next_link(&page) {
-        Some(link) => with_next_link(&reply.body, &link)
-            .ok_or_else(|| AppError::BadGateway("Partner Center answered a page that is not a JSON object".into()))?,
+        Some(link) => with_next_link(&reply.body, &link).ok_or_else(|| {
+            AppError::BadGateway("Partner Center answered a page that is not a JSON object".into())
+        })?,
         None => reply.body.clone(),
     };
     Ok(json_response(reply.status, body))
@@ -113,8 +135,16 @@ impl<S: Send + Sync> FromRequestParts<S> for CallContext {
 /// Partner Center's `X-Locale` takes one locale; `Accept-Language` lists several with weights. The first is the
 /// caller's preference. A value that is not a plain language tag is ignored rather than refused: it is a hint.
 fn locale(accept_language: &HeaderValue) -> Option<HeaderValue> {
-    let first = accept_language.to_str().ok()?.split([',', ';']).next()?.trim();
-    let ok = (2..=35).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let first = accept_language
+        .to_str()
+        .ok()?
+        .split([',', ';'])
+        .next()?
+        .trim();
+    let ok = (2..=35).contains(&first.len())
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     ok.then(|| HeaderValue::from_str(first).ok()).flatten()
 }
 
@@ -130,7 +160,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Arc<Connection>>()
             .cloned()
             .map(Caller)
-            .ok_or_else(|| AppError::Internal("operation routed without the authentication layer".into()))
+            .ok_or_else(|| {
+                AppError::Internal("operation routed without the authentication layer".into())
+            })
     }
 }
 
@@ -143,7 +175,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match Path::<String>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(PathParam(value)),
-            Err(_) => Err(AppError::bad_request("InvalidPath", "A path parameter is not valid UTF-8.")),
+            Err(_) => Err(AppError::bad_request(
+                "InvalidPath",
+                "A path parameter is not valid UTF-8.",
+            )),
         }
     }
 }
@@ -157,7 +192,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams2 {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match Path::<(String, String)>::from_request_parts(parts, state).await {
             Ok(Path((a, b))) => Ok(PathParams2(a, b)),
-            Err(_) => Err(AppError::bad_request("InvalidPath", "A path parameter is not valid UTF-8.")),
+            Err(_) => Err(AppError::bad_request(
+                "InvalidPath",
+                "A path parameter is not valid UTF-8.",
+            )),
         }
     }
 }
@@ -171,7 +209,10 @@ impl QueryParams {
         let mut found = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key));
         let first = found.next();
         if found.next().is_some() {
-            return Err(AppError::bad_request("DuplicateParameter", format!("{key} is given more than once.")));
+            return Err(AppError::bad_request(
+                "DuplicateParameter",
+                format!("{key} is given more than once."),
+            ));
         }
         Ok(first.map(|(_, v)| v.as_str()))
     }
@@ -182,7 +223,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(QueryParams(form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()))
+        Ok(QueryParams(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
     }
 }
 
@@ -201,8 +246,17 @@ impl FromRequestParts<Gateway> for LinkBase {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b)))
-            .ok_or_else(|| AppError::bad_request("InvalidHost", "The Host header is missing or not a host name."))?;
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+            })
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "InvalidHost",
+                    "The Host header is missing or not a host name.",
+                )
+            })?;
         let scheme = parts.uri.scheme_str().unwrap_or("http");
         Ok(LinkBase(format!("{scheme}://{host}")))
     }
@@ -214,7 +268,10 @@ mod tests {
 
     #[test]
     fn locale_takes_the_first_plain_tag() {
-        assert_eq!(locale(&HeaderValue::from_static("pt-BR,pt;q=0.9,en;q=0.8")).unwrap(), "pt-BR");
+        assert_eq!(
+            locale(&HeaderValue::from_static("pt-BR,pt;q=0.9,en;q=0.8")).unwrap(),
+            "pt-BR"
+        );
         assert_eq!(locale(&HeaderValue::from_static("en-US")).unwrap(), "en-US");
         assert!(locale(&HeaderValue::from_static("*")).is_none());
         assert!(locale(&HeaderValue::from_static("e")).is_none());

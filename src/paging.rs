@@ -82,7 +82,10 @@ impl<'a> Page<'a> {
     /// The `MS-ContinuationToken` Partner Center asks to be sent for the next page.
     pub fn continuation_token(&self) -> Option<&str> {
         let next = self.links.as_ref()?.next.as_ref()?;
-        next.headers.iter().find(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken")).map(|h| h.value.as_ref())
+        next.headers
+            .iter()
+            .find(|h| h.key.eq_ignore_ascii_case("MS-ContinuationToken"))
+            .map(|h| h.value.as_ref())
     }
 }
 
@@ -93,10 +96,17 @@ pub fn with_next_link(body: &[u8], link: &str) -> Option<Bytes> {
     if body[end] != b'}' {
         return None;
     }
-    let empty = body[..end].iter().rposition(|b| !b.is_ascii_whitespace()).is_some_and(|i| body[i] == b'{');
+    let empty = body[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| body[i] == b'{');
     let mut out = BytesMut::with_capacity(body.len() + link.len() + 16);
     out.put_slice(&body[..end]);
-    out.put_slice(if empty { b"\"nextLink\":" } else { b",\"nextLink\":" });
+    out.put_slice(if empty {
+        b"\"nextLink\":"
+    } else {
+        b",\"nextLink\":"
+    });
     serde_json::to_writer((&mut out).writer(), link).ok()?;
     out.put_slice(&body[end..]);
     Some(out.freeze())
@@ -123,15 +133,25 @@ mod tests {
         assert_eq!(page.continuation_token(), Some("a+b/c=="));
         let out = with_next_link(body, "http://gw/v1/customers?ContinuationToken=a%2Bb").unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(value["nextLink"], "http://gw/v1/customers?ContinuationToken=a%2Bb");
-        assert!(out.starts_with(&body[..body.len() - 4]), "the rest of the body is untouched");
-        assert_eq!(with_next_link(b"{ }", "l").unwrap(), Bytes::from_static(b"{ \"nextLink\":\"l\"}"));
+        assert_eq!(
+            value["nextLink"],
+            "http://gw/v1/customers?ContinuationToken=a%2Bb"
+        );
+        assert!(
+            out.starts_with(&body[..body.len() - 4]),
+            "the rest of the body is untouched"
+        );
+        assert_eq!(
+            with_next_link(b"{ }", "l").unwrap(),
+            Bytes::from_static(b"{ \"nextLink\":\"l\"}")
+        );
         assert!(with_next_link(b"[1]", "l").is_none());
     }
 
     #[test]
     fn pages_without_next() {
-        let page = Page::parse(br#"{"totalCount":0,"items":[],"links":{"self":{"uri":"/x"}}}"#).unwrap();
+        let page =
+            Page::parse(br#"{"totalCount":0,"items":[],"links":{"self":{"uri":"/x"}}}"#).unwrap();
         assert!(!page.has_next());
         assert!(Page::parse(b"<html>").is_err());
         assert!(Page::parse(br#"{"items":[]} trailing"#).is_err());
@@ -142,6 +162,9 @@ mod tests {
         let mut url = "http://gw/v1/customers".to_owned();
         push_query(&mut url, "Size", "5");
         push_query(&mut url, "ContinuationToken", "a+b/c==&x");
-        assert_eq!(url, "http://gw/v1/customers?Size=5&ContinuationToken=a%2Bb%2Fc%3D%3D%26x");
+        assert_eq!(
+            url,
+            "http://gw/v1/customers?Size=5&ContinuationToken=a%2Bb%2Fc%3D%3D%26x"
+        );
     }
 }

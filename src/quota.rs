@@ -23,7 +23,9 @@ pub struct Quotas {
 
 /// Checks that a quota can be expressed: the refill step (period / calls) must be at least a nanosecond.
 pub fn check(q: &QuotaSettings) -> Result<(), String> {
-    to_governor(q).map(|_| ()).ok_or_else(|| "calls per period_secs is too fine to enforce".to_owned())
+    to_governor(q)
+        .map(|_| ())
+        .ok_or_else(|| "calls per period_secs is too fine to enforce".to_owned())
 }
 
 fn to_governor(q: &QuotaSettings) -> Option<Quota> {
@@ -32,12 +34,19 @@ fn to_governor(q: &QuotaSettings) -> Option<Quota> {
 }
 
 impl Quotas {
-    pub fn new(default: &QuotaSettings, overrides: impl IntoIterator<Item = (ConnectionId, QuotaSettings)>) -> Self {
+    pub fn new(
+        default: &QuotaSettings,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaSettings)>,
+    ) -> Self {
         // Settings were validated on load, so these conversions cannot fail here.
-        let quota = |q: &QuotaSettings| to_governor(q).expect("quota validated with the configuration");
+        let quota =
+            |q: &QuotaSettings| to_governor(q).expect("quota validated with the configuration");
         Self {
             default: RateLimiter::keyed(quota(default)),
-            overrides: overrides.into_iter().map(|(id, q)| (id, RateLimiter::direct(quota(&q)))).collect(),
+            overrides: overrides
+                .into_iter()
+                .map(|(id, q)| (id, RateLimiter::direct(quota(&q))))
+                .collect(),
             clock: DefaultClock::default(),
         }
     }
@@ -64,7 +73,10 @@ mod tests {
     use std::num::{NonZeroU32, NonZeroU64};
 
     fn q(calls: u32, secs: u64) -> QuotaSettings {
-        QuotaSettings { calls: NonZeroU32::new(calls).unwrap(), period_secs: NonZeroU64::new(secs).unwrap() }
+        QuotaSettings {
+            calls: NonZeroU32::new(calls).unwrap(),
+            period_secs: NonZeroU64::new(secs).unwrap(),
+        }
     }
 
     #[test]

@@ -51,18 +51,29 @@ impl Application {
             .build()?;
         let gateway = Gateway::new(Inner {
             quotas: Quotas::new(&settings.quota, overrides),
-            tokens: TokenSource::new(http.clone(), authority, settings.auth.scope.clone(), settings.connections.len() as u64),
+            tokens: TokenSource::new(
+                http.clone(),
+                authority,
+                settings.auth.scope.clone(),
+                settings.connections.len() as u64,
+            ),
             registry,
             partner_center: PartnerCenter::new(http, base),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             max_body_bytes: settings.server.max_body_bytes,
         });
         let listener = TcpListener::bind(settings.server.listen).await?;
-        Ok(Self { listener, router: routes::router(gateway), sandbox })
+        Ok(Self {
+            listener,
+            router: routes::router(gateway),
+            sandbox,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// The embedded sandbox, when this configuration uses it (tests read its call counters).
@@ -70,9 +81,18 @@ impl Application {
         self.sandbox.clone()
     }
 
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, sandbox } = self;
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            router,
+            sandbox,
+        } = self;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         drop(sandbox);
         Ok(())
     }

@@ -40,7 +40,12 @@ impl AccessToken {
 struct RenewBeforeExpiry;
 
 impl Expiry<ConnectionId, Arc<AccessToken>> for RenewBeforeExpiry {
-    fn expire_after_create(&self, _: &ConnectionId, token: &Arc<AccessToken>, now: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &ConnectionId,
+        token: &Arc<AccessToken>,
+        now: Instant,
+    ) -> Option<Duration> {
         Some(token.renew_at.saturating_duration_since(now))
     }
 }
@@ -66,7 +71,9 @@ impl From<TokenError> for AppError {
             TokenError::Timeout(_) => AppError::GatewayTimeout(e.to_string()),
             TokenError::Refused(_) => AppError::CredentialsRefused(e.to_string()),
             TokenError::Persist(_) => AppError::Internal(e.to_string()),
-            TokenError::Unreachable(_) | TokenError::Invalid(_) => AppError::BadGateway(e.to_string()),
+            TokenError::Unreachable(_) | TokenError::Invalid(_) => {
+                AppError::BadGateway(e.to_string())
+            }
         }
     }
 }
@@ -80,9 +87,22 @@ pub struct TokenSource {
 }
 
 impl TokenSource {
-    pub fn new(http: reqwest::Client, authority: String, scope: String, max_connections: u64) -> Self {
-        let cache = Cache::builder().max_capacity(max_connections.max(1)).expire_after(RenewBeforeExpiry).build();
-        Self { http, authority, scope, cache }
+    pub fn new(
+        http: reqwest::Client,
+        authority: String,
+        scope: String,
+        max_connections: u64,
+    ) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_connections.max(1))
+            .expire_after(RenewBeforeExpiry)
+            .build();
+        Self {
+            http,
+            authority,
+            scope,
+            cache,
+        }
     }
 
     pub async fn token(&self, connection: &Connection) -> Result<Arc<AccessToken>, AppError> {
@@ -93,10 +113,18 @@ impl TokenSource {
     }
 
     async fn fetch(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {
-        let url = format!("{}/{}/oauth2/v2.0/token", self.authority, connection.credentials.tenant_id());
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority,
+            connection.credentials.tenant_id()
+        );
         let scope = self.scope.as_str();
         match &connection.credentials {
-            Credentials::AppOnly { client_id, client_secret, .. } => {
+            Credentials::AppOnly {
+                client_id,
+                client_secret,
+                ..
+            } => {
                 let form = [
                     ("grant_type", "client_credentials"),
                     ("client_id", client_id),
@@ -106,7 +134,12 @@ impl TokenSource {
                 let reply = self.request(&url, &form).await?;
                 Ok(Arc::new(reply.access_token()))
             }
-            Credentials::AppUser { client_id, client_secret, refresh_token, .. } => {
+            Credentials::AppUser {
+                client_id,
+                client_secret,
+                refresh_token,
+                ..
+            } => {
                 // Held across the exchange: a second exchange with the same (now voided) token would fail.
                 let mut current = refresh_token.current.lock().await;
                 let mut form = vec![
@@ -125,10 +158,14 @@ impl TokenSource {
                     *current = rolled;
                     let path = refresh_token.path.clone();
                     let value = SecretString::from(current.expose_secret());
-                    tokio::task::spawn_blocking(move || write_atomically(&path, value.expose_secret()))
-                        .await
-                        .map_err(|e| TokenError::Persist(e.to_string()))?
-                        .map_err(|e| TokenError::Persist(format!("{}: {e}", refresh_token.path.display())))?;
+                    tokio::task::spawn_blocking(move || {
+                        write_atomically(&path, value.expose_secret())
+                    })
+                    .await
+                    .map_err(|e| TokenError::Persist(e.to_string()))?
+                    .map_err(|e| {
+                        TokenError::Persist(format!("{}: {e}", refresh_token.path.display()))
+                    })?;
                     tracing::info!(connection = %connection.id, "refresh token rolled and persisted");
                 }
                 Ok(Arc::new(token))
@@ -137,15 +174,25 @@ impl TokenSource {
     }
 
     async fn request(&self, url: &str, form: &[(&str, &str)]) -> Result<TokenReply, TokenError> {
-        let response = self.http.post(url).form(form).send().await.map_err(classify)?;
+        let response = self
+            .http
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(classify)?;
         let status = response.status();
         let body = response.bytes().await.map_err(classify)?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| TokenError::Invalid(format!("{status}: {e}")));
+            return serde_json::from_slice(&body)
+                .map_err(|e| TokenError::Invalid(format!("{status}: {e}")));
         }
         // Entra's error and its description name the problem (expired grant, wrong secret) but never the secret.
         match serde_json::from_slice::<TokenFailure>(&body) {
-            Ok(f) if status.is_client_error() => Err(TokenError::Refused(format!("{status} {}: {}", f.error, f.error_description))),
+            Ok(f) if status.is_client_error() => Err(TokenError::Refused(format!(
+                "{status} {}: {}",
+                f.error, f.error_description
+            ))),
             _ => Err(TokenError::Invalid(format!("{status}"))),
         }
     }
@@ -211,17 +258,26 @@ impl RefreshTokenStore {
             Ok(text) => text.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => match seed {
                 Some(seed) => {
-                    write_atomically(path, seed.expose_secret()).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    write_atomically(path, seed.expose_secret())
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                     seed.expose_secret().to_owned()
                 }
-                None => return Err(format!("{} does not exist and no refresh_token_seed is configured", path.display())),
+                None => {
+                    return Err(format!(
+                        "{} does not exist and no refresh_token_seed is configured",
+                        path.display()
+                    ));
+                }
             },
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
         if token.is_empty() {
             return Err(format!("{} is empty", path.display()));
         }
-        Ok(Self { path: path.to_owned(), current: tokio::sync::Mutex::new(token.into()) })
+        Ok(Self {
+            path: path.to_owned(),
+            current: tokio::sync::Mutex::new(token.into()),
+        })
     }
 }
 
@@ -233,11 +289,17 @@ fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().ok_or_else(|| std::io::Error::other("refresh_token_file names no file"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("refresh_token_file names no file"))?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     // A leftover from a crash may carry other permissions; start clean so the secret is never world-readable.
     let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
     drop(file);
@@ -257,7 +319,10 @@ mod tests {
         let seed = SecretString::from("seed-token");
         RefreshTokenStore::open(&path, Some(&seed)).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "seed-token");
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         write_atomically(&path, "rolled").unwrap();
         // The seed only applies to a missing file: a rolled token is never overwritten by it.
         RefreshTokenStore::open(&path, Some(&seed)).unwrap();

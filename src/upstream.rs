@@ -34,7 +34,12 @@ pub struct UpstreamRequest<'a> {
 
 impl UpstreamRequest<'_> {
     pub fn get(path_and_query: String) -> Self {
-        Self { method: Method::GET, path_and_query, continuation: None, json_body: None }
+        Self {
+            method: Method::GET,
+            path_and_query,
+            continuation: None,
+            json_body: None,
+        }
     }
 }
 
@@ -56,10 +61,19 @@ impl PartnerCenter {
         Self { http, base }
     }
 
-    pub async fn send(&self, token: &AccessToken, ctx: &CallContext, request: UpstreamRequest<'_>) -> Result<Reply, AppError> {
+    pub async fn send(
+        &self,
+        token: &AccessToken,
+        ctx: &CallContext,
+        request: UpstreamRequest<'_>,
+    ) -> Result<Reply, AppError> {
         let url = format!("{}{}", self.base, request.path_and_query);
-        let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
-            .map_err(|_| AppError::BadGateway("token authority issued a token that is not a valid header value".into()))?;
+        let mut bearer =
+            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
+                AppError::BadGateway(
+                    "token authority issued a token that is not a valid header value".into(),
+                )
+            })?;
         bearer.set_sensitive(true);
         let mut builder = self
             .http
@@ -76,20 +90,31 @@ impl PartnerCenter {
             builder = builder.header(&MS_CONTINUATION_TOKEN, token.as_str());
         }
         if let Some(body) = request.json_body {
-            builder = builder.header(header::CONTENT_TYPE, HeaderValue::from_static("application/json")).body(body);
+            builder = builder
+                .header(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )
+                .body(body);
         }
         let response = builder.send().await.map_err(classify)?;
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
         let body = response.bytes().await.map_err(classify)?;
-        Ok(Reply { status, content_type, retry_after, body })
+        Ok(Reply {
+            status,
+            content_type,
+            retry_after,
+            body,
+        })
     }
 }
 
 fn uuid_header(id: Uuid) -> HeaderValue {
     let mut buf = Uuid::encode_buffer();
-    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf)).expect("a GUID is a valid header value")
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
+        .expect("a GUID is a valid header value")
 }
 
 fn classify(e: reqwest::Error) -> AppError {

@@ -8,7 +8,10 @@ fn gateway() -> Command {
 
 #[test]
 fn an_environment_override_with_a_bad_value_names_the_key() {
-    let out = gateway().env("PCGW_SERVER__LISTEN", "not-an-address").output().unwrap();
+    let out = gateway()
+        .env("PCGW_SERVER__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("server.listen"), "{stderr}");
@@ -16,15 +19,27 @@ fn an_environment_override_with_a_bad_value_names_the_key() {
 
 #[test]
 fn a_real_profile_with_the_demo_keys_refuses_to_start() {
-    let out = gateway().env("PCGW_UPSTREAM__BASE_URL", "https://api.partnercenter.microsoft.com").output().unwrap();
+    let out = gateway()
+        .env(
+            "PCGW_UPSTREAM__BASE_URL",
+            "https://api.partnercenter.microsoft.com",
+        )
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("api_key_sha256") && stderr.contains("demo"), "{stderr}");
+    assert!(
+        stderr.contains("api_key_sha256") && stderr.contains("demo"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_missing_configuration_file_is_named() {
-    let out = gateway().args(["--config", "config/nope.toml"]).output().unwrap();
+    let out = gateway()
+        .args(["--config", "config/nope.toml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config/nope.toml"));
 }

@@ -12,7 +12,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 async fn upstream_with_tokens() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/{}/oauth2/v2.0/token", partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID)))
+        .and(path(format!(
+            "/{}/oauth2/v2.0/token",
+            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "token_type": "Bearer", "expires_in": 3599, "access_token": "access-token-from-wiremock"
         })))
@@ -24,30 +27,45 @@ async fn upstream_with_tokens() -> MockServer {
 async fn gateway_for(upstream: &str, authority: &str, extra: &str) -> (TestApp, tempfile::TempDir) {
     let state = tempfile::tempdir().unwrap();
     let rt = temp_file(&state, "rt");
-    (spawn_toml(&real_profile(upstream, authority, &rt, extra)).await, state)
+    (
+        spawn_toml(&real_profile(upstream, authority, &rt, extra)).await,
+        state,
+    )
 }
 
 #[tokio::test]
 async fn partner_center_unreachable_is_502() {
     let server = upstream_with_tokens().await;
-    let (app, _state) = gateway_for(&format!("http://{}", free_port_addr()), &server.uri(), "").await;
-    let response = app.get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}")).await;
+    let (app, _state) =
+        gateway_for(&format!("http://{}", free_port_addr()), &server.uri(), "").await;
+    let response = app
+        .get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
+        .await;
     assert_eq!(response.status(), 502);
     let body = json(response).await;
     assert_eq!(body["statusCode"], 502);
     assert_eq!(body["code"], "BadGateway");
-    assert!(!body.to_string().contains("127.0.0.1"), "causes are logged, not returned: {body}");
+    assert!(
+        !body.to_string().contains("127.0.0.1"),
+        "causes are logged, not returned: {body}"
+    );
 }
 
 #[tokio::test]
 async fn partner_center_too_slow_is_504() {
     let server = upstream_with_tokens().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{}").set_delay(Duration::from_secs(5)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("{}")
+                .set_delay(Duration::from_secs(5)),
+        )
         .mount(&server)
         .await;
     let (app, _state) = gateway_for(&server.uri(), &server.uri(), "timeout_ms = 300").await;
-    let response = app.get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}")).await;
+    let response = app
+        .get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
+        .await;
     assert_eq!(response.status(), 504);
     assert_eq!(json(response).await["code"], "GatewayTimeout");
 }
@@ -56,11 +74,17 @@ async fn partner_center_too_slow_is_504() {
 async fn an_answer_that_is_not_json_is_502() {
     let server = upstream_with_tokens().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"),
+        )
         .mount(&server)
         .await;
     let (app, _state) = gateway_for(&server.uri(), &server.uri(), "").await;
-    for path in [format!("/v1/customers/{SEED_CUSTOMER}"), "/v1/customers".to_owned(), "/v1/invoices".to_owned()] {
+    for path in [
+        format!("/v1/customers/{SEED_CUSTOMER}"),
+        "/v1/customers".to_owned(),
+        "/v1/invoices".to_owned(),
+    ] {
         let response = app.get("app-key", &path).await;
         assert_eq!(response.status(), 502, "{path}");
         assert_eq!(json(response).await["code"], "BadGateway");
@@ -87,18 +111,35 @@ async fn partner_center_gets_the_documented_headers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.text().await.unwrap(), r#"{"id":"x"}"#, "the body is passed through byte for byte");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"id":"x"}"#,
+        "the body is passed through byte for byte"
+    );
 
     let requests = server.received_requests().await.unwrap();
-    let call = requests.iter().find(|r| r.method.as_str() == "GET").unwrap();
-    let header = |name: &str| call.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(header("authorization").unwrap(), "Bearer access-token-from-wiremock");
+    let call = requests
+        .iter()
+        .find(|r| r.method.as_str() == "GET")
+        .unwrap();
+    let header = |name: &str| {
+        call.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header("authorization").unwrap(),
+        "Bearer access-token-from-wiremock"
+    );
     assert_eq!(header("accept").unwrap(), "application/json");
     assert_eq!(header("ms-correlationid").unwrap(), correlation);
     assert!(uuid::Uuid::try_parse(&header("ms-requestid").unwrap()).is_ok());
     assert_eq!(header("ms-contract-version").unwrap(), "v1");
     assert_eq!(header("x-locale").unwrap(), "pt-BR");
-    assert!(header("x-api-key").is_none(), "the caller's key stays at the gateway");
+    assert!(
+        header("x-api-key").is_none(),
+        "the caller's key stays at the gateway"
+    );
 }
 
 #[tokio::test]
@@ -115,10 +156,20 @@ async fn the_continuation_token_travels_as_a_header_with_seek_operation_next() {
     let (app, _state) = gateway_for(&server.uri(), &server.uri(), "").await;
     let page = json(app.get("app-key", "/v1/customers?Size=1").await).await;
     let next = page["nextLink"].as_str().unwrap();
-    assert_eq!(next, format!("{}/v1/customers?Size=1&ContinuationToken=tok%2B%2F%3D%3D", app.address));
+    assert_eq!(
+        next,
+        format!(
+            "{}/v1/customers?Size=1&ContinuationToken=tok%2B%2F%3D%3D",
+            app.address
+        )
+    );
     app.get_url("app-key", next).await;
     let requests = server.received_requests().await.unwrap();
-    let follow = requests.iter().filter(|r| r.url.path() == "/v1/customers").nth(1).unwrap();
+    let follow = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/customers")
+        .nth(1)
+        .unwrap();
     assert_eq!(follow.url.query(), Some("size=1&seekOperation=Next"));
     assert_eq!(follow.headers["ms-continuationtoken"], "tok+/==");
 }

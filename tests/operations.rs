@@ -10,9 +10,16 @@ use serde_json::Value;
 #[tokio::test]
 async fn customer_details_keeps_every_field_partner_center_sends() {
     let app = spawn_app().await;
-    let response = app.get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}")).await;
+    let response = app
+        .get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}"))
+        .await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let c = json(response).await;
     assert_eq!(c["id"], SEED_CUSTOMER);
     for path in [
@@ -39,25 +46,72 @@ async fn customer_details_keeps_every_field_partner_center_sends() {
 #[tokio::test]
 async fn subscriptions_orders_and_the_partner_filter() {
     let app = spawn_app().await;
-    let subs = json(app.get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}/subscriptions")).await).await;
+    let subs = json(
+        app.get(
+            CONTOSO_KEY,
+            &format!("/v1/customers/{SEED_CUSTOMER}/subscriptions"),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(subs["totalCount"], 2);
     let first = &subs["items"][0];
-    for field in ["id", "offerId", "offerName", "friendlyName", "quantity", "unitType", "creationDate", "status", "autoRenewEnabled", "billingCycle", "partnerId", "orderId"] {
+    for field in [
+        "id",
+        "offerId",
+        "offerName",
+        "friendlyName",
+        "quantity",
+        "unitType",
+        "creationDate",
+        "status",
+        "autoRenewEnabled",
+        "billingCycle",
+        "partnerId",
+        "orderId",
+    ] {
         assert!(first.get(field).is_some(), "{field} missing in {first}");
     }
 
-    let by_partner = app.get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}/partners/4847383/subscriptions")).await;
+    let by_partner = app
+        .get(
+            CONTOSO_KEY,
+            &format!("/v1/customers/{SEED_CUSTOMER}/partners/4847383/subscriptions"),
+        )
+        .await;
     assert_eq!(by_partner.status(), 200);
     let by_partner = json(by_partner).await;
     let items = by_partner["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|s| s["partnerId"] == "4847383"));
-    let none = json(app.get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}/partners/1/subscriptions")).await).await;
+    let none = json(
+        app.get(
+            CONTOSO_KEY,
+            &format!("/v1/customers/{SEED_CUSTOMER}/partners/1/subscriptions"),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
 
-    let orders = json(app.get(CONTOSO_KEY, &format!("/v1/customers/{SEED_CUSTOMER}/orders")).await).await;
+    let orders = json(
+        app.get(
+            CONTOSO_KEY,
+            &format!("/v1/customers/{SEED_CUSTOMER}/orders"),
+        )
+        .await,
+    )
+    .await;
     let order = &orders["items"][0];
-    for field in ["id", "referenceCustomerId", "billingCycle", "currencyCode", "lineItems", "creationDate", "status"] {
+    for field in [
+        "id",
+        "referenceCustomerId",
+        "billingCycle",
+        "currencyCode",
+        "lineItems",
+        "creationDate",
+        "status",
+    ] {
         assert!(order.get(field).is_some(), "{field} missing in {order}");
     }
     assert!(order["lineItems"][0].get("offerId").is_some());
@@ -69,18 +123,33 @@ async fn paging_through_all_customers_by_following_next_link() {
     let mut next = Some(app.url("/v1/customers?Size=500"));
     let (mut ids, mut pages) = (HashSet::new(), 0);
     while let Some(url) = next {
-        let response = app.client.get(&url).header("X-API-Key", FABRIKAM_KEY).send().await.unwrap();
+        let response = app
+            .client
+            .get(&url)
+            .header("X-API-Key", FABRIKAM_KEY)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{url}");
         let page = json(response).await;
         pages += 1;
         for item in page["items"].as_array().unwrap() {
-            assert!(ids.insert(item["id"].as_str().unwrap().to_owned()), "customer seen twice");
+            assert!(
+                ids.insert(item["id"].as_str().unwrap().to_owned()),
+                "customer seen twice"
+            );
             assert!(item.pointer("/companyProfile/companyName").is_some());
         }
         next = page.get("nextLink").map(|l| l.as_str().unwrap().to_owned());
         if let Some(link) = &next {
-            assert!(link.starts_with(&app.address), "nextLink points back at the gateway: {link}");
-            assert!(link.contains("Size=500"), "nextLink keeps the page size: {link}");
+            assert!(
+                link.starts_with(&app.address),
+                "nextLink points back at the gateway: {link}"
+            );
+            assert!(
+                link.contains("Size=500"),
+                "nextLink keeps the page size: {link}"
+            );
         }
     }
     assert!(ids.len() >= 1200, "{} customers", ids.len());
@@ -91,12 +160,17 @@ async fn paging_through_all_customers_by_following_next_link() {
 #[tokio::test]
 async fn next_links_use_the_configured_public_base_url() {
     let state = tempfile::tempdir().unwrap();
-    let toml = sandbox_profile(&state.path().join("rt"))
-        .replace("max_body_bytes = 65536", "max_body_bytes = 65536\npublic_base_url = \"https://pcgw.example.com/\"");
+    let toml = sandbox_profile(&state.path().join("rt")).replace(
+        "max_body_bytes = 65536",
+        "max_body_bytes = 65536\npublic_base_url = \"https://pcgw.example.com/\"",
+    );
     let app = spawn_toml(&toml).await;
     let page = json(app.get(FABRIKAM_KEY, "/v1/customers?Size=10").await).await;
     let link = page["nextLink"].as_str().unwrap();
-    assert!(link.starts_with("https://pcgw.example.com/v1/customers?Size=10&ContinuationToken="), "{link}");
+    assert!(
+        link.starts_with("https://pcgw.example.com/v1/customers?Size=10&ContinuationToken="),
+        "{link}"
+    );
 }
 
 #[tokio::test]
@@ -108,17 +182,34 @@ async fn invoices_page_by_offset() {
     while let Some(url) = next {
         let page = json(app.get_url(FABRIKAM_KEY, &url).await).await;
         for item in page["items"].as_array().unwrap() {
-            for field in ["id", "invoiceDate", "billingPeriodStartDate", "totalCharges", "paidAmount", "currencyCode", "invoiceDetails", "documentType", "invoiceType"] {
+            for field in [
+                "id",
+                "invoiceDate",
+                "billingPeriodStartDate",
+                "totalCharges",
+                "paidAmount",
+                "currencyCode",
+                "invoiceDetails",
+                "documentType",
+                "invoiceType",
+            ] {
                 assert!(item.get(field).is_some(), "{field} missing in {item}");
             }
             assert!(ids.insert(item["id"].as_str().unwrap().to_owned()));
         }
         next = page.get("nextLink").map(|l| l.as_str().unwrap().to_owned());
-        offsets.extend(next.iter().map(|l| l.rsplit("Offset=").next().unwrap().to_owned()));
+        offsets.extend(
+            next.iter()
+                .map(|l| l.rsplit("Offset=").next().unwrap().to_owned()),
+        );
     }
     assert_eq!(ids.len(), 50);
     assert_eq!(offsets, ["20", "40"]);
-    let last = json(app.get(FABRIKAM_KEY, "/v1/invoices?Size=20&Offset=40").await).await;
+    let last = json(
+        app.get(FABRIKAM_KEY, "/v1/invoices?Size=20&Offset=40")
+            .await,
+    )
+    .await;
     assert_eq!(last["items"].as_array().unwrap().len(), 10);
     assert!(last.get("nextLink").is_none());
 }
@@ -127,9 +218,15 @@ async fn invoices_page_by_offset() {
 async fn agreement_metadata_then_confirm_then_list() {
     let app = spawn_app().await;
     let metadata = json(app.get(CONTOSO_KEY, "/v1/agreements").await).await;
-    let template = metadata["items"][0]["templateId"].as_str().unwrap().to_owned();
+    let template = metadata["items"][0]["templateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(template, "117a77b0-9360-443b-8795-c6dedc750cf9");
-    assert_eq!(metadata["items"][0]["agreementType"], "MicrosoftCustomerAgreement");
+    assert_eq!(
+        metadata["items"][0]["agreementType"],
+        "MicrosoftCustomerAgreement"
+    );
 
     let body = format!(
         r#"{{"primaryContact":{{"firstName":"Tania","lastName":"Carr","email":"someone@example.com","phoneNumber":"1234567890"}},"templateId":"{template}","dateAgreed":"2018-06-14T00:00:00.000Z","type":"MicrosoftCustomerAgreement"}}"#
@@ -141,7 +238,14 @@ async fn agreement_metadata_then_confirm_then_list() {
     assert_eq!(created["templateId"], template.as_str());
     assert_eq!(created["primaryContact"]["email"], "someone@example.com");
 
-    let listed = json(app.get(CONTOSO_KEY, &format!("{path}?AgreementType=MicrosoftCustomerAgreement")).await).await;
+    let listed = json(
+        app.get(
+            CONTOSO_KEY,
+            &format!("{path}?AgreementType=MicrosoftCustomerAgreement"),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed["items"][0]["primaryContact"]["firstName"], "Tania");
 
@@ -170,13 +274,18 @@ async fn app_only_connections_get_partner_centers_403_on_agreements() {
     let response = app.get(FABRIKAM_KEY, "/v1/agreements").await;
     assert_eq!(response.status(), 403);
     let body = json(response).await;
-    assert!(body.get("code").is_some(), "Partner Center's error body: {body}");
+    assert!(
+        body.get("code").is_some(),
+        "Partner Center's error body: {body}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_customer_404_passes_through_byte_for_byte() {
     let app = spawn_app().await;
-    let through_gateway = app.get(CONTOSO_KEY, &format!("/v1/customers/{UNKNOWN_CUSTOMER}")).await;
+    let through_gateway = app
+        .get(CONTOSO_KEY, &format!("/v1/customers/{UNKNOWN_CUSTOMER}"))
+        .await;
     assert_eq!(through_gateway.status(), 404);
     let through_gateway = through_gateway.bytes().await.unwrap();
 
@@ -184,11 +293,21 @@ async fn unknown_customer_404_passes_through_byte_for_byte() {
     let sandbox = app.sandbox();
     let token = json(
         app.client
-            .post(format!("{}/{}/oauth2/v2.0/token", sandbox.base_url(), partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID))
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                sandbox.base_url(),
+                partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
+            ))
             .form(&[
                 ("grant_type", "client_credentials"),
-                ("client_id", partner_center_gateway::sandbox::demo::CLIENT_ID),
-                ("client_secret", partner_center_gateway::sandbox::demo::CLIENT_SECRET),
+                (
+                    "client_id",
+                    partner_center_gateway::sandbox::demo::CLIENT_ID,
+                ),
+                (
+                    "client_secret",
+                    partner_center_gateway::sandbox::demo::CLIENT_SECRET,
+                ),
                 ("scope", "https://api.partnercenter.microsoft.com/.default"),
             ])
             .send()
@@ -198,7 +317,10 @@ async fn unknown_customer_404_passes_through_byte_for_byte() {
     .await;
     let direct = app
         .client
-        .get(format!("{}/v1/customers/{UNKNOWN_CUSTOMER}", sandbox.base_url()))
+        .get(format!(
+            "{}/v1/customers/{UNKNOWN_CUSTOMER}",
+            sandbox.base_url()
+        ))
         .bearer_auth(token["access_token"].as_str().unwrap())
         .send()
         .await
@@ -210,18 +332,27 @@ async fn unknown_customer_404_passes_through_byte_for_byte() {
 #[tokio::test]
 async fn partner_center_throttling_passes_through_with_retry_after() {
     let state = tempfile::tempdir().unwrap();
-    let toml = sandbox_profile(&state.path().join("rt"))
-        .replace("# throttle = { calls = 300, period_secs = 60 }", "throttle = { calls = 2, period_secs = 60 }");
+    let toml = sandbox_profile(&state.path().join("rt")).replace(
+        "# throttle = { calls = 300, period_secs = 60 }",
+        "throttle = { calls = 2, period_secs = 60 }",
+    );
     let app = spawn_toml(&toml).await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     assert_eq!(app.get(FABRIKAM_KEY, &path).await.status(), 200);
     assert_eq!(app.get(FABRIKAM_KEY, &path).await.status(), 200);
     let throttled = app.get(FABRIKAM_KEY, &path).await;
     assert_eq!(throttled.status(), 429);
-    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry_after));
     let body = json(throttled).await;
-    assert_eq!(body["message"], format!("Rate limit is exceeded. Try again in {retry_after} seconds."));
+    assert_eq!(
+        body["message"],
+        format!("Rate limit is exceeded. Try again in {retry_after} seconds.")
+    );
 }
 
 #[tokio::test]
@@ -238,9 +369,18 @@ async fn correlation_ids_are_echoed_or_made() {
         .unwrap();
     assert_eq!(response.headers()["x-ms-correlation-id"], mine);
 
-    let response = app.client.get(app.url("/v1/customers")).header("x-ms-correlation-id", "not-a-guid").send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/v1/customers"))
+        .header("x-ms-correlation-id", "not-a-guid")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    let made = response.headers()["x-ms-correlation-id"].to_str().unwrap().to_owned();
+    let made = response.headers()["x-ms-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(uuid::Uuid::try_parse(&made).is_ok());
     assert_eq!(json(response).await["correlationId"], made.as_str());
 }

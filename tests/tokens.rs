@@ -10,14 +10,28 @@ use partner_center_gateway::sandbox::SandboxOptions;
 async fn many_concurrent_cold_calls_make_one_token_request_per_connection() {
     let app = spawn_app().await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
-    let calls = (0..40).flat_map(|_| [CONTOSO_KEY, FABRIKAM_KEY]).map(|key| {
-        let (client, url) = (app.client.clone(), app.url(&path));
-        tokio::spawn(async move { client.get(url).header("X-API-Key", key).send().await.unwrap().status() })
-    });
+    let calls = (0..40)
+        .flat_map(|_| [CONTOSO_KEY, FABRIKAM_KEY])
+        .map(|key| {
+            let (client, url) = (app.client.clone(), app.url(&path));
+            tokio::spawn(async move {
+                client
+                    .get(url)
+                    .header("X-API-Key", key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        });
     for call in calls.collect::<Vec<_>>() {
         assert_eq!(call.await.unwrap(), 200);
     }
-    assert_eq!(app.sandbox().token_calls(), 2, "one token request for each of the two connections");
+    assert_eq!(
+        app.sandbox().token_calls(),
+        2,
+        "one token request for each of the two connections"
+    );
     assert_eq!(app.sandbox().api_calls(), 80);
 }
 
@@ -34,7 +48,10 @@ async fn a_rolled_refresh_token_survives_a_restart() {
     let seeded = std::fs::read_to_string(&rt).unwrap();
     assert_eq!(first.get("user-key", &path).await.status(), 200);
     let rolled = std::fs::read_to_string(&rt).unwrap();
-    assert_ne!(rolled, seeded, "the exchange rolled the refresh token and the new one is on disk");
+    assert_ne!(
+        rolled, seeded,
+        "the exchange rolled the refresh token and the new one is on disk"
+    );
     first.stop().await;
 
     // Only the rolled token works now: the sandbox refuses the seed a second time.
@@ -50,8 +67,16 @@ async fn refused_credentials_are_a_502_that_names_no_secret() {
     let state = tempfile::tempdir().unwrap();
     let rt = temp_file(&state, "user.refresh-token");
     std::fs::write(&rt, "a-refresh-token-the-sandbox-never-issued").unwrap();
-    let app = spawn_toml(&real_profile(&sandbox.base_url(), &sandbox.base_url(), &rt, "")).await;
-    let response = app.get("user-key", &format!("/v1/customers/{SEED_CUSTOMER}")).await;
+    let app = spawn_toml(&real_profile(
+        &sandbox.base_url(),
+        &sandbox.base_url(),
+        &rt,
+        "",
+    ))
+    .await;
+    let response = app
+        .get("user-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
+        .await;
     assert_eq!(response.status(), 502);
     let text = response.text().await.unwrap();
     assert!(text.contains("ConnectionCredentialsRefused"), "{text}");

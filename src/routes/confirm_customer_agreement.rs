@@ -58,13 +58,17 @@ pub async fn confirm_customer_agreement(
 
 async fn read_limited(body: Body, limit: usize) -> Result<Bytes, AppError> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
-        AppError::bad_request("BodyTooLarge", format!("The request body is larger than {limit} bytes, or was cut short."))
+        AppError::bad_request(
+            "BodyTooLarge",
+            format!("The request body is larger than {limit} bytes, or was cut short."),
+        )
     })
 }
 
 fn validate(body: &[u8]) -> Result<(), AppError> {
     let invalid = |message: String| AppError::bad_request("InvalidBody", message);
-    let agreement: NewAgreement = serde_json::from_slice(body).map_err(|e| invalid(format!("The body is not a valid agreement: {e}.")))?;
+    let agreement: NewAgreement = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("The body is not a valid agreement: {e}.")))?;
     let contact = &agreement.primary_contact;
     for (name, value) in [
         ("primaryContact.firstName", &contact.first_name),
@@ -77,16 +81,26 @@ fn validate(body: &[u8]) -> Result<(), AppError> {
         }
     }
     if !contact.email.contains('@') {
-        return Err(invalid("primaryContact.email must be an email address.".into()));
+        return Err(invalid(
+            "primaryContact.email must be an email address.".into(),
+        ));
     }
-    if contact.phone_number.as_deref().is_some_and(|p| p.len() > 64) {
+    if contact
+        .phone_number
+        .as_deref()
+        .is_some_and(|p| p.len() > 64)
+    {
         return Err(invalid("primaryContact.phoneNumber is too long.".into()));
     }
     if uuid::Uuid::try_parse(&agreement.template_id).is_err() {
-        return Err(invalid("templateId must be a GUID: take it from GetAgreementMetadata.".into()));
+        return Err(invalid(
+            "templateId must be a GUID: take it from GetAgreementMetadata.".into(),
+        ));
     }
     if OffsetDateTime::parse(&agreement.date_agreed, &Rfc3339).is_err() {
-        return Err(invalid("dateAgreed must be a date and time such as 2018-06-14T00:00:00.000Z.".into()));
+        return Err(invalid(
+            "dateAgreed must be a date and time such as 2018-06-14T00:00:00.000Z.".into(),
+        ));
     }
     Ok(())
 }

@@ -17,8 +17,14 @@ pub async fn get_agreement_metadata(
     ctx: CallContext,
     query: QueryParams,
 ) -> Result<Response, AppError> {
-    let kind = query.single("AgreementType")?.unwrap_or(AgreementType::MICROSOFT_CUSTOMER_AGREEMENT);
+    let kind = query
+        .single("AgreementType")?
+        .unwrap_or(AgreementType::MICROSOFT_CUSTOMER_AGREEMENT);
     let kind = AgreementType::parse(kind)?;
     let path = format!("/v1/agreements?agreementType={}", kind.as_str());
-    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+    json(
+        gateway
+            .call(&connection, &ctx, UpstreamRequest::get(path))
+            .await?,
+    )
 }

@@ -22,8 +22,14 @@ pub async fn get_all_customers(
     query: QueryParams,
     LinkBase(base): LinkBase,
 ) -> Result<Response, AppError> {
-    let size = query.single("Size")?.map(|s| PageSize::parse(s, MAX_SIZE)).transpose()?;
-    let continuation = query.single("ContinuationToken")?.map(ContinuationToken::parse).transpose()?;
+    let size = query
+        .single("Size")?
+        .map(|s| PageSize::parse(s, MAX_SIZE))
+        .transpose()?;
+    let continuation = query
+        .single("ContinuationToken")?
+        .map(ContinuationToken::parse)
+        .transpose()?;
     let size = size.map(|s| s.get().to_string());
 
     let mut path = String::from("/v1/customers");
@@ -33,7 +39,10 @@ pub async fn get_all_customers(
     if continuation.is_some() {
         push_query(&mut path, "seekOperation", "Next");
     }
-    let request = UpstreamRequest { continuation: continuation.as_ref(), ..UpstreamRequest::get(path) };
+    let request = UpstreamRequest {
+        continuation: continuation.as_ref(),
+        ..UpstreamRequest::get(path)
+    };
     let reply = gateway.call(&connection, &ctx, request).await?;
     paged(reply, |page| {
         let token = page.continuation_token()?;

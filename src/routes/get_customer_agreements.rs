@@ -17,11 +17,18 @@ pub async fn get_customer_agreements(
     query: QueryParams,
 ) -> Result<Response, AppError> {
     let customer = CustomerTenantId::parse(&customer)?;
-    let kind = query.single("AgreementType")?.map(AgreementType::parse).transpose()?;
+    let kind = query
+        .single("AgreementType")?
+        .map(AgreementType::parse)
+        .transpose()?;
     let mut path = format!("/v1/customers/{customer}/agreements");
     if let Some(kind) = kind {
         path.push_str("?agreementType=");
         path.push_str(kind.as_str());
     }
-    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+    json(
+        gateway
+            .call(&connection, &ctx, UpstreamRequest::get(path))
+            .await?,
+    )
 }

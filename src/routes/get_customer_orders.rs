@@ -16,5 +16,9 @@ pub async fn get_customer_orders(
 ) -> Result<Response, AppError> {
     let customer = CustomerTenantId::parse(&customer)?;
     let path = format!("/v1/customers/{customer}/orders");
-    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+    json(
+        gateway
+            .call(&connection, &ctx, UpstreamRequest::get(path))
+            .await?,
+    )
 }

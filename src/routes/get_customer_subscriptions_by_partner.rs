@@ -18,6 +18,13 @@ pub async fn get_customer_subscriptions_by_partner(
 ) -> Result<Response, AppError> {
     let customer = CustomerTenantId::parse(&customer)?;
     let partner = PartnerId::parse(&partner)?;
-    let path = format!("/v1/customers/{customer}/subscriptions?mpn_id={}", partner.as_str());
-    json(gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?)
+    let path = format!(
+        "/v1/customers/{customer}/subscriptions?mpn_id={}",
+        partner.as_str()
+    );
+    json(
+        gateway
+            .call(&connection, &ctx, UpstreamRequest::get(path))
+            .await?,
+    )
 }

@@ -21,7 +21,10 @@ pub async fn get_invoices(
     query: QueryParams,
     LinkBase(base): LinkBase,
 ) -> Result<Response, AppError> {
-    let size = query.single("Size")?.map(|s| PageSize::parse(s, MAX_SIZE)).transpose()?;
+    let size = query
+        .single("Size")?
+        .map(|s| PageSize::parse(s, MAX_SIZE))
+        .transpose()?;
     let offset = query.single("Offset")?.map(Offset::parse).transpose()?;
     let size = size.map(|s| s.get().to_string());
 
@@ -32,7 +35,9 @@ pub async fn get_invoices(
     if let Some(offset) = offset {
         push_query(&mut path, "offset", &offset.get().to_string());
     }
-    let reply = gateway.call(&connection, &ctx, UpstreamRequest::get(path)).await?;
+    let reply = gateway
+        .call(&connection, &ctx, UpstreamRequest::get(path))
+        .await?;
     paged(reply, |page| {
         if !page.has_next() || page.items() == 0 {
             return None;

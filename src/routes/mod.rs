@@ -27,22 +27,38 @@ pub fn router(gateway: Gateway) -> Router {
     // Path parameters keep the original connector's names, so the connector definition's paths match ours.
     let operations = Router::new()
         .route("/v1/customers", get(get_all_customers::get_all_customers))
-        .route("/v1/customers/{CustomerTenantID}", get(get_customer_details::get_customer_details))
-        .route("/v1/customers/{CustomerTenantID}/subscriptions", get(get_customer_subscription::get_customer_subscription))
-        .route("/v1/customers/{CustomerTenantID}/orders", get(get_customer_orders::get_customer_orders))
+        .route(
+            "/v1/customers/{CustomerTenantID}",
+            get(get_customer_details::get_customer_details),
+        )
+        .route(
+            "/v1/customers/{CustomerTenantID}/subscriptions",
+            get(get_customer_subscription::get_customer_subscription),
+        )
+        .route(
+            "/v1/customers/{CustomerTenantID}/orders",
+            get(get_customer_orders::get_customer_orders),
+        )
         .route(
             "/v1/customers/{CustomerTenantID}/partners/{PartnerId}/subscriptions",
             get(get_customer_subscriptions_by_partner::get_customer_subscriptions_by_partner),
         )
         .route(
             "/v1/customers/{CustomerTenantID}/agreements",
-            get(get_customer_agreements::get_customer_agreements).post(confirm_customer_agreement::confirm_customer_agreement),
+            get(get_customer_agreements::get_customer_agreements)
+                .post(confirm_customer_agreement::confirm_customer_agreement),
         )
-        .route("/v1/agreements", get(get_agreement_metadata::get_agreement_metadata))
+        .route(
+            "/v1/agreements",
+            get(get_agreement_metadata::get_agreement_metadata),
+        )
         .route("/v1/invoices", get(get_invoices::get_invoices))
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
         // mistyped path is a plain 404 that costs the caller nothing.
-        .route_layer(middleware::from_fn_with_state(gateway.clone(), connections::authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            gateway.clone(),
+            connections::authenticate,
+        ));
 
     Router::new()
         .merge(operations)
@@ -57,7 +73,9 @@ pub fn router(gateway: Gateway) -> Router {
                 .layer(middleware::from_fn(correlation::middleware))
                 .layer(TraceLayer::new_for_http())
                 .layer(CatchPanicLayer::custom(|_| {
-                    axum::response::IntoResponse::into_response(AppError::Internal("handler panicked".into()))
+                    axum::response::IntoResponse::into_response(AppError::Internal(
+                        "handler panicked".into(),
+                    ))
                 })),
         )
         .with_state(gateway)

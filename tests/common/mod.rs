@@ -44,12 +44,17 @@ pub fn sandbox_profile(refresh_token_file: &Path) -> String {
     std::fs::read_to_string("config/default.toml")
         .unwrap()
         .replace("127.0.0.1:8080", "127.0.0.1:0")
-        .replace("var/contoso-demo.refresh-token", refresh_token_file.to_str().unwrap())
+        .replace(
+            "var/contoso-demo.refresh-token",
+            refresh_token_file.to_str().unwrap(),
+        )
 }
 
 pub async fn spawn_toml(toml: &str) -> TestApp {
     let settings = Settings::from_toml(toml).expect("test configuration is valid");
-    let app = Application::build(settings).await.expect("application builds");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
     let address = format!("http://{}", app.local_addr());
     let sandbox = app.sandbox();
     let (tx, rx) = oneshot::channel::<()>();
@@ -72,14 +77,29 @@ impl TestApp {
     }
 
     pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).header("X-API-Key", key).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_url(&self, key: &str, url: &str) -> reqwest::Response {
-        self.client.get(url).header("X-API-Key", key).send().await.unwrap()
+        self.client
+            .get(url)
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .unwrap()
     }
 
-    pub async fn post_json(&self, key: &str, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post_json(
+        &self,
+        key: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .header("X-API-Key", key)
@@ -91,7 +111,9 @@ impl TestApp {
     }
 
     pub fn sandbox(&self) -> &SandboxHandle {
-        self.sandbox.as_deref().expect("this app runs the embedded sandbox")
+        self.sandbox
+            .as_deref()
+            .expect("this app runs the embedded sandbox")
     }
 
     /// Stops accepting, waits for in-flight calls, and returns once the server has exited.
@@ -113,7 +135,12 @@ pub fn sha256_hex(key: &str) -> String {
 
 /// A real-upstream profile (no demo keys) with one app-only and one App+User connection, keys "app-key" and
 /// "user-key", talking to `upstream` for Partner Center and `authority` for tokens.
-pub fn real_profile(upstream: &str, authority: &str, refresh_token_file: &Path, extra_upstream: &str) -> String {
+pub fn real_profile(
+    upstream: &str,
+    authority: &str,
+    refresh_token_file: &Path,
+    extra_upstream: &str,
+) -> String {
     format!(
         r#"
 [server]

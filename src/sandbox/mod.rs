@@ -1,0 +1,262 @@
+//! An embedded fake of Microsoft Partner Center and its Entra token endpoint.
+//!
+//! The gateway talks to it over real HTTP on a loopback port, so that paging,
+//! header handling, URL encoding and token refresh are exercised exactly as
+//! they would be against the real services.
+
+mod agreements;
+mod api;
+mod data;
+mod errors;
+mod tokens;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use governor::clock::Clock;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+pub mod demo {
+    /// The partner tenant the demo connections belong to.
+    pub const PARTNER_TENANT_ID: &str = "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f";
+    pub const CLIENT_ID: &str = "5b1e0c33-7d1f-4d8e-a1c4-0f6f3b2a9e11";
+    pub const CLIENT_SECRET: &str = "sandbox-demo-client-secret";
+    /// Refresh token the sandbox accepts (once per sandbox process) for the demo App+User connection "contoso-demo".
+    pub const CONTOSO_REFRESH_TOKEN_SEED: &str = "sandbox-demo-refresh-token-contoso-admin";
+    pub const SEED_CUSTOMER_ID: &str = "c501c3c4-d776-40ef-9ecf-9cefb59442c1";
+    pub const SEED_PARTNER_ID: &str = "4847383";
+    pub const MCA_TEMPLATE_ID: &str = "117a77b0-9360-443b-8795-c6dedc750cf9";
+    pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxOptions {
+    /// Partner-level throttle over all /v1 calls (None = off).
+    pub throttle: Option<Throttle>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub calls: std::num::NonZeroU32,
+    pub period_secs: std::num::NonZeroU64,
+}
+
+/// A running sandbox; dropping it stops the server.
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    sandbox: Arc<Sandbox>,
+    task: tokio::task::JoinHandle<()>,
+    /// Dropping it tells open keep-alive connections to close, which
+    /// aborting the accept loop alone would leave serving.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl SandboxHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// e.g. "http://127.0.0.1:43121" (no trailing slash)
+    pub fn base_url(&self) -> String {
+        self.sandbox.tokens.base_url().to_owned()
+    }
+
+    /// Number of requests that reached any /v1 endpoint (counted before auth/throttle checks).
+    pub fn api_calls(&self) -> u64 {
+        self.sandbox.api_calls.load(Ordering::Relaxed)
+    }
+
+    /// Number of requests that reached the token endpoint.
+    pub fn token_calls(&self) -> u64 {
+        self.sandbox.token_calls.load(Ordering::Relaxed)
+    }
+
+    /// Number of agreements stored for a customer.
+    pub fn agreements_stored(&self, customer_id: &str) -> usize {
+        self.sandbox.agreements_stored(customer_id)
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        self.task.abort();
+    }
+}
+
+/// Serve the sandbox on an already-bound listener (port 0 works) in a spawned task.
+pub async fn spawn(
+    listener: tokio::net::TcpListener,
+    options: SandboxOptions,
+) -> std::io::Result<SandboxHandle> {
+    let addr = listener.local_addr()?;
+    let sandbox = Arc::new(Sandbox::new(base_url_for(addr), &options));
+    let app = router(sandbox.clone());
+    let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = shutdown_signal.await;
+    });
+    let task = tokio::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::error!(%error, "sandbox server stopped");
+        }
+    });
+    tracing::info!(%addr, "sandbox Partner Center listening");
+    Ok(SandboxHandle {
+        addr,
+        sandbox,
+        task,
+        shutdown: Some(shutdown),
+    })
+}
+
+/// A wildcard bind address is not something a client can connect to, so the
+/// advertised URL (and the token issuer) uses loopback instead.
+fn base_url_for(addr: SocketAddr) -> String {
+    let mut advertised = addr;
+    if addr.ip().is_unspecified() {
+        advertised.set_ip(if addr.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{advertised}")
+}
+
+/// Everything the handlers share.
+struct Sandbox {
+    data: data::Dataset,
+    tokens: tokens::TokenIssuer,
+    refresh_ledger: Mutex<tokens::RefreshLedger>,
+    agreements: Mutex<agreements::AgreementStore>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    api_calls: AtomicU64,
+    token_calls: AtomicU64,
+}
+
+impl Sandbox {
+    fn new(base_url: String, options: &SandboxOptions) -> Self {
+        Self {
+            data: data::Dataset::generate(),
+            tokens: tokens::TokenIssuer::new(base_url),
+            refresh_ledger: Mutex::default(),
+            agreements: Mutex::default(),
+            limiter: options
+                .throttle
+                .as_ref()
+                .map(|t| RateLimiter::direct(t.quota())),
+            api_calls: AtomicU64::new(0),
+            token_calls: AtomicU64::new(0),
+        }
+    }
+
+    fn agreements_stored(&self, customer_id: &str) -> usize {
+        let key = data::normalize_guid(customer_id).unwrap_or_else(|| customer_id.to_owned());
+        lock(&self.agreements).count(&key)
+    }
+
+    /// `Err(seconds)` when the caller must wait.
+    fn check_throttle(&self) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            // Clients sleep for Retry-After; a value of 0 would make them spin.
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
+    }
+}
+
+impl Throttle {
+    fn quota(&self) -> Quota {
+        // GCRA: the whole allowance may be spent at once, then it refills
+        // evenly over the period, like a fixed window without the cliff.
+        let per_call = Duration::from_secs(self.period_secs.get()) / self.calls.get();
+        Quota::with_period(per_call)
+            .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MAX))
+            .allow_burst(self.calls)
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update; the
+/// sandbox's state stays usable for the requests that follow.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(tokens::token_endpoint))
+        .route("/{tenant}/discovery/v2.0/keys", get(tokens::jwks))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(tokens::openid_configuration),
+        )
+        .route("/v1/customers", get(api::list_customers))
+        .route("/v1/customers/{customer_id}", get(api::get_customer))
+        .route(
+            "/v1/customers/{customer_id}/subscriptions",
+            get(api::list_subscriptions),
+        )
+        .route("/v1/customers/{customer_id}/orders", get(api::list_orders))
+        .route(
+            "/v1/customers/{customer_id}/agreements",
+            get(agreements::list_customer_agreements).post(agreements::create_customer_agreement),
+        )
+        .route("/v1/invoices", get(api::list_invoices))
+        .route("/v1/agreements", get(agreements::agreement_metadata))
+        .fallback(api::unknown_path)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(middleware::from_fn_with_state(sandbox.clone(), front_door))
+        .with_state(sandbox)
+}
+
+/// What Partner Center's front door does for every request: count, throttle,
+/// and stamp the response headers clients rely on.
+async fn front_door(State(sandbox): State<Arc<Sandbox>>, request: Request, next: Next) -> Response {
+    let echoed: Vec<_> = [api::MS_REQUEST_ID, api::MS_CORRELATION_ID]
+        .into_iter()
+        .filter_map(|name| {
+            let value = request.headers().get(name)?.clone();
+            Some((name, value))
+        })
+        .collect();
+
+    let path = request.uri().path();
+    let mut response = if path == "/v1" || path.starts_with("/v1/") {
+        sandbox.api_calls.fetch_add(1, Ordering::Relaxed);
+        match sandbox.check_throttle() {
+            Ok(()) => next.run(request).await,
+            Err(seconds) => errors::PcError::throttled(seconds).into_response(),
+        }
+    } else {
+        next.run(request).await
+    };
+
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    for (name, value) in echoed {
+        headers.insert(name, value);
+    }
+    response
+}
