@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -7,6 +9,8 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colour codes help a terminal; in a log file or a container's log they are noise.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     match partner_center_gateway::cli::run(partner_center_gateway::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

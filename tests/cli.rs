@@ -43,3 +43,87 @@ fn a_missing_configuration_file_is_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("config/nope.toml"));
 }
+
+/// Kills the process when the test ends, passed or not, so no server outlives its test.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary with `args`, waits for the log line that carries `field=` (the address it listens on),
+/// and returns the process and that URL.
+fn start(args: &[&str], env: &[(&str, &str)], field: &str) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = gateway()
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let child = Running(child);
+    let prefix = format!("{field}=");
+    // Read on a thread so a process that never logs the line fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(value) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(prefix.as_str()))
+            {
+                let _ = tx.send(value.to_owned());
+                return;
+            }
+        }
+    });
+    let value = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the process logs where it listens");
+    let url = if value.starts_with("http") {
+        value
+    } else {
+        format!("http://{value}")
+    };
+    (child, url)
+}
+
+#[test]
+fn the_sandbox_subcommand_serves_partner_center_alone() {
+    let (_child, url) = start(&["sandbox", "--listen", "127.0.0.1:0"], &[], "url");
+    let keys = reqwest::blocking_get(&format!(
+        "{url}/8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f/discovery/v2.0/keys"
+    ));
+    let unauthenticated = reqwest::blocking_get(&format!("{url}/v1/customers"));
+    assert_eq!(keys.0, 200);
+    assert!(keys.1.contains("\"RS256\""), "{}", keys.1);
+    assert_eq!(unauthenticated.0, 401);
+}
+
+#[test]
+fn serve_is_the_default_subcommand() {
+    let (_child, url) = start(&[], &[("PCGW_SERVER__LISTEN", "127.0.0.1:0")], "address");
+    let health = reqwest::blocking_get(&format!("{url}/healthz"));
+    let customers = reqwest::blocking_get(&format!("{url}/v1/customers"));
+    assert_eq!(health.0, 200);
+    assert_eq!(customers.0, 401, "operations are served and need a key");
+}
+
+mod reqwest {
+    /// A one-off GET from a synchronous test: (status, body).
+    pub fn blocking_get(url: &str) -> (u16, String) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let response = ::reqwest::get(url).await.unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            })
+    }
+}
