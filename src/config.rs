@@ -5,7 +5,7 @@
 //! sandbox's settings. Every error names the key it is about.
 
 use std::net::SocketAddr;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -97,22 +97,66 @@ pub struct AuthSettings {
     /// profile, where the sandbox is the authority.
     pub authority: Url,
     pub scope: String,
+    /// Issuers whose tokens are accepted for bearer pass-through. Ignored in the sandbox profile, where the
+    /// sandbox is the only issuer.
+    pub issuers: Vec<IssuerSettings>,
+    /// Accepted `aud` values: the Partner Center resource, by URI (v1 tokens) or application ID (v2 tokens).
+    pub audiences: Vec<String>,
+    /// When not empty, only tokens of these tenants (`tid`) are accepted.
+    pub allowed_tenants: Vec<String>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSettings {
+    /// The `iss` claim, with `{tenantid}` standing for the token's `tid`.
+    pub issuer: String,
+    pub jwks_uri: Url,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
+        let entra = |issuer: &str, jwks: &str| IssuerSettings {
+            issuer: issuer.into(),
+            jwks_uri: Url::parse(jwks).unwrap(),
+        };
         Self {
             authority: Url::parse("https://login.microsoftonline.com").unwrap(),
             scope: "https://api.partnercenter.microsoft.com/.default".into(),
+            issuers: vec![
+                entra(
+                    "https://login.microsoftonline.com/{tenantid}/v2.0",
+                    "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+                ),
+                entra(
+                    "https://sts.windows.net/{tenantid}/",
+                    "https://login.microsoftonline.com/common/discovery/keys",
+                ),
+            ],
+            audiences: vec![
+                "https://api.partnercenter.microsoft.com".into(),
+                // Partner Center's application ID: the `aud` of v2 tokens.
+                "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd".into(),
+            ],
+            allowed_tenants: vec![],
+            leeway_secs: 60,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct QuotaSettings {
     pub calls: NonZeroU32,
     pub period_secs: NonZeroU64,
+    /// Shape the quota so that no window of one period ever admits more than `calls` (see `quota`).
+    pub strict_window: bool,
+    /// Connections tracked at once; past it, idle ones make room first (see `quota::QuotaStore`).
+    pub max_tracked_connections: NonZeroUsize,
+    /// How often connections whose bucket is full again are forgotten.
+    pub evict_interval_secs: NonZeroU64,
 }
 
 impl Default for QuotaSettings {
@@ -121,8 +165,28 @@ impl Default for QuotaSettings {
         Self {
             calls: NonZeroU32::new(100).unwrap(),
             period_secs: NonZeroU64::new(60).unwrap(),
+            strict_window: false,
+            max_tracked_connections: NonZeroUsize::new(1_000_000).unwrap(),
+            evict_interval_secs: NonZeroU64::new(60).unwrap(),
         }
     }
+}
+
+impl QuotaSettings {
+    pub fn limit(&self) -> QuotaLimit {
+        QuotaLimit {
+            calls: self.calls,
+            period_secs: self.period_secs,
+        }
+    }
+}
+
+/// A number of calls per period: the global quota, or one connection's override.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaLimit {
+    pub calls: NonZeroU32,
+    pub period_secs: NonZeroU64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +195,7 @@ pub struct ConnectionSettings {
     pub id: String,
     /// Lower-case hex SHA-256 of the connection's API key: the key itself is never stored.
     pub api_key_sha256: String,
-    pub quota: Option<QuotaSettings>,
+    pub quota: Option<QuotaLimit>,
     pub credentials: CredentialSettings,
 }
 
@@ -215,11 +279,11 @@ impl Settings {
                 "must be more than 0",
             ));
         }
-        for (i, q) in std::iter::once((None, &self.quota)).chain(
+        for (i, q) in std::iter::once((None, self.quota.limit())).chain(
             self.connections
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.quota.as_ref().map(|q| (Some(i), q))),
+                .filter_map(|(i, c)| c.quota.map(|q| (Some(i), q))),
         ) {
             let key = i.map_or("quota".to_owned(), |i| format!("connections[{i}].quota"));
             crate::quota::check(q).map_err(|e| ConfigError::key(key, e))?;

@@ -7,17 +7,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
 use axum::http::HeaderName;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
-use crate::config::{ConfigError, CredentialSettings, QuotaSettings, Settings};
+use crate::config::{ConfigError, CredentialSettings, QuotaLimit, Settings};
 use crate::domain::ConnectionId;
-use crate::error::AppError;
-use crate::gateway::Gateway;
 use crate::tokens::RefreshTokenStore;
 
 pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -64,7 +59,7 @@ impl Registry {
     /// start-up instead of failing the first call.
     pub fn from_settings(
         settings: &Settings,
-    ) -> Result<(Self, Vec<(ConnectionId, QuotaSettings)>), ConfigError> {
+    ) -> Result<(Self, Vec<(ConnectionId, QuotaLimit)>), ConfigError> {
         let mut by_key_hash = HashMap::new();
         let mut overrides = Vec::new();
         for (i, c) in settings.connections.iter().enumerate() {
@@ -156,34 +151,4 @@ fn read_secret(
         return Ok(Some(value.into()));
     }
     Ok(None)
-}
-
-/// Names the caller's connection from `X-API-Key` and spends one call of its quota; over quota, the call ends
-/// here and Partner Center never sees it.
-pub async fn authenticate(
-    State(gateway): State<Gateway>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let connection = match request.headers().get(&X_API_KEY) {
-        None => {
-            return AppError::Unauthorized(
-                "Send the connection's API key in the X-API-Key header.",
-            )
-            .into_response();
-        }
-        Some(key) => match gateway.registry.by_api_key(key.as_bytes()) {
-            Some(connection) => Arc::clone(connection),
-            None => {
-                return AppError::Unauthorized("The X-API-Key is not the key of any connection.")
-                    .into_response();
-            }
-        },
-    };
-    if let Err(retry_after_secs) = gateway.quotas.admit(&connection.id) {
-        tracing::info!(connection = %connection.id, retry_after_secs, "over quota");
-        return AppError::QuotaExceeded { retry_after_secs }.into_response();
-    }
-    request.extensions_mut().insert(connection);
-    next.run(request).await
 }

@@ -17,7 +17,10 @@ pub enum AppError {
     BadRequest { code: &'static str, message: String },
     /// Missing or unknown credentials.
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(std::borrow::Cow<'static, str>),
+    /// A bearer token cannot be judged because its issuer's signing keys cannot be fetched.
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(String),
     #[error("no route")]
     NotFound,
     #[error("method not allowed")]
@@ -57,6 +60,7 @@ impl AppError {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -82,7 +86,14 @@ impl IntoResponse for AppError {
         let status = self.status();
         let (code, message): (&str, &str) = match &self {
             AppError::BadRequest { code, message } => (code, message),
-            AppError::Unauthorized(message) => ("Unauthorized", message),
+            AppError::Unauthorized(message) => ("Unauthorized", message.as_ref()),
+            AppError::KeysUnavailable(cause) => {
+                tracing::error!(%cause, "token issuer's signing keys unavailable");
+                (
+                    "TokenValidationUnavailable",
+                    "The gateway cannot fetch the token issuer's signing keys right now; try again shortly.",
+                )
+            }
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
             AppError::MethodNotAllowed => {
                 ("MethodNotAllowed", "This path does not accept this method.")
@@ -139,10 +150,18 @@ impl IntoResponse for AppError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            // Both ways in: a registered connection's API key, or the maker's own Entra token.
+            let headers = response.headers_mut();
+            headers.append(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(
                     r#"ApiKey realm="partner-center-gateway", header="X-API-Key""#,
+                ),
+            );
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    r#"Bearer realm="partner-center-gateway", error="invalid_token""#,
                 ),
             );
         }

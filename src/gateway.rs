@@ -10,12 +10,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::auth::bearer::BearerValidator;
 use crate::connections::{Connection, Registry};
 use crate::correlation;
+use crate::domain::ConnectionId;
 use crate::error::AppError;
 use crate::paging::{Page, with_next_link};
 use crate::quota::Quotas;
-use crate::tokens::TokenSource;
+use crate::tokens::{AccessToken, TokenSource};
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
 
 #[derive(Clone)]
@@ -25,6 +27,7 @@ pub struct Inner {
     pub registry: Registry,
     pub quotas: Quotas,
     pub tokens: TokenSource,
+    pub bearer: BearerValidator,
     pub partner_center: PartnerCenter,
     /// `server.public_base_url` without its trailing slash.
     pub public_base_url: Option<String>,
@@ -46,12 +49,19 @@ impl Gateway {
     /// Calls Partner Center on the caller's connection with that connection's own token.
     pub async fn call(
         &self,
-        connection: &Connection,
+        caller: &CallerConnection,
         ctx: &CallContext,
         request: UpstreamRequest<'_>,
     ) -> Result<Reply, AppError> {
-        let token = self.tokens.token(connection).await?;
-        self.partner_center.send(&token, ctx, request).await
+        match caller {
+            CallerConnection::Registered(connection) => {
+                let token = self.tokens.token(connection).await?;
+                self.partner_center.send(&token, ctx, request).await
+            }
+            CallerConnection::PassThrough { token, .. } => {
+                self.partner_center.send(token, ctx, request).await
+            }
+        }
     }
 }
 
@@ -148,8 +158,28 @@ fn locale(accept_language: &HeaderValue) -> Option<HeaderValue> {
     ok.then(|| HeaderValue::from_str(first).ok()).flatten()
 }
 
+/// The connection a call is made on, as the authentication layer named it.
+pub enum CallerConnection {
+    /// A connection of the registry: the gateway holds its credentials and gets its tokens.
+    Registered(Arc<Connection>),
+    /// A maker's own validated Entra token, forwarded to Partner Center unchanged.
+    PassThrough {
+        id: ConnectionId,
+        token: AccessToken,
+    },
+}
+
+impl CallerConnection {
+    pub fn id(&self) -> &ConnectionId {
+        match self {
+            CallerConnection::Registered(connection) => &connection.id,
+            CallerConnection::PassThrough { id, .. } => id,
+        }
+    }
+}
+
 /// The connection the authentication layer named for this call.
-pub struct Caller(pub Arc<Connection>);
+pub struct Caller(pub Arc<CallerConnection>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = AppError;
@@ -157,7 +187,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         parts
             .extensions
-            .get::<Arc<Connection>>()
+            .get::<Arc<CallerConnection>>()
             .cloned()
             .map(Caller)
             .ok_or_else(|| {

@@ -9,7 +9,9 @@
 //! - [`config`]: layered settings (TOML file, then `PCGW_` environment), checked on load.
 //! - [`routes`]: the router factory and one file per operation; the middleware stack is explained there.
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
-//! - [`connections`]: the registry of API keys → connections, and the authentication middleware.
+//! - [`auth`]: who is calling (API key, or a validated Entra bearer token passed through) and the quota check,
+//!   with the `RateLimit` headers every answered call carries.
+//! - [`connections`]: the registry of API keys → connections and their credentials.
 //! - [`quota`]: governor limiters keyed on the connection ID.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`gateway`]: shared state, extractors and the steps every operation takes.
@@ -19,6 +21,7 @@
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connections;

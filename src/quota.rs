@@ -1,113 +1,675 @@
-//! Per-connection quotas with governor's GCRA: a bucket of `calls` that refills steadily at `calls / period`,
-//! so a connection that has been quiet may spend its whole quota at once and then one call per refill step.
+//! Per-connection quotas, enforced by governor's GCRA and described truthfully to the caller.
 //!
-//! Connections without an override share one keyed limiter; the few with an override (they are named in the
-//! registry, so there are few) each get a limiter of their own.
+//! Two shapes of the same `calls` per `period` contract:
+//! - **default**: burst = `calls`, refill one call every `period / calls`. A quiet connection may spend its
+//!   whole quota at once, then one call per refill step. Over a rolling period it can admit up to about twice
+//!   `calls` (a full burst, then a period of refills), which is what Azure API Management's and nginx's
+//!   limiters also allow.
+//! - **strict window** (`quota.strict_window = true`): burst = ⌈calls/2⌉, refill one call every
+//!   `period / (calls − burst)` (rounded up to the nanosecond), so that no closed window of one period ever
+//!   holds more than `calls` admitted calls. For 100 per 60 s: 50 at once, then one every 1.2 s.
+//!
+//! governor decides. This module gives it a state store of our own ([`QuotaStore`]) for three reasons:
+//! memory (a key is kept as a 128-bit digest of the connection ID next to its 8-byte state, so a tracked
+//! connection costs tens of bytes however long its ID), a cap on the number of tracked connections, and
+//! truthful headers (governor's `StateSnapshot` hides the theoretical arrival time that "seconds until the next
+//! call is admitted" needs; the store sees it).
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use axum::http::HeaderValue;
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
-use crate::config::QuotaSettings;
+use crate::config::{QuotaLimit, QuotaSettings};
 use crate::domain::ConnectionId;
 
-type DirectLimiter = governor::DefaultDirectRateLimiter;
-
-pub struct Quotas {
-    default: DefaultKeyedRateLimiter<ConnectionId>,
-    overrides: HashMap<ConnectionId, DirectLimiter>,
-    clock: DefaultClock,
+/// The time source of every quota. Real time in production; a hand-moved clock in tests and benchmarks, so
+/// that "wait exactly Retry-After" can be tested without waiting.
+#[derive(Clone, Debug)]
+pub enum QuotaClock {
+    Real(Instant),
+    Manual(Arc<AtomicU64>),
 }
 
-/// Checks that a quota can be expressed: the refill step (period / calls) must be at least a nanosecond.
-pub fn check(q: &QuotaSettings) -> Result<(), String> {
-    to_governor(q)
+impl QuotaClock {
+    pub fn real() -> Self {
+        QuotaClock::Real(Instant::now())
+    }
+
+    pub fn manual() -> Self {
+        QuotaClock::Manual(Arc::new(AtomicU64::new(0)))
+    }
+
+    /// Moves a manual clock forward; a real clock cannot be moved.
+    pub fn advance(&self, by: Duration) {
+        match self {
+            QuotaClock::Manual(nanos) => {
+                nanos.fetch_add(
+                    u64::try_from(by.as_nanos()).unwrap_or(u64::MAX),
+                    Ordering::SeqCst,
+                );
+            }
+            QuotaClock::Real(_) => panic!("a real clock cannot be advanced"),
+        }
+    }
+}
+
+impl Clock for QuotaClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        match self {
+            QuotaClock::Real(origin) => Nanos::from(origin.elapsed()),
+            QuotaClock::Manual(nanos) => Nanos::from(nanos.load(Ordering::SeqCst)),
+        }
+    }
+}
+
+/// The GCRA shape of a quota: how many calls at once, then one call per `step`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub burst: NonZeroU32,
+    pub step: Duration,
+}
+
+impl Shape {
+    pub fn new(limit: QuotaLimit, strict_window: bool) -> Option<Shape> {
+        let calls = limit.calls.get();
+        let period = Duration::from_secs(limit.period_secs.get());
+        let (burst, step) = if !strict_window {
+            (calls, period.checked_div(calls)?)
+        } else if calls == 1 {
+            // One call per closed window of one period: the next call must come strictly after it.
+            (1, period + Duration::from_nanos(1))
+        } else {
+            let burst = calls.div_ceil(2);
+            // Rounded up: a step a nanosecond short would let one call too many into a window.
+            let nanos = period.as_nanos().div_ceil(u128::from(calls - burst));
+            (burst, Duration::from_nanos(u64::try_from(nanos).ok()?))
+        };
+        if step.is_zero() {
+            return None;
+        }
+        Some(Shape {
+            burst: NonZeroU32::new(burst)?,
+            step,
+        })
+    }
+
+    fn t(&self) -> u64 {
+        self.step.as_nanos() as u64
+    }
+
+    /// governor's tolerance: how far ahead of now the theoretical arrival time may run.
+    fn tau(&self) -> u64 {
+        self.t() * u64::from(self.burst.get() - 1)
+    }
+}
+
+/// Checks that a quota can be enforced: its refill step must be at least a nanosecond.
+pub fn check(limit: QuotaLimit) -> Result<(), String> {
+    Shape::new(limit, false)
+        .and(Shape::new(limit, true))
         .map(|_| ())
         .ok_or_else(|| "calls per period_secs is too fine to enforce".to_owned())
 }
 
-fn to_governor(q: &QuotaSettings) -> Option<Quota> {
-    let step = Duration::from_secs(q.period_secs.get()).checked_div(q.calls.get())?;
-    Quota::with_period(step).map(|quota| quota.allow_burst(q.calls))
+/// What the caller is told about its quota on every answered call.
+#[derive(Debug, Clone)]
+pub struct QuotaState {
+    /// `RateLimit-Policy`, fixed per quota.
+    pub policy: HeaderValue,
+    /// Calls that would be admitted right now, after this one.
+    pub remaining: u32,
+    /// Whole seconds (rounded up) until the next call would be admitted; 0 when one would be now.
+    pub reset_secs: u64,
+}
+
+impl QuotaState {
+    /// `RateLimit` as in the IETF httpapi ratelimit-headers draft.
+    pub fn header(&self) -> HeaderValue {
+        HeaderValue::try_from(format!(
+            "\"connection\";r={};t={}",
+            self.remaining, self.reset_secs
+        ))
+        .expect("digits and ASCII make a valid header value")
+    }
+}
+
+/// A call over quota: when to come back, and the state to report.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub retry_after_secs: u64,
+    pub state: QuotaState,
+}
+
+type Limiter = RateLimiter<ConnectionId, QuotaStore, QuotaClock, NoOpMiddleware<Nanos>>;
+
+struct Bucket {
+    shape: Shape,
+    policy: HeaderValue,
+    limiter: Limiter,
+    forced_evictions: Arc<AtomicU64>,
+}
+
+impl Bucket {
+    fn new(
+        limit: QuotaLimit,
+        settings: &QuotaSettings,
+        clock: &QuotaClock,
+        max_keys: NonZeroUsize,
+    ) -> Self {
+        let shape = Shape::new(limit, settings.strict_window)
+            .expect("quota validated with the configuration");
+        let quota = Quota::with_period(shape.step)
+            .expect("non-zero step")
+            .allow_burst(shape.burst);
+        let policy = HeaderValue::try_from(format!(
+            "\"connection\";q={};w={}",
+            limit.calls.get(),
+            limit.period_secs.get()
+        ))
+        .expect("digits make a valid header value");
+        let forced_evictions = Arc::new(AtomicU64::new(0));
+        let store = QuotaStore::new(shape, max_keys, forced_evictions.clone());
+        Bucket {
+            shape,
+            policy,
+            limiter: RateLimiter::new(quota, store, clock.clone()),
+            forced_evictions,
+        }
+    }
+
+    fn admit(&self, connection: &ConnectionId) -> Result<QuotaState, Refused> {
+        let outcome = self.limiter.check_key(connection);
+        let measure = LAST_MEASURE
+            .take()
+            .expect("the quota store records every measurement");
+        let (t, tau) = (self.shape.t(), self.shape.tau());
+        match (outcome, measure.tat_after) {
+            (Ok(()), Some(tat)) => {
+                let remaining =
+                    ((measure.t0 + tau + t).saturating_sub(tat).min(tau + t) / t) as u32;
+                let wait = (tat.saturating_sub(tau)).saturating_sub(measure.t0);
+                Ok(QuotaState {
+                    policy: self.policy.clone(),
+                    remaining,
+                    reset_secs: ceil_secs(wait),
+                })
+            }
+            (Err(_), _) => {
+                // governor refused because now < tat - tau; that difference is exactly the wait.
+                let tat = measure.tat_before.unwrap_or(measure.t0);
+                let wait = tat.saturating_sub(tau).saturating_sub(measure.t0);
+                let retry_after_secs = ceil_secs(wait).max(1);
+                let state = QuotaState {
+                    policy: self.policy.clone(),
+                    remaining: 0,
+                    reset_secs: retry_after_secs,
+                };
+                Err(Refused {
+                    retry_after_secs,
+                    state,
+                })
+            }
+            (Ok(()), None) => unreachable!("an admitted call stores its new state"),
+        }
+    }
+}
+
+/// Whole seconds, rounded up: rounding down would send a caller back too early.
+fn ceil_secs(nanos: u64) -> u64 {
+    nanos.div_ceil(1_000_000_000)
+}
+
+/// Every connection's quota: the configured one, or its override.
+pub struct Quotas {
+    default: Bucket,
+    overrides: HashMap<ConnectionId, Bucket>,
 }
 
 impl Quotas {
     pub fn new(
-        default: &QuotaSettings,
-        overrides: impl IntoIterator<Item = (ConnectionId, QuotaSettings)>,
+        settings: &QuotaSettings,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &QuotaClock,
     ) -> Self {
-        // Settings were validated on load, so these conversions cannot fail here.
-        let quota =
-            |q: &QuotaSettings| to_governor(q).expect("quota validated with the configuration");
+        let one = NonZeroUsize::MIN;
         Self {
-            default: RateLimiter::keyed(quota(default)),
+            default: Bucket::new(
+                settings.limit(),
+                settings,
+                clock,
+                settings.max_tracked_connections,
+            ),
             overrides: overrides
                 .into_iter()
-                .map(|(id, q)| (id, RateLimiter::direct(quota(&q))))
+                .map(|(id, limit)| (id, Bucket::new(limit, settings, clock, one)))
                 .collect(),
-            clock: DefaultClock::default(),
         }
     }
 
-    /// Admits one call, or says how many whole seconds (rounded up, at least 1) until the next one would be.
-    pub fn admit(&self, connection: &ConnectionId) -> Result<(), u64> {
-        let outcome = match self.overrides.get(connection) {
-            Some(limiter) => limiter.check(),
-            None => self.default.check_key(connection),
-        };
-        outcome.map_err(|not_until| retry_after_secs(not_until.wait_time_from(self.clock.now())))
+    /// Admits one call and reports the quota after it, or refuses it and says when to come back.
+    pub fn admit(&self, connection: &ConnectionId) -> Result<QuotaState, Refused> {
+        self.overrides
+            .get(connection)
+            .unwrap_or(&self.default)
+            .admit(connection)
+    }
+
+    /// Forgets connections whose bucket is full again: they are indistinguishable from new ones, so nothing is
+    /// lost. Run on a timer; memory then follows the number of recently active connections.
+    pub fn evict_idle(&self) {
+        for bucket in std::iter::once(&self.default).chain(self.overrides.values()) {
+            bucket.limiter.retain_recent();
+            bucket.limiter.shrink_to_fit();
+        }
+    }
+
+    /// Connections currently tracked (for logs and benchmarks).
+    pub fn tracked(&self) -> usize {
+        self.default.limiter.len()
+    }
+
+    /// Tracked connections dropped at the cap while their bucket was not yet full (see [`QuotaStore`]).
+    pub fn forced_evictions(&self) -> u64 {
+        self.default.forced_evictions.load(Ordering::Relaxed)
     }
 }
 
-/// `Retry-After` is whole seconds; rounding down would send the caller back too early.
-fn retry_after_secs(wait: Duration) -> u64 {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    secs.max(1)
+/// What the store saw of the last measurement on this thread, in governor's time frame (nanoseconds since the
+/// limiter started). governor's check is synchronous, so the measurement and its reading happen on one thread
+/// with nothing in between.
+#[derive(Clone, Copy)]
+struct Measure {
+    t0: u64,
+    tat_before: Option<u64>,
+    tat_after: Option<u64>,
+}
+
+thread_local! {
+    static LAST_MEASURE: Cell<Option<Measure>> = const { Cell::new(None) };
+}
+
+/// A 128-bit digest of a connection ID: two independent, randomly keyed SipHashes. Collisions would merge two
+/// connections' quotas; at a million keys their probability is about 10⁻²⁷.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest(u64, u64);
+
+impl std::hash::Hash for Digest {
+    /// The map's hash is one half of the digest (the other half picked the shard), used as it is.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.1);
+    }
+}
+
+/// The key is already a uniform hash; hashing it again would only cost time.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 words are hashed")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Shard = HashMap<Digest, u64, BuildHasherDefault<PassThroughHasher>>;
+
+/// governor's keyed state, sharded under mutexes, keyed by digest, capped.
+///
+/// At the cap, a new connection first makes room by dropping the shard's connections whose bucket is full
+/// again (nothing is lost). Only if every tracked connection in the shard is still paying off calls is one
+/// dropped anyway: the one whose bucket is closest to full, so the debt forgiven is the smallest possible. The
+/// new connection is always limited exactly; such drops are counted in `forced_evictions`.
+pub struct QuotaStore {
+    shards: Box<[Mutex<Shard>]>,
+    per_shard: usize,
+    keys: [RandomState; 2],
+    /// The refill step in nanoseconds, to read `now` back out of governor's decision function.
+    t: u64,
+    forced_evictions: Arc<AtomicU64>,
+}
+
+impl QuotaStore {
+    fn new(shape: Shape, max_keys: NonZeroUsize, forced_evictions: Arc<AtomicU64>) -> Self {
+        let shards = max_keys.get().clamp(1, 64);
+        Self {
+            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            per_shard: (max_keys.get() / shards).max(1),
+            keys: [RandomState::new(), RandomState::new()],
+            t: shape.t(),
+            forced_evictions,
+        }
+    }
+
+    fn digest(&self, key: &ConnectionId) -> Digest {
+        Digest(
+            self.keys[0].hash_one(key.as_str()),
+            self.keys[1].hash_one(key.as_str()),
+        )
+    }
+
+    fn shard(&self, digest: &Digest) -> std::sync::MutexGuard<'_, Shard> {
+        let index = (digest.0 % self.shards.len() as u64) as usize;
+        // A panic while holding a shard cannot leave a half-written u64; the data stays usable.
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn make_room(&self, shard: &mut Shard, t0: u64) {
+        shard.retain(|_, tat| *tat > t0);
+        if shard.len() >= self.per_shard
+            && let Some(closest) = shard.iter().min_by_key(|(_, tat)| **tat).map(|(k, _)| *k)
+        {
+            shard.remove(&closest);
+            self.forced_evictions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl StateStore for QuotaStore {
+    type Key = ConnectionId;
+
+    fn measure_and_replace<T, F, E>(&self, key: &ConnectionId, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let digest = self.digest(key);
+        let mut shard = self.shard(&digest);
+        let tat_before = shard.get(&digest).copied();
+        // governor keeps `now` to itself; asking its decision function about a bucket that was full long ago
+        // (tat = 0) always admits and answers now + t, which gives now back.
+        let t0 = match f(Some(Nanos::from(0))) {
+            Ok((_, next)) => next.as_u64() - self.t,
+            Err(_) => unreachable!("a bucket full since the epoch admits any call"),
+        };
+        let outcome = f(tat_before.map(Nanos::from));
+        let tat_after = match &outcome {
+            Ok((_, tat)) => {
+                if tat_before.is_none() && shard.len() >= self.per_shard {
+                    self.make_room(&mut shard, t0);
+                }
+                shard.insert(digest, tat.as_u64());
+                Some(tat.as_u64())
+            }
+            Err(_) => None,
+        };
+        LAST_MEASURE.set(Some(Measure {
+            t0,
+            tat_before,
+            tat_after,
+        }));
+        outcome.map(|(value, _)| value)
+    }
+}
+
+impl ShrinkableKeyedStateStore<ConnectionId> for QuotaStore {
+    fn retain_recent(&self, drop_below: Nanos) {
+        let drop_below = drop_below.as_u64();
+        for shard in &self.shards {
+            shard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, tat| *tat > drop_below);
+        }
+    }
+
+    fn shrink_to_fit(&self) {
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            // Only when mostly empty: shrinking a busy shard would just make it grow again.
+            if shard.capacity() > 4 * shard.len() + 64 {
+                shard.shrink_to_fit();
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::num::{NonZeroU32, NonZeroU64};
+    use std::num::NonZeroU64;
 
-    fn q(calls: u32, secs: u64) -> QuotaSettings {
+    fn settings(calls: u32, secs: u64, strict_window: bool, max_tracked: usize) -> QuotaSettings {
         QuotaSettings {
             calls: NonZeroU32::new(calls).unwrap(),
             period_secs: NonZeroU64::new(secs).unwrap(),
+            strict_window,
+            max_tracked_connections: NonZeroUsize::new(max_tracked).unwrap(),
+            ..QuotaSettings::default()
         }
     }
 
-    #[test]
-    fn retry_after_rounds_up_to_at_least_one_second() {
-        assert_eq!(retry_after_secs(Duration::ZERO), 1);
-        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
-        assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
-        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+    fn id(s: &str) -> ConnectionId {
+        ConnectionId::parse(s).unwrap()
     }
 
     #[test]
-    fn burst_then_refusal_per_connection_with_overrides() {
-        let a = ConnectionId::parse("a").unwrap();
-        let b = ConnectionId::parse("b").unwrap();
-        let small = ConnectionId::parse("small").unwrap();
-        let quotas = Quotas::new(&q(3, 60), [(small.clone(), q(1, 3600))]);
-        for _ in 0..3 {
-            quotas.admit(&a).unwrap();
+    fn shapes() {
+        let limit = settings(100, 60, false, 1).limit();
+        assert_eq!(
+            Shape::new(limit, false).unwrap(),
+            Shape {
+                burst: NonZeroU32::new(100).unwrap(),
+                step: Duration::from_millis(600)
+            }
+        );
+        assert_eq!(
+            Shape::new(limit, true).unwrap(),
+            Shape {
+                burst: NonZeroU32::new(50).unwrap(),
+                step: Duration::from_millis(1200)
+            }
+        );
+        assert!(check(settings(u32::MAX, 1, false, 1).limit()).is_err());
+    }
+
+    #[test]
+    fn remaining_counts_down_to_zero_and_reset_says_when() {
+        let clock = QuotaClock::manual();
+        let quotas = Quotas::new(&settings(3, 60, false, 10), [], &clock);
+        let a = id("a");
+        let seen: Vec<_> = (0..3)
+            .map(|_| quotas.admit(&a).unwrap())
+            .map(|s| (s.remaining, s.reset_secs))
+            .collect();
+        assert_eq!(seen, [(2, 0), (1, 0), (0, 20)]);
+        let refused = quotas.admit(&a).unwrap_err();
+        assert_eq!(refused.retry_after_secs, 20);
+        assert_eq!(refused.state.header(), "\"connection\";r=0;t=20");
+        clock.advance(Duration::from_secs(20));
+        assert_eq!(quotas.admit(&a).unwrap().remaining, 0);
+    }
+
+    #[test]
+    fn at_the_cap_a_new_connection_is_still_limited_exactly() {
+        let clock = QuotaClock::manual();
+        let quotas = Quotas::new(&settings(2, 60, false, 1), [], &clock);
+        quotas.admit(&id("old")).unwrap();
+        for _ in 0..2 {
+            quotas.admit(&id("new")).unwrap();
         }
-        // One call refills every 20 s.
-        let wait = quotas.admit(&a).unwrap_err();
-        assert!((19..=20).contains(&wait), "{wait}");
-        quotas.admit(&b).unwrap();
-        quotas.admit(&small).unwrap();
-        let wait = quotas.admit(&small).unwrap_err();
-        assert!((3599..=3600).contains(&wait), "{wait}");
+        assert!(
+            quotas.admit(&id("new")).is_err(),
+            "the newcomer gets its own quota, no more"
+        );
+        assert_eq!(quotas.tracked(), 1);
+    }
+
+    /// The reference: GCRA by virtual scheduling, in integer nanoseconds, written from the definition.
+    struct Model {
+        t: u64,
+        tau: u64,
+        tat: HashMap<usize, u64>,
+    }
+
+    impl Model {
+        fn admit(&mut self, key: usize, now: u64) -> bool {
+            let tat = *self.tat.get(&key).unwrap_or(&now);
+            if now + self.tau < tat {
+                return false;
+            }
+            self.tat.insert(key, tat.max(now) + self.t);
+            true
+        }
+    }
+
+    /// xorshift64*: deterministic schedules without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// Thousands of randomized schedules, both modes: the admitted set is exactly the model's, and in strict
+    /// mode no closed window of one period holds more than `calls`.
+    #[test]
+    fn admitted_sets_match_the_reference_model_exactly() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut strict_windows_seen = 0;
+        for schedule in 0..3000 {
+            let strict = schedule % 2 == 1;
+            let calls = 1 + rng.below(12) as u32;
+            let period = 1 + rng.below(90);
+            let keys = 1 + rng.below(3) as usize;
+            let s = settings(calls, period, strict, 1000);
+            let shape = Shape::new(s.limit(), strict).unwrap();
+            let clock = QuotaClock::manual();
+            let quotas = Quotas::new(&s, [], &clock);
+            let mut model = Model {
+                t: shape.t(),
+                tau: shape.tau(),
+                tat: HashMap::new(),
+            };
+            let ids: Vec<_> = (0..keys).map(|k| id(&format!("k{k}"))).collect();
+            let mut admitted: Vec<Vec<u64>> = vec![vec![]; keys];
+            let mut now = 0u64;
+            let period_ns = period * 1_000_000_000;
+            for _ in 0..(20 + rng.below(200)) {
+                // Bursts (zero gaps), gaps around one step, and long pauses.
+                let gap = match rng.below(4) {
+                    0 => 0,
+                    1 => rng.below(shape.t() * 2 + 1),
+                    2 => rng.below(period_ns / 4 + 1),
+                    _ => rng.below(3) * shape.t(),
+                };
+                now += gap;
+                clock.advance(Duration::from_nanos(gap));
+                let key = rng.below(keys as u64) as usize;
+                let expected = model.admit(key, now);
+                let actual = quotas.admit(&ids[key]);
+                assert_eq!(
+                    actual.is_ok(),
+                    expected,
+                    "schedule {schedule} key {key} at {now} ns"
+                );
+                if let Err(refused) = &actual {
+                    // Coming back after Retry-After is always admitted, per the model too.
+                    let wait = refused.retry_after_secs * 1_000_000_000;
+                    assert!(now + wait + model.tau >= model.tat[&key]);
+                }
+                if expected {
+                    admitted[key].push(now);
+                }
+            }
+            if strict {
+                for times in &admitted {
+                    for (i, &start) in times.iter().enumerate() {
+                        let in_window = times[i..]
+                            .iter()
+                            .take_while(|&&t| t <= start + period_ns)
+                            .count();
+                        assert!(
+                            in_window <= calls as usize,
+                            "schedule {schedule}: {in_window} > {calls}"
+                        );
+                        strict_windows_seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(strict_windows_seen > 10_000);
     }
 
     #[test]
-    fn impossible_quotas_are_refused() {
-        assert!(check(&q(u32::MAX, 1)).is_err());
-        assert!(check(&q(100, 60)).is_ok());
+    fn default_mode_can_exceed_one_window_and_strict_mode_cannot() {
+        let count = |strict| {
+            let clock = QuotaClock::manual();
+            let quotas = Quotas::new(&settings(100, 60, strict, 10), [], &clock);
+            let a = id("a");
+            let mut admitted = 0;
+            // Calls every 100 ms over the closed minute [0 s, 60 s].
+            for _ in 0..=600 {
+                admitted += usize::from(quotas.admit(&a).is_ok());
+                clock.advance(Duration::from_millis(100));
+            }
+            admitted
+        };
+        assert_eq!(
+            count(false),
+            200,
+            "a full burst and then a minute of refills"
+        );
+        assert_eq!(count(true), 100);
+    }
+
+    #[test]
+    fn idle_connections_are_forgotten_and_nothing_is_lost() {
+        let clock = QuotaClock::manual();
+        let quotas = Quotas::new(&settings(2, 60, false, 1000), [], &clock);
+        for i in 0..100 {
+            quotas.admit(&id(&format!("c{i}"))).unwrap();
+        }
+        // One call refills in 30 s; a minute on, those hundred buckets are long full again.
+        clock.advance(Duration::from_secs(61));
+        quotas.admit(&id("busy")).unwrap();
+        quotas.admit(&id("busy")).unwrap();
+        assert_eq!(quotas.tracked(), 101);
+        quotas.evict_idle();
+        assert_eq!(
+            quotas.tracked(),
+            1,
+            "only the connection still paying off calls is kept"
+        );
+        assert!(
+            quotas.admit(&id("busy")).is_err(),
+            "and it is still limited"
+        );
     }
 }

@@ -5,13 +5,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::auth::bearer::{BearerValidator, TrustedIssuer};
 use crate::config::{Settings, trimmed};
 use crate::connections::Registry;
 use crate::gateway::{Gateway, Inner};
-use crate::quota::Quotas;
+use crate::quota::{QuotaClock, Quotas};
 use crate::routes;
 use crate::sandbox::{self, SandboxHandle};
 use crate::tokens::TokenSource;
@@ -21,10 +23,17 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     sandbox: Option<Arc<SandboxHandle>>,
+    gateway: Gateway,
+    evict_every: Duration,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, QuotaClock::real()).await
+    }
+
+    /// As [`Application::build`], with the quotas on `clock`: tests move a manual clock instead of waiting.
+    pub async fn build_with_clock(settings: Settings, clock: QuotaClock) -> anyhow::Result<Self> {
         let (registry, overrides) = Registry::from_settings(&settings)?;
         let sandbox = match settings.uses_sandbox() {
             true => {
@@ -49,8 +58,32 @@ impl Application {
             // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        // The sandbox is the only issuer its profile trusts; its address is only known now.
+        let issuers = match &sandbox {
+            Some(s) => vec![TrustedIssuer {
+                issuer: format!("{}/{{tenantid}}/v2.0", s.base_url()),
+                jwks_uri: format!("{}/common/discovery/v2.0/keys", s.base_url()),
+            }],
+            None => settings
+                .auth
+                .issuers
+                .iter()
+                .map(|i| TrustedIssuer {
+                    issuer: i.issuer.clone(),
+                    jwks_uri: i.jwks_uri.to_string(),
+                })
+                .collect(),
+        };
+        let bearer = BearerValidator::new(
+            http.clone(),
+            issuers,
+            settings.auth.audiences.clone(),
+            settings.auth.allowed_tenants.clone(),
+            settings.auth.leeway_secs,
+        );
         let gateway = Gateway::new(Inner {
-            quotas: Quotas::new(&settings.quota, overrides),
+            quotas: Quotas::new(&settings.quota, overrides, &clock),
+            bearer,
             tokens: TokenSource::new(
                 http.clone(),
                 authority,
@@ -63,10 +96,17 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
         });
         let listener = TcpListener::bind(settings.server.listen).await?;
+        let mut router = routes::router(gateway.clone());
+        if let Some(sandbox) = &sandbox {
+            // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
+            router = router.merge(sandbox.demo_routes());
+        }
         Ok(Self {
             listener,
-            router: routes::router(gateway),
+            router,
             sandbox,
+            gateway,
+            evict_every: Duration::from_secs(settings.quota.evict_interval_secs.get()),
         })
     }
 
@@ -89,12 +129,23 @@ impl Application {
             listener,
             router,
             sandbox,
+            gateway,
+            evict_every,
         } = self;
-        axum::serve(listener, router)
+        let evictor = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(evict_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                gateway.quotas.evict_idle();
+            }
+        });
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        evictor.abort();
         drop(sandbox);
-        Ok(())
+        served
     }
 }
 

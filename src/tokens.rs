@@ -32,6 +32,14 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
+    /// A caller's own token, forwarded as it came; the gateway never renews it.
+    pub fn forwarded(secret: SecretString) -> Self {
+        Self {
+            secret,
+            renew_at: Instant::now(),
+        }
+    }
+
     pub fn expose(&self) -> &str {
         self.secret.expose_secret()
     }

@@ -17,7 +17,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::connections;
+use crate::auth;
 use crate::correlation;
 use crate::error::AppError;
 use crate::gateway::Gateway;
@@ -57,7 +57,7 @@ pub fn router(gateway: Gateway) -> Router {
         // mistyped path is a plain 404 that costs the caller nothing.
         .route_layer(middleware::from_fn_with_state(
             gateway.clone(),
-            connections::authenticate,
+            auth::authenticate,
         ));
 
     Router::new()

@@ -88,6 +88,14 @@ impl SandboxHandle {
     pub fn agreements_stored(&self, customer_id: &str) -> usize {
         self.sandbox.agreements_stored(customer_id)
     }
+
+    /// The sandbox profile's try-it-out route, for the gateway to serve on its own address:
+    /// `POST /sandbox/users/{name}/token` mints a token for a demo maker of that name.
+    pub fn demo_routes(&self) -> Router {
+        Router::new()
+            .route("/sandbox/users/{name}/token", post(tokens::user_token))
+            .with_state(self.sandbox.clone())
+    }
 }
 
 impl Drop for SandboxHandle {
@@ -209,6 +217,7 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(tokens::openid_configuration),
         )
+        .route("/sandbox/users/{name}/token", post(tokens::user_token))
         .route("/v1/customers", get(api::list_customers))
         .route("/v1/customers/{customer_id}", get(api::get_customer))
         .route(

@@ -465,3 +465,29 @@ pub(super) async fn openid_configuration(
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }
+
+/// `POST /sandbox/users/{name}/token`: a token for a made-up maker of the partner tenant, as Entra would issue
+/// after that maker signed in. Lets anyone try bearer pass-through, and tests mint tokens for many users.
+pub(super) async fn user_token(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(name): Path<String>,
+) -> Response {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid {
+        let body = json!({
+            "error": "invalid_request",
+            "error_description": "A user name is 1 to 64 letters, digits, '-', '_' or '.'.",
+        });
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    Json(json!({
+        "access_token": sandbox.tokens.mint_user_token(demo::PARTNER_TENANT_ID, &name),
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME_SECS,
+    }))
+    .into_response()
+}

@@ -1,0 +1,325 @@
+//! Bearer pass-through: a maker's own Entra token for Partner Center, validated here and forwarded unchanged.
+//!
+//! Validation is what Partner Center itself would check, done before any upstream call: an RS256 signature by a
+//! key of a trusted issuer's JWKS, `aud` the Partner Center resource, `exp`/`nbf` within the leeway, `tid`
+//! present (and allowed, when tenants are restricted). The connection is the maker (`tid:oid`) or the
+//! application (`tid:appid`), so one maker keeps one quota across token refreshes.
+//!
+//! A validated token is cached by its SHA-256 until it expires, so a repeat call costs one hash and one lookup.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use moka::Expiry;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::ConnectionId;
+
+/// How often an unknown `kid` may trigger a JWKS fetch: a stream of forged tokens must not become a stream of
+/// requests to the issuer.
+const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+const VALIDATED_TOKENS: u64 = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// The token is not acceptable; the caller must get another.
+    #[error("{0}")]
+    Invalid(String),
+    /// The issuer's keys cannot be fetched, so no verdict can be given.
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+fn invalid(message: impl Into<String>) -> BearerError {
+    BearerError::Invalid(message.into())
+}
+
+pub struct TrustedIssuer {
+    /// The `iss` value, with `{tenantid}` standing for the token's `tid` (Entra's multi-tenant form).
+    pub issuer: String,
+    pub jwks_uri: String,
+}
+
+#[derive(Clone)]
+pub struct Validated {
+    pub connection: ConnectionId,
+    expires_at: Instant,
+}
+
+struct UntilExpiry;
+
+impl Expiry<[u8; 32], Validated> for UntilExpiry {
+    fn expire_after_create(&self, _: &[u8; 32], v: &Validated, now: Instant) -> Option<Duration> {
+        Some(v.expires_at.saturating_duration_since(now))
+    }
+}
+
+pub struct BearerValidator {
+    issuers: Vec<(String, Arc<KeySet>)>,
+    audiences: Vec<String>,
+    allowed_tenants: Vec<String>,
+    leeway_secs: u64,
+    validated: moka::sync::Cache<[u8; 32], Validated>,
+}
+
+impl BearerValidator {
+    pub fn new(
+        http: reqwest::Client,
+        issuers: Vec<TrustedIssuer>,
+        audiences: Vec<String>,
+        allowed_tenants: Vec<String>,
+        leeway_secs: u64,
+    ) -> Self {
+        // Issuers sharing a JWKS (Entra's v1 and v2 do) share one key set and one fetch budget.
+        let mut key_sets: HashMap<String, Arc<KeySet>> = HashMap::new();
+        let issuers = issuers
+            .into_iter()
+            .map(|i| {
+                let keys = key_sets
+                    .entry(i.jwks_uri.clone())
+                    .or_insert_with(|| Arc::new(KeySet::new(http.clone(), i.jwks_uri)));
+                (i.issuer, Arc::clone(keys))
+            })
+            .collect();
+        Self {
+            issuers,
+            audiences,
+            allowed_tenants: allowed_tenants
+                .into_iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect(),
+            leeway_secs,
+            validated: moka::sync::Cache::builder()
+                .max_capacity(VALIDATED_TOKENS)
+                .expire_after(UntilExpiry)
+                .build(),
+        }
+    }
+
+    pub async fn validate(&self, token: &str) -> Result<Validated, BearerError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(hit) = self.validated.get(&digest) {
+            return Ok(hit);
+        }
+        let validated = self.verify(token).await?;
+        self.validated.insert(digest, validated.clone());
+        Ok(validated)
+    }
+
+    async fn verify(&self, token: &str) -> Result<Validated, BearerError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid("The bearer token is not a JWT."))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(invalid("The bearer token must be signed with RS256."));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| invalid("The bearer token names no signing key (kid)."))?;
+        // Which issuer's keys to check against is read from the unverified payload; the signature check
+        // below then covers every claim, `iss` included.
+        let peek = peek(token)?;
+        let tid = peek
+            .tid
+            .ok_or_else(|| invalid("The bearer token has no tenant (tid)."))?;
+        let iss = peek
+            .iss
+            .ok_or_else(|| invalid("The bearer token has no issuer (iss)."))?;
+        let keys = self
+            .issuers
+            .iter()
+            .find(|(template, _)| template.replace("{tenantid}", &tid) == iss)
+            .map(|(_, keys)| keys)
+            .ok_or_else(|| invalid("The bearer token's issuer is not trusted by this gateway."))?;
+        let key = keys.key(&kid).await?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = self.leeway_secs;
+        validation.validate_nbf = true;
+        validation.set_audience(&self.audiences);
+        validation.set_issuer(&[iss]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| invalid(explain(&e)))?
+            .claims;
+
+        if claims.tid != tid {
+            return Err(invalid("The bearer token's tenant is not valid."));
+        }
+        if !self.allowed_tenants.is_empty()
+            && !self.allowed_tenants.contains(&tid.to_ascii_lowercase())
+        {
+            return Err(invalid(
+                "The bearer token's tenant is not allowed on this gateway.",
+            ));
+        }
+        let who = claims.oid.or(claims.appid).or(claims.azp).ok_or_else(|| {
+            invalid("The bearer token names neither a user (oid) nor an application (appid).")
+        })?;
+        let connection = ConnectionId::parse(&format!(
+            "{}:{}",
+            tid.to_ascii_lowercase(),
+            who.to_ascii_lowercase()
+        ))
+        .map_err(|_| invalid("The bearer token's tid, oid or appid is not an identifier."))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let expires_at = Instant::now() + Duration::from_secs(claims.exp.saturating_sub(now));
+        Ok(Validated {
+            connection,
+            expires_at,
+        })
+    }
+
+    /// JWKS fetches so far, over all issuers.
+    pub fn key_fetches(&self) -> u64 {
+        self.issuers
+            .iter()
+            .map(|(_, k)| k.fetches.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+#[derive(Deserialize)]
+struct Peek {
+    iss: Option<String>,
+    tid: Option<String>,
+}
+
+fn peek(token: &str) -> Result<Peek, BearerError> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| invalid("The bearer token is not a JWT."))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| invalid("The bearer token is not a JWT."))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| invalid("The bearer token's claims are not valid JSON."))
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    tid: String,
+    exp: u64,
+    oid: Option<String>,
+    appid: Option<String>,
+    azp: Option<String>,
+}
+
+fn explain(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "The bearer token has expired.",
+        ErrorKind::ImmatureSignature => "The bearer token is not valid yet (nbf).",
+        ErrorKind::InvalidAudience => "The bearer token is not for Partner Center (aud).",
+        ErrorKind::InvalidIssuer => "The bearer token's issuer is not trusted by this gateway.",
+        ErrorKind::InvalidSignature => "The bearer token's signature is not valid.",
+        ErrorKind::MissingRequiredClaim(_) => {
+            "The bearer token lacks a required claim (exp, aud, iss, tid)."
+        }
+        _ => "The bearer token is not valid.",
+    }
+}
+
+/// One issuer's signing keys, cached, refetched when a token names a key not seen yet.
+struct KeySet {
+    http: reqwest::Client,
+    uri: String,
+    keys: moka::sync::Cache<String, Arc<DecodingKey>>,
+    /// When the last fetch happened and whether it worked; held across a fetch so concurrent cold calls make one.
+    last_fetch: tokio::sync::Mutex<Option<(Instant, bool)>>,
+    fetches: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+impl KeySet {
+    fn new(http: reqwest::Client, uri: String) -> Self {
+        Self {
+            http,
+            uri,
+            // Issuers rotate keys over weeks; a day keeps a retired key from being trusted forever.
+            keys: moka::sync::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(Duration::from_secs(24 * 3600))
+                .build(),
+            last_fetch: tokio::sync::Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, BearerError> {
+        if let Some(key) = self.keys.get(kid) {
+            return Ok(key);
+        }
+        let mut last = self.last_fetch.lock().await;
+        if let Some(key) = self.keys.get(kid) {
+            return Ok(key);
+        }
+        match *last {
+            Some((at, true)) if at.elapsed() < REFETCH_AT_MOST_EVERY => {
+                return Err(invalid(
+                    "The bearer token is signed with a key its issuer does not publish.",
+                ));
+            }
+            Some((at, false)) if at.elapsed() < REFETCH_AT_MOST_EVERY => {
+                return Err(BearerError::KeysUnavailable(format!(
+                    "{} failed less than a minute ago",
+                    self.uri
+                )));
+            }
+            _ => {}
+        }
+        let outcome = self.fetch().await;
+        *last = Some((Instant::now(), outcome.is_ok()));
+        outcome?;
+        self.keys.get(kid).ok_or_else(|| {
+            invalid("The bearer token is signed with a key its issuer does not publish.")
+        })
+    }
+
+    async fn fetch(&self) -> Result<(), BearerError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let unavailable = |e: String| BearerError::KeysUnavailable(format!("{}: {e}", self.uri));
+        let response = self
+            .http
+            .get(&self.uri)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(response.status().to_string()));
+        }
+        let jwks: Jwks = response
+            .json()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        for jwk in jwks.keys.into_iter().filter(|k| k.kty == "RSA") {
+            if let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e)
+                && let Ok(key) = DecodingKey::from_rsa_components(&n, &e)
+            {
+                self.keys.insert(kid, Arc::new(key));
+            }
+        }
+        Ok(())
+    }
+}
