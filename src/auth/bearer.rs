@@ -113,9 +113,10 @@ impl BearerValidator {
     }
 
     async fn verify(&self, token: &str) -> Result<Validated, BearerError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| invalid("The bearer token is not a JWT."))?;
-        if header.alg != Algorithm::RS256 {
+        // The algorithm is read before jsonwebtoken parses the header: it cannot even represent `none`, and a
+        // caller who sent one deserves to hear what is wrong rather than "not a JWT".
+        let header: Header = decode_part(token, 0)?;
+        if header.alg != "RS256" {
             return Err(invalid("The bearer token must be signed with RS256."));
         }
         let kid = header
@@ -123,7 +124,7 @@ impl BearerValidator {
             .ok_or_else(|| invalid("The bearer token names no signing key (kid)."))?;
         // Which issuer's keys to check against is read from the unverified payload; the signature check
         // below then covers every claim, `iss` included.
-        let peek = peek(token)?;
+        let peek: Peek = decode_part(token, 1)?;
         let tid = peek
             .tid
             .ok_or_else(|| invalid("The bearer token has no tenant (tid)."))?;
@@ -188,21 +189,30 @@ impl BearerValidator {
 }
 
 #[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct Peek {
     iss: Option<String>,
     tid: Option<String>,
 }
 
-fn peek(token: &str) -> Result<Peek, BearerError> {
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| invalid("The bearer token is not a JWT."))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| invalid("The bearer token is not a JWT."))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| invalid("The bearer token's claims are not valid JSON."))
+/// Part `index` of a compact JWT (0 header, 1 claims), decoded but not verified.
+fn decode_part<T: serde::de::DeserializeOwned>(
+    token: &str,
+    index: usize,
+) -> Result<T, BearerError> {
+    let not_jwt = || invalid("The bearer token is not a JWT.");
+    let mut parts = token.split('.');
+    if parts.clone().count() != 3 {
+        return Err(not_jwt());
+    }
+    let part = parts.nth(index).ok_or_else(not_jwt)?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| not_jwt())?;
+    serde_json::from_slice(&bytes).map_err(|_| not_jwt())
 }
 
 #[derive(Deserialize)]

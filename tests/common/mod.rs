@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use partner_center_gateway::config::Settings;
+use partner_center_gateway::quota::QuotaClock;
 use partner_center_gateway::sandbox::{self, SandboxHandle, SandboxOptions};
 use partner_center_gateway::startup::Application;
 use tokio::sync::oneshot;
@@ -51,8 +52,13 @@ pub fn sandbox_profile(refresh_token_file: &Path) -> String {
 }
 
 pub async fn spawn_toml(toml: &str) -> TestApp {
+    spawn_toml_with_clock(toml, QuotaClock::real()).await
+}
+
+/// The gateway with its quotas on `clock`, so a test can move time instead of waiting for it.
+pub async fn spawn_toml_with_clock(toml: &str, clock: QuotaClock) -> TestApp {
     let settings = Settings::from_toml(toml).expect("test configuration is valid");
-    let app = Application::build(settings)
+    let app = Application::build_with_clock(settings, clock)
         .await
         .expect("application builds");
     let address = format!("http://{}", app.local_addr());
@@ -195,4 +201,59 @@ pub fn free_port_addr() -> SocketAddr {
 pub async fn json(response: reqwest::Response) -> serde_json::Value {
     let text = response.text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Signs `claims` with the sandbox's own key (it is in the repository: the sandbox is a demo), so tests can
+/// make tokens the sandbox never would: expired, for another audience, from another issuer.
+pub fn sign_with_sandbox_key(claims: &serde_json::Value, kid: &str) -> String {
+    let pem = std::fs::read("src/sandbox/sandbox-signing-key.pem").unwrap();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Claims like the sandbox's for a user token, valid for an hour.
+pub fn user_claims(issuer_base: &str, oid: &str) -> serde_json::Value {
+    let now = unix_now();
+    let tid = partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID;
+    serde_json::json!({
+        "aud": "https://api.partnercenter.microsoft.com",
+        "iss": format!("{issuer_base}/{tid}/v2.0"),
+        "iat": now, "nbf": now, "exp": now + 3600,
+        "tid": tid, "oid": oid, "idtyp": "user", "scp": "user_impersonation",
+    })
+}
+
+impl TestApp {
+    pub async fn get_bearer(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A token for a demo maker, from the sandbox profile's try-it-out route.
+    pub async fn user_token(&self, name: &str) -> String {
+        let response = self
+            .client
+            .post(self.url(&format!("/sandbox/users/{name}/token")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        json(response).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
 }
