@@ -27,7 +27,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -41,8 +44,12 @@ fn live() -> isize {
 
 /// A connection ID as bearer pass-through makes them: `tid:oid`, 73 characters.
 fn connection(round: u32, i: u32) -> ConnectionId {
-    ConnectionId::parse(&format!("8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f:{round:08x}-{:04x}-4000-8000-{:012x}", i >> 16, i))
-        .unwrap()
+    ConnectionId::parse(&format!(
+        "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f:{round:08x}-{:04x}-4000-8000-{:012x}",
+        i >> 16,
+        i
+    ))
+    .unwrap()
 }
 
 const KEYS: u32 = 1_000_000;
@@ -80,9 +87,14 @@ fn main() {
     for i in 0..KEYS {
         let _ = quotas.admit(&connection(0, i));
     }
-    println!("  repeat call on a tracked connection: {:.0} ns", started.elapsed().as_nanos() as f64 / f64::from(KEYS));
+    println!(
+        "  repeat call on a tracked connection: {:.0} ns",
+        started.elapsed().as_nanos() as f64 / f64::from(KEYS)
+    );
 
-    println!("churn: each round, {KEYS} new connections, then a minute passes and idle ones are evicted");
+    println!(
+        "churn: each round, {KEYS} new connections, then a minute passes and idle ones are evicted"
+    );
     for round in 1..=3 {
         for i in 0..KEYS {
             quotas.admit(&connection(round, i)).unwrap();

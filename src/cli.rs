@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default) and `sandbox`.
+//! The command line: `serve` (the default), `sandbox`, and `export-connector`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
+use crate::openapi::connector::{Auth, Target};
+use crate::openapi::locale::Locale;
+use crate::openapi::{document, export};
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -31,9 +34,52 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: SocketAddr,
     },
+    /// Write the Power Platform custom-connector package (apiDefinition.swagger.json, apiProperties.json,
+    /// settings.json, icon.png) that `paconn create` and `pac connector create` import.
+    ExportConnector {
+        /// Folder to write the package into (created if missing; its files are overwritten).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Language of display names and descriptions: en-US or pt-BR.
+        #[arg(long, default_value = "en-US")]
+        locale: Locale,
+        /// How connections authenticate: api-key (X-API-Key) or oauth (Entra ID sign-in, bearer pass-through).
+        #[arg(long, default_value = "api-key")]
+        auth: Auth,
+        /// Where makers reach the gateway: gw.example.com, or https://gw.example.com/base. Default: the
+        /// configuration's server.public_base_url.
+        #[arg(long)]
+        host: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::ExportConnector {
+        out,
+        locale,
+        auth,
+        host,
+    }) = cli.command
+    {
+        // A host on the command line is all an export needs; the configuration is read only without one.
+        let host = match host {
+            Some(host) => host,
+            None => Settings::load(cli.config.as_deref())?
+                .server
+                .public_base_url
+                .map(|url| url.to_string())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "give --host, or set server.public_base_url: the package must name where makers reach the gateway"
+                    )
+                })?,
+        };
+        let target = Target::parse(&host).map_err(anyhow::Error::msg)?;
+        for path in export::write(&out, &document::openapi(), locale, auth, &target)? {
+            println!("{}", path.display());
+        }
+        return Ok(());
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -47,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(url = %sandbox.base_url(), "Partner Center sandbox listening");
             shutdown_signal().await;
         }
+        Command::ExportConnector { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

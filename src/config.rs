@@ -49,6 +49,19 @@ pub struct ServerSettings {
     pub public_base_url: Option<Url>,
     /// Largest request body accepted; larger bodies are refused before they are read in full.
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate and key; absent, plain HTTP (behind a proxy that terminates TLS).
+    pub tls: Option<TlsSettings>,
+    /// After SIGTERM, how long calls in flight may take to finish before the process exits anyway.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM: the server certificate first, then any intermediates.
+    pub cert_file: PathBuf,
+    /// PEM: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 impl Default for ServerSettings {
@@ -57,6 +70,8 @@ impl Default for ServerSettings {
             listen: ([127, 0, 0, 1], 8080).into(),
             public_base_url: None,
             max_body_bytes: 64 * 1024,
+            tls: None,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -69,6 +84,22 @@ pub struct UpstreamSettings {
     pub connect_timeout_ms: NonZeroU64,
     /// Whole-call budget for one Partner Center (or token authority) request.
     pub timeout_ms: NonZeroU64,
+    /// Retries of one call after its first attempt (see `upstream::PartnerCenter::send` for which).
+    pub max_retries: u32,
+    /// No retry starts later than this after the call's first attempt.
+    pub retry_budget_ms: u64,
+    /// First backoff; it doubles per retry, with jitter.
+    pub retry_base_delay_ms: u64,
+    /// Consecutive failures (no answer, or 5xx) that open an upstream's circuit breaker.
+    pub breaker_failures: NonZeroU32,
+    /// How long an open breaker refuses calls before it lets one probe through.
+    pub breaker_cooldown_secs: u64,
+    /// Calls to Partner Center in flight at once.
+    pub max_concurrent_calls: NonZeroUsize,
+    /// Calls waiting for a turn; past it, 503 at once.
+    pub max_queued_calls: usize,
+    /// Longest wait for a turn; past it, 503.
+    pub queue_timeout_ms: u64,
 }
 
 impl Default for UpstreamSettings {
@@ -77,6 +108,14 @@ impl Default for UpstreamSettings {
             base_url: None,
             connect_timeout_ms: NonZeroU64::new(5_000).unwrap(),
             timeout_ms: NonZeroU64::new(30_000).unwrap(),
+            max_retries: 2,
+            retry_budget_ms: 10_000,
+            retry_base_delay_ms: 200,
+            breaker_failures: NonZeroU32::new(5).unwrap(),
+            breaker_cooldown_secs: 30,
+            max_concurrent_calls: NonZeroUsize::new(256).unwrap(),
+            max_queued_calls: 1024,
+            queue_timeout_ms: 5_000,
         }
     }
 }
@@ -87,6 +126,27 @@ impl UpstreamSettings {
     }
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.get())
+    }
+    pub fn retry_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            max_retries: self.max_retries,
+            budget: Duration::from_millis(self.retry_budget_ms),
+            base_delay: Duration::from_millis(self.retry_base_delay_ms),
+        }
+    }
+    pub fn breaker(&self, name: &'static str) -> crate::breaker::Breaker {
+        crate::breaker::Breaker::new(
+            name,
+            self.breaker_failures.get(),
+            Duration::from_secs(self.breaker_cooldown_secs),
+        )
+    }
+    pub fn admission(&self) -> crate::breaker::Admission {
+        crate::breaker::Admission::new(
+            self.max_concurrent_calls.get(),
+            self.max_queued_calls,
+            Duration::from_millis(self.queue_timeout_ms),
+        )
     }
 }
 
@@ -278,6 +338,10 @@ impl Settings {
                 "server.max_body_bytes",
                 "must be more than 0",
             ));
+        }
+        if let Some(tls) = &self.server.tls {
+            // Read now, so that an unreadable or mismatched pair stops start-up like any other bad key.
+            crate::startup::tls::server_config(tls)?;
         }
         for (i, q) in std::iter::once((None, self.quota.limit())).chain(
             self.connections

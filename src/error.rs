@@ -21,6 +21,15 @@ pub enum AppError {
     /// A bearer token cannot be judged because its issuer's signing keys cannot be fetched.
     #[error("signing keys unavailable: {0}")]
     KeysUnavailable(String),
+    /// An upstream's circuit breaker is open: it has been failing, so calls are refused at once for a while.
+    #[error("{upstream} circuit open")]
+    CircuitOpen {
+        upstream: &'static str,
+        retry_after_secs: u64,
+    },
+    /// Too many calls in flight and waiting: the call is refused rather than queued without bound.
+    #[error("overloaded")]
+    Overloaded,
     #[error("no route")]
     NotFound,
     #[error("method not allowed")]
@@ -60,7 +69,9 @@ impl AppError {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -92,6 +103,20 @@ impl IntoResponse for AppError {
                 (
                     "TokenValidationUnavailable",
                     "The gateway cannot fetch the token issuer's signing keys right now; try again shortly.",
+                )
+            }
+            AppError::CircuitOpen { upstream, .. } => {
+                tracing::warn!(upstream, "call refused: circuit open");
+                (
+                    "UpstreamUnavailable",
+                    "Partner Center has been failing, so the gateway is holding calls back; retry after Retry-After seconds.",
+                )
+            }
+            AppError::Overloaded => {
+                tracing::warn!("call refused: gateway overloaded");
+                (
+                    "Overloaded",
+                    "The gateway is at capacity; retry after Retry-After seconds.",
                 )
             }
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
@@ -149,6 +174,18 @@ impl IntoResponse for AppError {
                 .unwrap_or_default(),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        let retry_after = match &self {
+            AppError::CircuitOpen {
+                retry_after_secs, ..
+            } => Some((*retry_after_secs).max(1)),
+            AppError::Overloaded => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // Both ways in: a registered connection's API key, or the maker's own Entra token.
             let headers = response.headers_mut();

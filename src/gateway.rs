@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::auth::bearer::BearerValidator;
+use crate::breaker::Admission;
 use crate::connections::{Connection, Registry};
 use crate::correlation;
 use crate::domain::ConnectionId;
@@ -28,6 +29,7 @@ pub struct Inner {
     pub quotas: Quotas,
     pub tokens: TokenSource,
     pub bearer: BearerValidator,
+    pub admission: Admission,
     pub partner_center: PartnerCenter,
     /// `server.public_base_url` without its trailing slash.
     pub public_base_url: Option<String>,
@@ -53,6 +55,7 @@ impl Gateway {
         ctx: &CallContext,
         request: UpstreamRequest<'_>,
     ) -> Result<Reply, AppError> {
+        let _turn = self.admission.enter().await?;
         match caller {
             CallerConnection::Registered(connection) => {
                 let token = self.tokens.token(connection).await?;

@@ -16,12 +16,17 @@
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`gateway`]: shared state, extractors and the steps every operation takes.
 //! - [`tokens`]: access tokens per connection (moka cache) and rolling refresh tokens on disk.
-//! - [`upstream`]: the one reqwest client that calls Partner Center.
+//! - [`upstream`]: the one reqwest client that calls Partner Center, with retries.
+//! - [`breaker`]: circuit breakers per upstream and the concurrency limit with its bounded queue.
+//! - [`retry`]: when to ask Partner Center again (`Retry-After` in both forms, backoff).
 //! - [`paging`]: `nextLink` for paged collections.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
+//! - [`openapi`]: the OpenAPI 3.1 document generated from the routes, Swagger UI, and the Power Platform
+//!   custom-connector package (Swagger 2.0 in en-US and pt-BR, `apiProperties.json`, icon) converted from it.
 
 pub mod auth;
+pub mod breaker;
 pub mod cli;
 pub mod config;
 pub mod connections;
@@ -29,8 +34,10 @@ pub mod correlation;
 pub mod domain;
 pub mod error;
 pub mod gateway;
+pub mod openapi;
 pub mod paging;
 pub mod quota;
+pub mod retry;
 pub mod routes;
 pub mod sandbox;
 pub mod startup;

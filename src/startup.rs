@@ -1,6 +1,10 @@
 //! Building and running the server: `Application::build` binds (port 0 works, for tests), starts the embedded
 //! sandbox when the configuration names no Partner Center, and wires the gateway; `run_until_stopped` serves
-//! until the shutdown future completes, letting in-flight calls finish.
+//! until the shutdown future completes, letting in-flight calls finish (see [`drain`]). With `server.tls` it
+//! serves HTTPS itself ([`tls`]).
+
+mod drain;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,6 +29,8 @@ pub struct Application {
     sandbox: Option<Arc<SandboxHandle>>,
     gateway: Gateway,
     evict_every: Duration,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -89,12 +95,25 @@ impl Application {
                 authority,
                 settings.auth.scope.clone(),
                 settings.connections.len() as u64,
+                settings.upstream.breaker("token authority"),
             ),
             registry,
-            partner_center: PartnerCenter::new(http, base),
+            admission: settings.upstream.admission(),
+            partner_center: PartnerCenter::new(
+                http,
+                base,
+                settings.upstream.retry_policy(),
+                settings.upstream.breaker("Partner Center"),
+            ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             max_body_bytes: settings.server.max_body_bytes,
         });
+        let tls = settings
+            .server
+            .tls
+            .as_ref()
+            .map(tls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(settings.server.listen).await?;
         let mut router = routes::router(gateway.clone());
         if let Some(sandbox) = &sandbox {
@@ -107,6 +126,8 @@ impl Application {
             sandbox,
             gateway,
             evict_every: Duration::from_secs(settings.quota.evict_interval_secs.get()),
+            tls,
+            shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
         })
     }
 
@@ -131,6 +152,8 @@ impl Application {
             sandbox,
             gateway,
             evict_every,
+            tls,
+            shutdown_grace,
         } = self;
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
@@ -140,9 +163,30 @@ impl Application {
                 gateway.quotas.evict_idle();
             }
         });
-        let served = axum::serve(listener, router)
+        let in_flight = drain::InFlight::default();
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            in_flight.clone(),
+            drain::track,
+        ));
+        let (stopping_tx, stopping) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let served = match tls {
+            Some(config) => axum::serve(
+                drain::Draining::new(tls::TlsListener::new(listener, config), in_flight.clone()),
+                router,
+            )
             .with_graceful_shutdown(shutdown)
-            .await;
+            .into_future(),
+            None => axum::serve(drain::Draining::new(listener, in_flight.clone()), router)
+                .with_graceful_shutdown(shutdown)
+                .into_future(),
+        };
+        // Nothing to persist on the way out: a rolled refresh token is on disk (temp file, fsync, rename) before
+        // it is ever used (see `tokens`), so even a call cut off here leaves the newest token for the next start.
+        let served = drain::within_grace(served, stopping, shutdown_grace, &in_flight).await;
         evictor.abort();
         drop(sandbox);
         served

@@ -19,6 +19,7 @@ use moka::future::Cache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::breaker::Breaker;
 use crate::connections::{Connection, Credentials};
 use crate::domain::ConnectionId;
 use crate::error::AppError;
@@ -71,6 +72,8 @@ enum TokenError {
     Invalid(String),
     #[error("could not persist the rolled refresh token: {0}")]
     Persist(String),
+    #[error("token authority circuit open")]
+    CircuitOpen(u64),
 }
 
 impl From<TokenError> for AppError {
@@ -79,6 +82,10 @@ impl From<TokenError> for AppError {
             TokenError::Timeout(_) => AppError::GatewayTimeout(e.to_string()),
             TokenError::Refused(_) => AppError::CredentialsRefused(e.to_string()),
             TokenError::Persist(_) => AppError::Internal(e.to_string()),
+            TokenError::CircuitOpen(retry_after_secs) => AppError::CircuitOpen {
+                upstream: "token authority",
+                retry_after_secs,
+            },
             TokenError::Unreachable(_) | TokenError::Invalid(_) => {
                 AppError::BadGateway(e.to_string())
             }
@@ -92,6 +99,7 @@ pub struct TokenSource {
     authority: String,
     scope: String,
     cache: Cache<ConnectionId, Arc<AccessToken>>,
+    breaker: Breaker,
 }
 
 impl TokenSource {
@@ -100,6 +108,7 @@ impl TokenSource {
         authority: String,
         scope: String,
         max_connections: u64,
+        breaker: Breaker,
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(max_connections.max(1))
@@ -110,6 +119,7 @@ impl TokenSource {
             authority,
             scope,
             cache,
+            breaker,
         }
     }
 
@@ -182,15 +192,28 @@ impl TokenSource {
     }
 
     async fn request(&self, url: &str, form: &[(&str, &str)]) -> Result<TokenReply, TokenError> {
-        let response = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(classify)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(classify)?;
+        if let Err(AppError::CircuitOpen {
+            retry_after_secs, ..
+        }) = self.breaker.admit()
+        {
+            return Err(TokenError::CircuitOpen(retry_after_secs));
+        }
+        let answer = async {
+            let response = self
+                .http
+                .post(url)
+                .form(form)
+                .send()
+                .await
+                .map_err(classify)?;
+            let status = response.status();
+            Ok((status, response.bytes().await.map_err(classify)?))
+        }
+        .await;
+        // Refusing the credentials (4xx) is the authority working; only silence and 5xx count against it.
+        self.breaker
+            .record(matches!(&answer, Ok((status, _)) if !status.is_server_error()));
+        let (status, body) = answer?;
         if status.is_success() {
             return serde_json::from_slice(&body)
                 .map_err(|e| TokenError::Invalid(format!("{status}: {e}")));

@@ -4,12 +4,16 @@
 //! and locale, and it returns the answer as bytes: the per-call path never re-serialises a body it does not
 //! have to change.
 
+use std::time::{Duration, Instant, SystemTime};
+
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
 use uuid::Uuid;
 
+use crate::breaker::Breaker;
 use crate::domain::ContinuationToken;
 use crate::error::AppError;
+use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::tokens::AccessToken;
 
 static MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
@@ -54,20 +58,58 @@ pub struct PartnerCenter {
     http: reqwest::Client,
     /// Base URL with no trailing slash.
     base: String,
+    retry: RetryPolicy,
+    breaker: Breaker,
+}
+
+/// How an attempt failed to produce a whole answer.
+#[derive(Debug)]
+enum Failure {
+    /// No connection: nothing was sent.
+    Connect(reqwest::Error),
+    /// No answer in time: the request may or may not have been acted on.
+    Timeout(reqwest::Error),
+    /// The connection broke before an answer began (a reset, a close).
+    NoAnswer(reqwest::Error),
+    /// The answer began (the status arrived) but its body was cut short.
+    BodyCut(reqwest::Error),
+}
+
+impl Failure {
+    fn into_error(self) -> AppError {
+        match self {
+            Failure::Timeout(e) => AppError::GatewayTimeout(e.to_string()),
+            Failure::Connect(e) | Failure::NoAnswer(e) | Failure::BodyCut(e) => {
+                AppError::BadGateway(e.to_string())
+            }
+        }
+    }
 }
 
 impl PartnerCenter {
-    pub fn new(http: reqwest::Client, base: String) -> Self {
-        Self { http, base }
+    pub fn new(http: reqwest::Client, base: String, retry: RetryPolicy, breaker: Breaker) -> Self {
+        Self {
+            http,
+            base,
+            retry,
+            breaker,
+        }
     }
 
+    /// One logical call, retried where that helps and is safe.
+    ///
+    /// Reads (GET) are retried on no connection, a broken or cut-short answer, 5xx, and 429 (after its
+    /// `Retry-After`), never on 4xx and never on a timeout (the caller's wait stays bounded by one timeout).
+    /// Writes (ConfirmCustomerAgreement) are retried only when no whole answer arrived, always with the same
+    /// `MS-RequestId`: Partner Center takes it as the write's identity and answers a repeat with the agreement
+    /// it already stored, so a retry never confirms twice. A write that was answered, whatever the answer, is
+    /// never sent again.
     pub async fn send(
         &self,
         token: &AccessToken,
         ctx: &CallContext,
         request: UpstreamRequest<'_>,
     ) -> Result<Reply, AppError> {
-        let url = format!("{}{}", self.base, request.path_and_query);
         let mut bearer =
             HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
                 AppError::BadGateway(
@@ -75,12 +117,75 @@ impl PartnerCenter {
                 )
             })?;
         bearer.set_sensitive(true);
+        let request_id = uuid_header(Uuid::new_v4());
+        let url = format!("{}{}", self.base, request.path_and_query);
+        let is_write = request.method != Method::GET;
+        let started = Instant::now();
+        let within_budget = |wait: Duration| started.elapsed() + wait <= self.retry.budget;
+
+        let mut retry = 0;
+        loop {
+            self.breaker.admit()?;
+            let outcome = self
+                .attempt(&url, &bearer, &request_id, ctx, &request)
+                .await;
+            self.breaker
+                .record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
+            let may_retry = retry < self.retry.max_retries;
+            let wait = match outcome {
+                Ok(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS && !is_write => {
+                    let wait = reply
+                        .retry_after
+                        .as_ref()
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+                        .unwrap_or_else(|| self.retry.backoff(retry));
+                    if !may_retry || !within_budget(wait) {
+                        // Waiting would overrun the budget: hand the wait to the caller instead.
+                        return Ok(reply.with_retry_after(wait));
+                    }
+                    wait
+                }
+                Ok(reply) if reply.status.is_server_error() && !is_write && may_retry => {
+                    let wait = self.retry.backoff(retry);
+                    if !within_budget(wait) {
+                        return Ok(reply);
+                    }
+                    wait
+                }
+                Ok(reply) => return Ok(reply),
+                Err(failure) => {
+                    let retryable = match &failure {
+                        Failure::Connect(_) | Failure::NoAnswer(_) | Failure::BodyCut(_) => true,
+                        Failure::Timeout(_) => is_write,
+                    };
+                    let wait = self.retry.backoff(retry);
+                    if !retryable || !may_retry || !within_budget(wait) {
+                        return Err(failure.into_error());
+                    }
+                    tracing::info!(retry = retry + 1, ?failure, "retrying Partner Center call");
+                    wait
+                }
+            };
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &str,
+        bearer: &HeaderValue,
+        request_id: &HeaderValue,
+        ctx: &CallContext,
+        request: &UpstreamRequest<'_>,
+    ) -> Result<Reply, Failure> {
         let mut builder = self
             .http
-            .request(request.method, url)
-            .header(header::AUTHORIZATION, bearer)
+            .request(request.method.clone(), url)
+            .header(header::AUTHORIZATION, bearer.clone())
             .header(header::ACCEPT, HeaderValue::from_static("application/json"))
-            .header(&MS_REQUEST_ID, uuid_header(Uuid::new_v4()))
+            .header(&MS_REQUEST_ID, request_id.clone())
             .header(&MS_CORRELATION_ID, uuid_header(ctx.correlation_id))
             .header(&MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
         if let Some(locale) = &ctx.locale {
@@ -89,19 +194,33 @@ impl PartnerCenter {
         if let Some(token) = request.continuation {
             builder = builder.header(&MS_CONTINUATION_TOKEN, token.as_str());
         }
-        if let Some(body) = request.json_body {
+        if let Some(body) = &request.json_body {
             builder = builder
                 .header(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 )
-                .body(body);
+                .body(body.clone());
         }
-        let response = builder.send().await.map_err(classify)?;
+        let response = builder.send().await.map_err(|e| {
+            if e.is_timeout() {
+                Failure::Timeout(e)
+            } else if e.is_connect() {
+                Failure::Connect(e)
+            } else {
+                Failure::NoAnswer(e)
+            }
+        })?;
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        let body = response.bytes().await.map_err(classify)?;
+        let body = response.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                Failure::Timeout(e)
+            } else {
+                Failure::BodyCut(e)
+            }
+        })?;
         Ok(Reply {
             status,
             content_type,
@@ -111,16 +230,17 @@ impl PartnerCenter {
     }
 }
 
+impl Reply {
+    /// The caller is told to wait in seconds, the form every client understands, rounded up.
+    fn with_retry_after(mut self, wait: Duration) -> Self {
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        self.retry_after = Some(HeaderValue::from(secs));
+        self
+    }
+}
+
 fn uuid_header(id: Uuid) -> HeaderValue {
     let mut buf = Uuid::encode_buffer();
     HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
         .expect("a GUID is a valid header value")
-}
-
-fn classify(e: reqwest::Error) -> AppError {
-    if e.is_timeout() {
-        AppError::GatewayTimeout(e.to_string())
-    } else {
-        AppError::BadGateway(e.to_string())
-    }
 }

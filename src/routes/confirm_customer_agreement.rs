@@ -12,32 +12,74 @@ use bytes::Bytes;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use crate::domain::CustomerTenantId;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, json};
+use crate::openapi::models::{Agreement, PartnerCenterError};
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
-#[derive(Deserialize)]
+// The same type validates the body and describes it in the document, so the two cannot disagree.
+/// Who at the customer accepted which agreement, and when.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NewAgreement {
+    /// The person at the customer's organization who accepted the agreement.
     primary_contact: Contact,
+    /// The identifier of the agreement template, from GetAgreementMetadata.
+    // The designer offers the templates that GetAgreementMetadata lists, so makers never copy a GUID by hand.
+    #[schema(extensions(("x-ms-dynamic-values" = json!({
+        "operationId": "GetAgreementMetadata",
+        "parameters": {"AgreementType": "MicrosoftCustomerAgreement"},
+        "value-collection": "items",
+        "value-path": "templateId",
+        "value-title": "agreementType"
+    }))))]
     template_id: String,
+    /// When the customer accepted the agreement, such as 2018-06-14T00:00:00.000Z.
     date_agreed: String,
+    /// The type of agreement the customer accepted: MicrosoftCustomerAgreement.
     #[serde(rename = "type")]
+    #[schema(default = "MicrosoftCustomerAgreement")]
     kind: String,
 }
 
-#[derive(Deserialize)]
+/// The person at the customer's organization who accepted the agreement.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewAgreementContact)]
 struct Contact {
+    /// The contact's first name.
     first_name: String,
+    /// The contact's last name.
     last_name: String,
+    /// The contact's email address.
     email: String,
+    /// The contact's phone number (optional).
     #[serde(default)]
     phone_number: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/customers/{CustomerTenantID}/agreements",
+    operation_id = "ConfirmCustomerAgreement",
+    tag = "Agreements",
+    summary = "Confirm customer acceptance of the Microsoft Customer Agreement",
+    description = "Confirms or reconfirms that a customer accepted the Microsoft Customer Agreement.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+    ),
+    request_body(content = NewAgreement, description = "Who accepted which agreement, and when.", extensions(("x-ms-summary" = json!("Agreement")))),
+    responses(
+        (status = 201, description = "The agreement, as Partner Center stored it.", body = Agreement),
+        CustomerErrors,
+        (status = 409, description = "This contact already confirmed this agreement for the customer (code 600061).", body = PartnerCenterError),
+        CommonErrors,
+    ),
+)]
 pub async fn confirm_customer_agreement(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

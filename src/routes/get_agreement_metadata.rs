@@ -9,8 +9,25 @@ use axum::response::Response;
 use crate::domain::AgreementType;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, QueryParams, json};
+use crate::openapi::models::AgreementMetadataCollection;
+use crate::openapi::responses::CommonErrors;
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/agreements",
+    operation_id = "GetAgreementMetadata",
+    tag = "Agreements",
+    summary = "Get agreement metadata",
+    description = "Gets the agreement types and their templates, such as the template ID of the Microsoft Customer Agreement.",
+    params(
+        ("AgreementType" = Option<String>, Query, description = "The agreement type: MicrosoftCustomerAgreement (the default), MicrosoftCloudAgreement, or * for all.", extensions(("x-ms-summary" = json!("Agreement Type")))),
+    ),
+    responses(
+        (status = 200, description = "The agreement types and their templates.", body = AgreementMetadataCollection),
+        CommonErrors,
+    ),
+)]
 pub async fn get_agreement_metadata(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

@@ -9,12 +9,32 @@ use axum::response::Response;
 use crate::domain::{ContinuationToken, PageSize};
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
+use crate::openapi::models::CustomerCollection;
+use crate::openapi::responses::CommonErrors;
 use crate::paging::push_query;
 use crate::upstream::{CallContext, UpstreamRequest};
 
 /// Partner Center's own maximum page size for customers.
 pub const MAX_SIZE: u32 = 500;
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers",
+    operation_id = "GetAllCustomers",
+    tag = "Customers",
+    summary = "Get all customers",
+    description = "Gets a list of customers.",
+    params(
+        // A string, as in the original connector: flows built on it send text.
+        ("Size" = Option<String>, Query, description = "The number of customers to return at one time, from 1 to 500.", extensions(("x-ms-summary" = json!("Size")))),
+        ("ContinuationToken" = Option<String>, Query, description = "Where the next page starts; the gateway puts it in nextLink.", extensions(("x-ms-summary" = json!("Continuation Token")), ("x-ms-visibility" = json!("internal")))),
+    ),
+    responses(
+        (status = 200, description = "A page of customers, with nextLink when more follow.", body = CustomerCollection),
+        CommonErrors,
+    ),
+    extensions(("x-ms-pageable" = json!({"nextLinkName": "nextLink"}))),
+)]
 pub async fn get_all_customers(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

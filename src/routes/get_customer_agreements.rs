@@ -7,8 +7,27 @@ use axum::response::Response;
 use crate::domain::{AgreementType, CustomerTenantId};
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, QueryParams, json};
+use crate::openapi::models::AgreementCollection;
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{CustomerTenantID}/agreements",
+    operation_id = "GetCustomerAgreements",
+    tag = "Agreements",
+    summary = "Get customer agreements",
+    description = "Gets the agreements confirmed for a specified customer.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("AgreementType" = Option<String>, Query, description = "Only agreements of this type, such as MicrosoftCustomerAgreement; every type when left empty.", extensions(("x-ms-summary" = json!("Agreement Type")))),
+    ),
+    responses(
+        (status = 200, description = "The customer's agreements.", body = AgreementCollection),
+        CustomerErrors,
+        CommonErrors,
+    ),
+)]
 pub async fn get_customer_agreements(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

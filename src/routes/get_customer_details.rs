@@ -6,8 +6,26 @@ use axum::response::Response;
 use crate::domain::CustomerTenantId;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, json};
+use crate::openapi::models::Customer;
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{CustomerTenantID}",
+    operation_id = "GetCustomerDetails",
+    tag = "Customers",
+    summary = "Get customer details",
+    description = "Gets a Customer resource that corresponds to a customer ID.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+    ),
+    responses(
+        (status = 200, description = "The customer.", body = Customer),
+        CustomerErrors,
+        CommonErrors,
+    ),
+)]
 pub async fn get_customer_details(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

@@ -6,8 +6,26 @@ use axum::response::Response;
 use crate::domain::CustomerTenantId;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, json};
+use crate::openapi::models::OrderCollection;
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{CustomerTenantID}/orders",
+    operation_id = "GetCustomerOrders",
+    tag = "Customers",
+    summary = "Get customer orders",
+    description = "Gets a collection of all the orders for a specified customer.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+    ),
+    responses(
+        (status = 200, description = "The customer's orders.", body = OrderCollection),
+        CustomerErrors,
+        CommonErrors,
+    ),
+)]
 pub async fn get_customer_orders(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

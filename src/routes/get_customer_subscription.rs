@@ -6,8 +6,26 @@ use axum::response::Response;
 use crate::domain::CustomerTenantId;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, json};
+use crate::openapi::models::SubscriptionCollection;
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{CustomerTenantID}/subscriptions",
+    operation_id = "GetCustomerSubscription",
+    tag = "Customers",
+    summary = "Get customer subscriptions",
+    description = "Gets a collection of all the subscriptions for a specified customer.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+    ),
+    responses(
+        (status = 200, description = "The customer's subscriptions.", body = SubscriptionCollection),
+        CustomerErrors,
+        CommonErrors,
+    ),
+)]
 pub async fn get_customer_subscription(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

@@ -8,8 +8,27 @@ use axum::response::Response;
 use crate::domain::{CustomerTenantId, PartnerId};
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParams2, json};
+use crate::openapi::models::SubscriptionCollection;
+use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{CustomerTenantID}/partners/{PartnerId}/subscriptions",
+    operation_id = "GetCustomerSubscriptionsByPartner",
+    tag = "Customers",
+    summary = "Get customer subscriptions by partner ID",
+    description = "Gets the subscriptions that a given partner sold to a specified customer.",
+    params(
+        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("PartnerId" = String, Path, description = "The partner's Microsoft AI Cloud Partner Program ID (MPN ID), digits only.", extensions(("x-ms-summary" = json!("Partner ID")))),
+    ),
+    responses(
+        (status = 200, description = "The subscriptions the partner sold to the customer.", body = SubscriptionCollection),
+        CustomerErrors,
+        CommonErrors,
+    ),
+)]
 pub async fn get_customer_subscriptions_by_partner(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

@@ -8,12 +8,32 @@ use axum::response::Response;
 use crate::domain::{Offset, PageSize};
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
+use crate::openapi::models::InvoiceCollection;
+use crate::openapi::responses::CommonErrors;
 use crate::paging::push_query;
 use crate::upstream::{CallContext, UpstreamRequest};
 
 /// Refuses absurd page sizes before Partner Center has to.
 pub const MAX_SIZE: u32 = 1000;
 
+#[utoipa::path(
+    get,
+    path = "/v1/invoices",
+    operation_id = "GetInvoices",
+    tag = "Billing",
+    summary = "Get invoices",
+    description = "Gets a collection of invoices.",
+    params(
+        ("Size" = Option<i32>, Query, description = "The number of invoices to return in the response, from 1 to 1000. This parameter is optional.", extensions(("x-ms-summary" = json!("Size")))),
+        // A string, as in the original connector.
+        ("Offset" = Option<String>, Query, description = "The zero-based index of the first invoice to return.", extensions(("x-ms-summary" = json!("Offset")))),
+    ),
+    responses(
+        (status = 200, description = "A page of invoices, with nextLink when more follow.", body = InvoiceCollection),
+        CommonErrors,
+    ),
+    extensions(("x-ms-pageable" = json!({"nextLinkName": "nextLink"}))),
+)]
 pub async fn get_invoices(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,

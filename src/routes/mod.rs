@@ -16,52 +16,60 @@ use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth;
 use crate::correlation;
 use crate::error::AppError;
 use crate::gateway::Gateway;
+use crate::openapi;
+
+/// The operations and the OpenAPI document that describes them, from the same `routes!` calls: a route cannot
+/// exist without its description, nor a description without its route.
+fn operations() -> OpenApiRouter<Gateway> {
+    // Path parameters keep the original connector's names, so the connector definition's paths match ours.
+    OpenApiRouter::with_openapi(openapi::document::base())
+        .routes(routes!(get_all_customers::get_all_customers))
+        .routes(routes!(get_customer_details::get_customer_details))
+        .routes(routes!(
+            get_customer_subscription::get_customer_subscription
+        ))
+        .routes(routes!(get_customer_orders::get_customer_orders))
+        .routes(routes!(
+            get_customer_subscriptions_by_partner::get_customer_subscriptions_by_partner
+        ))
+        .routes(routes!(
+            get_customer_agreements::get_customer_agreements,
+            confirm_customer_agreement::confirm_customer_agreement
+        ))
+        .routes(routes!(get_agreement_metadata::get_agreement_metadata))
+        .routes(routes!(get_invoices::get_invoices))
+}
+
+/// The OpenAPI 3.1 document of the operations, as utoipa generates it (see [`openapi::document`] for what is
+/// added to it before it is served).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    operations().into_openapi()
+}
 
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 pub fn router(gateway: Gateway) -> Router {
-    // Path parameters keep the original connector's names, so the connector definition's paths match ours.
-    let operations = Router::new()
-        .route("/v1/customers", get(get_all_customers::get_all_customers))
-        .route(
-            "/v1/customers/{CustomerTenantID}",
-            get(get_customer_details::get_customer_details),
-        )
-        .route(
-            "/v1/customers/{CustomerTenantID}/subscriptions",
-            get(get_customer_subscription::get_customer_subscription),
-        )
-        .route(
-            "/v1/customers/{CustomerTenantID}/orders",
-            get(get_customer_orders::get_customer_orders),
-        )
-        .route(
-            "/v1/customers/{CustomerTenantID}/partners/{PartnerId}/subscriptions",
-            get(get_customer_subscriptions_by_partner::get_customer_subscriptions_by_partner),
-        )
-        .route(
-            "/v1/customers/{CustomerTenantID}/agreements",
-            get(get_customer_agreements::get_customer_agreements)
-                .post(confirm_customer_agreement::confirm_customer_agreement),
-        )
-        .route(
-            "/v1/agreements",
-            get(get_agreement_metadata::get_agreement_metadata),
-        )
-        .route("/v1/invoices", get(get_invoices::get_invoices))
+    let (operations, api) = operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
         // mistyped path is a plain 404 that costs the caller nothing.
         .route_layer(middleware::from_fn_with_state(
             gateway.clone(),
             auth::authenticate,
-        ));
+        ))
+        .split_for_parts();
+    // The documents are built here, once, so serving them costs nothing per call.
+    let documents = openapi::Documents::build(api, gateway.public_base_url.as_deref())
+        .expect("the OpenAPI document converts; the openapi tests prove it");
 
     Router::new()
         .merge(operations)
+        .merge(openapi::router(documents))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

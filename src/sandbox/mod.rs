@@ -89,6 +89,11 @@ impl SandboxHandle {
         self.sandbox.agreements_stored(customer_id)
     }
 
+    /// Arms `fault` for the next `times` requests it applies to.
+    pub fn inject(&self, fault: Fault, times: u32) {
+        *lock(&self.sandbox.faults).entry(fault).or_default() += times;
+    }
+
     /// The sandbox profile's try-it-out route, for the gateway to serve on its own address:
     /// `POST /sandbox/users/{name}/token` mints a token for a demo maker of that name.
     pub fn demo_routes(&self) -> Router {
@@ -114,14 +119,7 @@ pub async fn spawn(
     let sandbox = Arc::new(Sandbox::new(base_url_for(addr), &options));
     let app = router(sandbox.clone());
     let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = shutdown_signal.await;
-    });
-    let task = tokio::spawn(async move {
-        if let Err(error) = server.await {
-            tracing::error!(%error, "sandbox server stopped");
-        }
-    });
+    let task = tokio::spawn(serve(listener, app, sandbox.clone(), shutdown_signal));
     tracing::info!(%addr, "sandbox Partner Center listening");
     Ok(SandboxHandle {
         addr,
@@ -129,6 +127,69 @@ pub async fn spawn(
         task,
         shutdown: Some(shutdown),
     })
+}
+
+/// The accept loop. Not `axum::serve`: its service cannot fail, and the "drop after commit" fault needs exactly
+/// that, a request that is acted on and then answered by a closed connection, as a crash or a network cut would.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    sandbox: Arc<Sandbox>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tower::ServiceExt;
+    // Owned by this task: when the handle aborts it, every open connection goes with it.
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "sandbox accept failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return,
+        };
+        let (app, sandbox) = (app.clone(), sandbox.clone());
+        let service = hyper::service::service_fn(
+            move |request: hyper::Request<hyper::body::Incoming>| {
+                let (app, sandbox) = (app.clone(), sandbox.clone());
+                async move {
+                    let drop_after = request.method() == axum::http::Method::POST
+                        && request.uri().path().starts_with("/v1/")
+                        && sandbox.take_fault(Fault::DropAfterCommit);
+                    let response = app
+                        .oneshot(request.map(axum::body::Body::new))
+                        .await
+                        .unwrap_or_else(|e| match e {});
+                    if drop_after {
+                        tracing::info!(status = %response.status(), "sandbox fault: dropping the connection instead of answering");
+                        return Err(std::io::Error::other(
+                            "sandbox fault: connection dropped after the write was acted on",
+                        ));
+                    }
+                    Ok(response)
+                }
+            },
+        );
+        connections.spawn(async move {
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        // Reap finished connections so the set does not grow with every one ever served.
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Faults a test (or a curious admin) can arm, each for a number of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The next POST to the Partner Center API is acted on (an agreement is stored) and then the connection is
+    /// dropped unanswered.
+    DropAfterCommit,
 }
 
 /// A wildcard bind address is not something a client can connect to, so the
@@ -154,6 +215,7 @@ struct Sandbox {
     limiter: Option<DefaultDirectRateLimiter>,
     api_calls: AtomicU64,
     token_calls: AtomicU64,
+    faults: Mutex<std::collections::HashMap<Fault, u32>>,
 }
 
 impl Sandbox {
@@ -169,6 +231,19 @@ impl Sandbox {
                 .map(|t| RateLimiter::direct(t.quota())),
             api_calls: AtomicU64::new(0),
             token_calls: AtomicU64::new(0),
+            faults: Mutex::default(),
+        }
+    }
+
+    /// Consumes one arming of `fault`, if any.
+    fn take_fault(&self, fault: Fault) -> bool {
+        let mut faults = lock(&self.faults);
+        match faults.get_mut(&fault) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
         }
     }
 

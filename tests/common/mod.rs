@@ -257,3 +257,84 @@ impl TestApp {
             .to_owned()
     }
 }
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM into `dir`: (cert_file, key_file,
+/// the certificate's PEM for a client to trust).
+pub fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let cert_pem = generated.cert.pem();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, &cert_pem).unwrap();
+    std::fs::write(&key_file, generated.signing_key.serialize_pem()).unwrap();
+    (cert_file, key_file, cert_pem)
+}
+
+/// `toml` served over HTTPS, with a client that trusts `ca_pem` and nothing else.
+pub async fn spawn_toml_https(toml: &str, ca_pem: &str) -> TestApp {
+    let mut app = spawn_toml(toml).await;
+    app.address = app.address.replacen("http://", "https://", 1);
+    app.client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    app
+}
+
+/// What a scripted raw-TCP "Partner Center" does with each request it reads.
+#[derive(Clone, Copy)]
+pub enum RawFault {
+    /// Sends the status line and headers, then nothing: the body never comes.
+    SlowBody,
+    /// Promises 100 bytes, sends 10, closes.
+    TruncatedBody,
+    /// Closes the connection without a word.
+    Reset,
+}
+
+/// A peer that misbehaves as HTTP/1.1 cannot be made to by a well-behaved mock. Returns its base URL and a
+/// counter of requests it has read.
+pub async fn raw_fault_server(fault: RawFault) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                // One request per connection: read until the end of its headers.
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+                match fault {
+                    RawFault::SlowBody => {
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        std::future::pending::<()>().await;
+                    }
+                    RawFault::TruncatedBody => {
+                        let _ = stream
+                            .write_all(format!("{head}{{\"id\":\"x").as_bytes())
+                            .await;
+                    }
+                    RawFault::Reset => {}
+                }
+            });
+        }
+    });
+    (url, requests)
+}

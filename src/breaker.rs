@@ -1,0 +1,203 @@
+//! Back-pressure towards an upstream that is failing or a gateway that is full.
+//!
+//! [`Breaker`]: after `failures_to_open` consecutive failures (no answer, or a 5xx), calls are refused at once
+//! with 503 and `Retry-After` for `cooldown`, instead of each one waiting out a timeout against a service that is
+//! down. Then one probe call is let through: its success closes the breaker, its failure opens it again.
+//!
+//! [`Admission`]: at most `max_concurrent` calls to Partner Center at once, at most `max_queued` waiting for a
+//! turn, and none waiting longer than `queue_timeout`. Past that the caller gets 503 at once: an overload is
+//! answered, never queued without bound.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::error::AppError;
+
+#[derive(Debug)]
+enum State {
+    Closed {
+        consecutive_failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
+    /// One probe is out; everyone else waits for its verdict.
+    HalfOpen,
+}
+
+pub struct Breaker {
+    name: &'static str,
+    failures_to_open: u32,
+    cooldown: Duration,
+    state: Mutex<State>,
+}
+
+impl Breaker {
+    pub fn new(name: &'static str, failures_to_open: u32, cooldown: Duration) -> Self {
+        Self {
+            name,
+            failures_to_open,
+            cooldown,
+            state: Mutex::new(State::Closed {
+                consecutive_failures: 0,
+            }),
+        }
+    }
+
+    /// May a call go out now? If not, the 503 that says how long until one may.
+    pub fn admit(&self) -> Result<(), AppError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match *state {
+            State::Closed { .. } => Ok(()),
+            State::Open { until } => {
+                let now = Instant::now();
+                if now >= until {
+                    *state = State::HalfOpen;
+                    tracing::info!(upstream = self.name, "circuit half-open: sending one probe");
+                    Ok(())
+                } else {
+                    Err(self.refusal(until - now))
+                }
+            }
+            State::HalfOpen => Err(self.refusal(Duration::from_secs(1))),
+        }
+    }
+
+    pub fn record(&self, success: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *state = match (&*state, success) {
+            (_, true) => {
+                if !matches!(*state, State::Closed { .. }) {
+                    tracing::info!(upstream = self.name, "circuit closed");
+                }
+                State::Closed {
+                    consecutive_failures: 0,
+                }
+            }
+            (
+                State::Closed {
+                    consecutive_failures,
+                },
+                false,
+            ) if consecutive_failures + 1 < self.failures_to_open => State::Closed {
+                consecutive_failures: consecutive_failures + 1,
+            },
+            // A failed probe, or one failure too many: stop sending calls for a while.
+            (_, false) => {
+                tracing::warn!(
+                    upstream = self.name,
+                    cooldown_secs = self.cooldown.as_secs(),
+                    "circuit open"
+                );
+                State::Open {
+                    until: Instant::now() + self.cooldown,
+                }
+            }
+        };
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn refusal(&self, wait: Duration) -> AppError {
+        AppError::CircuitOpen {
+            upstream: self.name,
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    }
+}
+
+pub struct Admission {
+    permits: Semaphore,
+    queued: AtomicUsize,
+    max_queued: usize,
+    queue_timeout: Duration,
+}
+
+impl Admission {
+    pub fn new(max_concurrent: usize, max_queued: usize, queue_timeout: Duration) -> Self {
+        Self {
+            permits: Semaphore::new(max_concurrent),
+            queued: AtomicUsize::new(0),
+            max_queued,
+            queue_timeout,
+        }
+    }
+
+    pub async fn enter(&self) -> Result<SemaphorePermit<'_>, AppError> {
+        if let Ok(permit) = self.permits.try_acquire() {
+            return Ok(permit);
+        }
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Overloaded);
+        }
+        let waited = tokio::time::timeout(self.queue_timeout, self.permits.acquire()).await;
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        match waited {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(AppError::Overloaded),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_consecutive_failures_and_a_good_probe_closes_it() {
+        let breaker = Breaker::new("pc", 3, Duration::ZERO);
+        breaker.record(false);
+        breaker.record(false);
+        breaker.record(true);
+        breaker.record(false);
+        breaker.record(false);
+        assert!(
+            breaker.admit().is_ok(),
+            "a success in between resets the count"
+        );
+        breaker.record(false);
+        // Cooldown zero: the next call is the probe, the one after waits for it.
+        assert!(breaker.admit().is_ok());
+        assert!(matches!(breaker.admit(), Err(AppError::CircuitOpen { .. })));
+        breaker.record(true);
+        assert!(breaker.admit().is_ok());
+    }
+
+    #[test]
+    fn an_open_breaker_says_when_to_come_back() {
+        let breaker = Breaker::new("pc", 1, Duration::from_secs(30));
+        breaker.record(false);
+        match breaker.admit() {
+            Err(AppError::CircuitOpen {
+                retry_after_secs, ..
+            }) => assert!((29..=30).contains(&retry_after_secs)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn overload_is_answered_not_queued_without_bound() {
+        let admission = Admission::new(1, 1, Duration::from_secs(60));
+        let _busy = admission.enter().await.unwrap();
+        let waiting = admission.enter();
+        tokio::pin!(waiting);
+        // The queued caller is parked; a third finds the queue full and is turned away at once.
+        assert!(futures_poll_once(&mut waiting).await.is_none());
+        assert!(matches!(admission.enter().await, Err(AppError::Overloaded)));
+    }
+
+    async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        use std::task::Poll;
+        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *f).poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await
+    }
+}

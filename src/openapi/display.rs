@@ -1,0 +1,297 @@
+//! Display names (en-US) and visibility of every property of every schema in the document: what a maker sees
+//! as a field label in the designer and as dynamic content. They are the original connector's titles where it
+//! had them.
+//!
+//! They are kept here rather than on the model fields because utoipa attaches field extensions only to
+//! primitive fields, not to arrays or references, and a label missing from half the fields is worse than none.
+//! The document builder applies this table and refuses a property without a name or a name without a property,
+//! so a new field cannot ship unlabelled.
+
+/// `(schema, [(property, display name)])`.
+pub const NAMES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "CustomerCollection",
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Customers"),
+            ("nextLink", "Next Link"),
+        ],
+    ),
+    (
+        "Customer",
+        &[
+            ("id", "ID"),
+            ("commerceId", "Commerce ID"),
+            ("companyProfile", "Company Profile"),
+            ("billingProfile", "Billing Profile"),
+            ("relationshipToPartner", "Relationship To Partner"),
+            ("allowDelegatedAccess", "Allow Delegated Access"),
+            ("customDomains", "Custom Domains"),
+        ],
+    ),
+    (
+        "CompanyProfile",
+        &[
+            ("tenantId", "Tenant ID"),
+            ("domain", "Domain"),
+            ("companyName", "Company Name"),
+            ("address", "Address (Company Profile)"),
+            ("email", "Email (Company Profile)"),
+        ],
+    ),
+    (
+        "CompanyAddress",
+        &[
+            ("country", "Country (Company Profile)"),
+            ("region", "Region (Company Profile)"),
+            ("city", "City (Company Profile)"),
+            ("state", "State (Company Profile)"),
+            ("addressLine1", "Address Line1 (Company Profile)"),
+            ("postalCode", "Postal Code (Company Profile)"),
+            ("phoneNumber", "Phone Number (Company Profile)"),
+        ],
+    ),
+    (
+        "BillingProfile",
+        &[
+            ("id", "Profile ID"),
+            ("firstName", "First Name (Billing Profile)"),
+            ("lastName", "Last Name (Billing Profile)"),
+            ("email", "Email (Billing Profile)"),
+            ("culture", "Culture (Billing Profile)"),
+            ("language", "Language (Billing Profile)"),
+            ("companyName", "Company Name (Billing Profile)"),
+            ("defaultAddress", "Billing Profile Address"),
+        ],
+    ),
+    (
+        "BillingAddress",
+        &[
+            ("country", "Country (Billing Profile)"),
+            ("region", "Region (Billing Profile)"),
+            ("city", "City (Billing Profile)"),
+            ("state", "State (Billing Profile)"),
+            ("addressLine1", "Address Line1 (Billing Profile)"),
+            ("postalCode", "Postal Code (Billing Profile)"),
+            ("firstName", "Contact First Name (Billing Profile)"),
+            ("lastName", "Contact Last Name (Billing Profile)"),
+            ("phoneNumber", "Phone Number (Billing Profile)"),
+        ],
+    ),
+    (
+        "SubscriptionCollection",
+        &[("totalCount", "Total Count"), ("items", "Subscriptions")],
+    ),
+    (
+        "Subscription",
+        &[
+            ("id", "ID"),
+            ("offerId", "Offer ID"),
+            ("offerName", "Offer Name"),
+            ("friendlyName", "Friendly Name"),
+            ("productType", "Product Type"),
+            ("quantity", "Quantity"),
+            ("unitType", "Unit Type"),
+            ("hasPurchasableAddons", "Has Purchasable Addons"),
+            ("creationDate", "Creation Date"),
+            ("effectiveStartDate", "Effective Start Date"),
+            ("commitmentEndDate", "Commitment End Date"),
+            (
+                "cancellationAllowedUntilDate",
+                "Cancellation Allowed Until Date",
+            ),
+            ("billingCycleEndDate", "Billing Cycle End Date"),
+            ("status", "Status"),
+            ("autoRenewEnabled", "Auto Renew Enabled"),
+            ("isTrial", "Is Trial"),
+            ("billingType", "Billing Type"),
+            ("billingCycle", "Billing Cycle"),
+            ("termDuration", "Term Duration"),
+            ("renewalTermDuration", "Renewal Term Duration"),
+            ("isMicrosoftProduct", "Is Microsoft Product"),
+            ("partnerId", "Partner ID"),
+            ("attentionNeeded", "Attention Needed"),
+            ("contractType", "Contract Type"),
+            ("publisherName", "Publisher Name"),
+            ("promotionId", "Promotion ID"),
+            ("orderId", "Order ID"),
+        ],
+    ),
+    (
+        "ProductType",
+        &[("id", "Product Type ID"), ("displayName", "Display Name")],
+    ),
+    (
+        "OrderCollection",
+        &[("totalCount", "Total Count"), ("items", "Orders")],
+    ),
+    (
+        "Order",
+        &[
+            ("id", "ID"),
+            ("alternateId", "Alternate ID"),
+            ("referenceCustomerId", "Customer ID"),
+            ("billingCycle", "Billing Cycle"),
+            ("currencyCode", "Currency Code"),
+            ("currencySymbol", "Currency Symbol"),
+            ("lineItems", "Line Items"),
+            ("creationDate", "Creation Date"),
+            ("status", "Status"),
+            ("transactionType", "Transaction Type"),
+        ],
+    ),
+    (
+        "OrderLineItem",
+        &[
+            ("lineItemNumber", "Line Item Number"),
+            ("offerId", "Offer ID"),
+            ("subscriptionId", "Subscription ID"),
+            ("termDuration", "Term Duration"),
+            ("promotionId", "Promotion ID"),
+            ("customTermEndDate", "Custom Term End Date"),
+            ("transactionType", "Transaction Type"),
+            ("friendlyName", "Friendly Name"),
+            ("quantity", "Quantity"),
+        ],
+    ),
+    (
+        "InvoiceCollection",
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Invoices"),
+            ("nextLink", "Next Link"),
+        ],
+    ),
+    (
+        "Invoice",
+        &[
+            ("id", "ID"),
+            ("invoiceDate", "Invoice Date"),
+            ("billingPeriodStartDate", "Billing Period Start Date"),
+            ("billingPeriodEndDate", "Billing Period End Date"),
+            ("totalCharges", "Total Charges"),
+            ("paidAmount", "Paid Amount"),
+            ("currencyCode", "Currency Code"),
+            ("currencySymbol", "Currency Symbol"),
+            ("pdfDownloadLink", "PDF Download Link"),
+            ("invoiceDetails", "Invoice Details"),
+            ("documentType", "Document Type"),
+            ("invoiceType", "Invoice Type"),
+        ],
+    ),
+    (
+        "InvoiceDetail",
+        &[
+            ("invoiceLineItemType", "Invoice Line Item Type"),
+            ("billingProvider", "Billing Provider"),
+        ],
+    ),
+    (
+        "AgreementMetadataCollection",
+        &[("totalCount", "Total Count"), ("items", "Agreement Types")],
+    ),
+    (
+        "AgreementMetadata",
+        &[
+            ("templateId", "Template ID"),
+            ("agreementType", "Agreement Type"),
+            ("agreementLink", "Agreement Link"),
+            ("versionRank", "Version Rank"),
+        ],
+    ),
+    (
+        "AgreementCollection",
+        &[("totalCount", "Total Count"), ("items", "Agreements")],
+    ),
+    (
+        "Agreement",
+        &[
+            ("userId", "User ID"),
+            ("primaryContact", "Primary Contact"),
+            ("templateId", "Template ID"),
+            ("dateAgreed", "Date Agreed"),
+            ("type", "Agreement Type"),
+            ("agreementLink", "Agreement Link"),
+        ],
+    ),
+    (
+        "Contact",
+        &[
+            ("firstName", "First Name"),
+            ("lastName", "Last Name"),
+            ("email", "Email"),
+            ("phoneNumber", "Phone Number"),
+        ],
+    ),
+    (
+        "NewAgreement",
+        &[
+            ("primaryContact", "Primary Contact"),
+            ("templateId", "Template ID"),
+            ("dateAgreed", "Date Agreed"),
+            ("type", "Agreement Type"),
+        ],
+    ),
+    (
+        "NewAgreementContact",
+        &[
+            ("firstName", "First Name"),
+            ("lastName", "Last Name"),
+            ("email", "Email"),
+            ("phoneNumber", "Phone Number"),
+        ],
+    ),
+    (
+        "GatewayError",
+        &[
+            ("statusCode", "Status Code"),
+            ("code", "Error Code"),
+            ("message", "Message"),
+            ("correlationId", "Correlation ID"),
+        ],
+    ),
+    (
+        "RateLimitError",
+        &[("statusCode", "Status Code"), ("message", "Message")],
+    ),
+    (
+        "PartnerCenterError",
+        &[
+            ("code", "Error Code"),
+            ("description", "Description"),
+            ("data", "Data"),
+            ("source", "Source"),
+            ("message", "Message"),
+            ("errorName", "Error Name"),
+            ("isRetryable", "Is Retryable"),
+            ("parameters", "Parameters"),
+            ("errorMessageExtended", "Extended Error Message"),
+        ],
+    ),
+];
+
+/// Properties the original connector shows first (`x-ms-visibility: important`), and the request fields a
+/// maker must fill in.
+pub const IMPORTANT: &[(&str, &str)] = &[
+    ("Customer", "id"),
+    ("CompanyProfile", "tenantId"),
+    ("CompanyProfile", "domain"),
+    ("CompanyProfile", "companyName"),
+    ("Subscription", "id"),
+    ("Subscription", "offerId"),
+    ("Order", "id"),
+    ("Invoice", "id"),
+    ("AgreementMetadata", "templateId"),
+    ("AgreementMetadata", "agreementType"),
+    ("NewAgreement", "templateId"),
+    ("NewAgreement", "dateAgreed"),
+    ("NewAgreementContact", "firstName"),
+    ("NewAgreementContact", "lastName"),
+    ("NewAgreementContact", "email"),
+];
+
+/// Properties a maker never needs to see: the designer follows `nextLink` itself (`x-ms-pageable`).
+pub const INTERNAL: &[(&str, &str)] = &[
+    ("CustomerCollection", "nextLink"),
+    ("InvoiceCollection", "nextLink"),
+];

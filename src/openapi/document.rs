@@ -1,0 +1,176 @@
+//! The OpenAPI 3.1 document: utoipa generates it from the operations' `#[utoipa::path]` declarations (collected
+//! by `routes!` in [`crate::routes`]) and the [`models`](super::models); [`finish`] adds the display names.
+
+use serde_json::Value;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, AuthorizationCode, Flow, OAuth2, Scopes, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
+
+use super::display;
+use super::models::{GatewayError, PartnerCenterError, RateLimitError};
+
+/// The connector's title: Power Platform allows 30 characters and no "API".
+pub const TITLE: &str = "Partner Center Gateway";
+/// Partner Center's resource: the audience of the tokens the OAuth variant passes through.
+pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
+/// The delegated permission an Entra application asks for to call Partner Center as a user.
+pub const PARTNER_CENTER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
+pub const API_KEY_SCHEME: &str = "api_key";
+pub const OAUTH_SCHEME: &str = "oauth2";
+pub const API_KEY_HEADER: &str = "X-API-Key";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Partner Center Gateway",
+        description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, and confirms customers' acceptance of the Microsoft Customer Agreement.",
+        license(name = "Proprietary"),
+    ),
+    components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
+    modifiers(&SecuritySchemes),
+    security(("api_key" = []), ("oauth2" = ["https://api.partnercenter.microsoft.com/user_impersonation"])),
+    tags(
+        (name = "Customers", description = "Customers, their subscriptions and orders."),
+        (name = "Billing", description = "The partner's invoices."),
+        (name = "Agreements", description = "Customer agreements and their templates."),
+    ),
+)]
+struct ApiDoc;
+
+/// Either scheme authenticates a call: an API key the gateway's administrator issued, or (issue 3) an Entra
+/// token for Partner Center's resource, as the original connector's connections carried.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut api_key = ApiKeyValue::new(API_KEY_HEADER);
+        api_key.description =
+            Some("The API key the gateway's administrator issued for your connection.".into());
+        components.add_security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(api_key)),
+        );
+        let flow = AuthorizationCode::new(
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+            Scopes::from_iter([(
+                PARTNER_CENTER_SCOPE,
+                "Call Partner Center as the signed-in user.",
+            )]),
+        );
+        components.add_security_scheme(
+            OAUTH_SCHEME,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::AuthorizationCode(flow)],
+                "An Entra ID token for Partner Center, passed through to Partner Center.",
+            )),
+        );
+    }
+}
+
+/// The document before the operations are added (the router adds them).
+pub fn base() -> utoipa::openapi::OpenApi {
+    let mut api = ApiDoc::openapi();
+    api.info.version = env!("CARGO_PKG_VERSION").into();
+    api
+}
+
+/// The document as served at `/openapi.json` and converted for Power Platform: utoipa's, with every schema
+/// property labelled from [`display`]. Fails on a property without a label or a label without a property.
+pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
+    let mut doc = serde_json::to_value(api).map_err(|e| e.to_string())?;
+    sort_extensions(&mut doc);
+    let schemas = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no schemas")?;
+    let mut problems = Vec::new();
+    for (name, schema) in schemas.iter_mut() {
+        let labels = display::NAMES
+            .iter()
+            .find(|(schema, _)| schema == name)
+            .map(|(_, labels)| *labels)
+            .unwrap_or_default();
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (property, value) in properties.iter_mut() {
+            let Some((_, label)) = labels.iter().find(|(p, _)| p == property) else {
+                problems.push(format!("{name}.{property} has no display name"));
+                continue;
+            };
+            let value = value
+                .as_object_mut()
+                .ok_or("a property that is not a schema")?;
+            value.insert("x-ms-summary".into(), (*label).into());
+            let visibility = if display::IMPORTANT.contains(&(name.as_str(), property.as_str())) {
+                Some("important")
+            } else if display::INTERNAL.contains(&(name.as_str(), property.as_str())) {
+                Some("internal")
+            } else {
+                None
+            };
+            if let Some(visibility) = visibility {
+                value.insert("x-ms-visibility".into(), visibility.into());
+            }
+        }
+    }
+    let has = |schema: &str, property: &str| {
+        schemas
+            .get(schema)
+            .and_then(|s| s.pointer(&format!("/properties/{property}")))
+            .is_some()
+    };
+    for (schema, labels) in display::NAMES {
+        for (property, _) in *labels {
+            if !has(schema, property) {
+                problems.push(format!(
+                    "display name for {schema}.{property}, which does not exist"
+                ));
+            }
+        }
+    }
+    for (schema, property) in display::IMPORTANT.iter().chain(display::INTERNAL) {
+        if !has(schema, property) {
+            problems.push(format!(
+                "visibility for {schema}.{property}, which does not exist"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(doc)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// utoipa keeps extensions in a hash map, so their order changes from run to run; sorted, the document is the
+/// same bytes every time, which the committed exports and snapshots rely on.
+fn sort_extensions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut extensions: Vec<(String, Value)> = Vec::new();
+            for key in map
+                .keys()
+                .filter(|k| k.starts_with("x-"))
+                .cloned()
+                .collect::<Vec<_>>()
+            {
+                let value = map.shift_remove(&key).expect("the key was just listed");
+                extensions.push((key, value));
+            }
+            extensions.sort_by(|a, b| a.0.cmp(&b.0));
+            map.extend(extensions);
+            map.values_mut().for_each(sort_extensions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_extensions),
+        _ => {}
+    }
+}
+
+/// The finished OpenAPI 3.1 document of this build.
+pub fn openapi() -> Value {
+    finish(&crate::routes::openapi()).expect("every schema property has a display name")
+}

@@ -1,0 +1,450 @@
+//! The shapes of what the operations answer, for the document only: the gateway passes Partner Center's JSON
+//! through unchanged, so nothing here is ever serialized. Field docs are the en-US descriptions (the original
+//! connector's wording, made into sentences); display names live in [`super::display`].
+//!
+//! Every field is optional because Partner Center leaves out what it does not know, and its answers grow new
+//! fields over time; the converter turns `Option` into a plain, non-required type for Power Platform.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A page of customers.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerCollection {
+    /// Total count of elements in the collection.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The customers.
+    items: Option<Vec<Customer>>,
+    /// The link to the next page; absent on the last page.
+    next_link: Option<String>,
+}
+
+/// A customer of the partner.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// The customer ID.
+    id: Option<String>,
+    /// The commerce ID.
+    commerce_id: Option<String>,
+    /// The customer's company profile.
+    company_profile: Option<CompanyProfile>,
+    /// The customer's billing profile.
+    billing_profile: Option<BillingProfile>,
+    /// Defines the licensing program that the partner uses for this customer: "none", "reseller", "advisor", "syndication" or "microsoft_support".
+    relationship_to_partner: Option<String>,
+    /// Indicates whether the partner has been granted delegated admin privileges by this customer.
+    allow_delegated_access: Option<bool>,
+    /// List of custom domains of a customer.
+    custom_domains: Option<Vec<String>>,
+}
+
+/// The customer's company profile.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyProfile {
+    /// The customer's tenant identifier for Azure AD. This is also called a MicrosoftID.
+    tenant_id: Option<String>,
+    /// The customer's name, such as contoso.onmicrosoft.com.
+    domain: Option<String>,
+    /// The name of the company or organization.
+    company_name: Option<String>,
+    /// The company's address.
+    address: Option<CompanyAddress>,
+    /// The company's email address.
+    email: Option<String>,
+}
+
+/// The company's address.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyAddress {
+    /// The country.
+    country: Option<String>,
+    /// The region.
+    region: Option<String>,
+    /// The city.
+    city: Option<String>,
+    /// The state.
+    state: Option<String>,
+    /// The first line of the address.
+    address_line1: Option<String>,
+    /// The ZIP code or postal code.
+    postal_code: Option<String>,
+    /// The phone number of a contact at the customer's company/organization.
+    phone_number: Option<String>,
+}
+
+/// The customer's billing profile.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingProfile {
+    /// The profile identifier.
+    id: Option<String>,
+    /// The first name of the billing contact at the customer's company.
+    first_name: Option<String>,
+    /// The last name of the billing contact.
+    last_name: Option<String>,
+    /// The billing contact's email address.
+    email: Option<String>,
+    /// Their preferred culture for communication and currency, such as "en-us".
+    culture: Option<String>,
+    /// Their preferred language for communication.
+    language: Option<String>,
+    /// The name of the company or organization.
+    company_name: Option<String>,
+    /// Billing profile default address.
+    default_address: Option<BillingAddress>,
+}
+
+/// Billing profile default address.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingAddress {
+    /// The country/region in ISO country code format.
+    country: Option<String>,
+    /// The region.
+    region: Option<String>,
+    /// The city.
+    city: Option<String>,
+    /// The state.
+    state: Option<String>,
+    /// The first line of the address.
+    address_line1: Option<String>,
+    /// The ZIP code or postal code.
+    postal_code: Option<String>,
+    /// The first name of a contact at the customer's company/organization.
+    first_name: Option<String>,
+    /// The last name of a contact at the customer's company/organization.
+    last_name: Option<String>,
+    /// The phone number of a contact at the customer's company/organization.
+    phone_number: Option<String>,
+}
+
+/// The subscriptions of a customer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionCollection {
+    /// Total count of subscriptions for customer.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The subscriptions.
+    items: Option<Vec<Subscription>>,
+}
+
+/// A subscription of a customer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// The subscription identifier.
+    id: Option<String>,
+    /// The offer identifier.
+    offer_id: Option<String>,
+    /// The offer name.
+    offer_name: Option<String>,
+    /// The friendly name for the subscription defined by the partner to help disambiguate.
+    friendly_name: Option<String>,
+    /// The product type.
+    product_type: Option<ProductType>,
+    /// Provides the subscription quantity after provisioning.
+    #[schema(format = Int32)]
+    quantity: Option<i32>,
+    /// The units defining quantity for the subscription.
+    unit_type: Option<String>,
+    /// A value indicating whether the subscription has purchasable add-ons.
+    has_purchasable_addons: Option<bool>,
+    /// The creation date, in date-time format.
+    creation_date: Option<String>,
+    /// The effective start date for this subscription, in date-time format.
+    effective_start_date: Option<String>,
+    /// The commitment end date for this subscription, in date-time format.
+    commitment_end_date: Option<String>,
+    /// The last date for cancellation.
+    cancellation_allowed_until_date: Option<String>,
+    /// The billing cycle end date for this subscription, in date-time format.
+    billing_cycle_end_date: Option<String>,
+    /// Indicates the provisioning status: "success", "pending" or "failed".
+    status: Option<String>,
+    /// A value indicating whether the subscription renews automatically.
+    auto_renew_enabled: Option<bool>,
+    /// A value indicating whether the subscription is a trial.
+    is_trial: Option<bool>,
+    /// Specifies how the subscription is billed: "none", "usage", or "license".
+    billing_type: Option<String>,
+    /// Indicates the frequency with which the partner is billed for this order.
+    billing_cycle: Option<String>,
+    /// An ISO 8601 representation of the term's duration.
+    term_duration: Option<String>,
+    /// An ISO 8601 representation of the renewal term's duration.
+    renewal_term_duration: Option<String>,
+    /// A value indicating whether the subscription is a Microsoft product.
+    is_microsoft_product: Option<bool>,
+    /// The MPN ID of the reseller of record, used in the indirect partner model.
+    partner_id: Option<String>,
+    /// A value indicating whether the subscription needs attention.
+    attention_needed: Option<bool>,
+    /// The type of contract: "subscription", "productKey", or "redemptionCode".
+    contract_type: Option<String>,
+    /// The publisher name.
+    publisher_name: Option<String>,
+    /// The promotion identifier if applied to the subscription.
+    promotion_id: Option<String>,
+    /// The ID of the order that was placed to begin the subscription.
+    order_id: Option<String>,
+}
+
+/// The product type.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductType {
+    /// The product type identifier.
+    id: Option<String>,
+    /// The product type's display name.
+    display_name: Option<String>,
+}
+
+/// The orders of a customer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCollection {
+    /// Total count of customer orders.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The orders.
+    items: Option<Vec<Order>>,
+}
+
+/// An order of a customer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    /// An order identifier.
+    id: Option<String>,
+    /// A friendly identifier for the order.
+    alternate_id: Option<String>,
+    /// The customer identifier.
+    reference_customer_id: Option<String>,
+    /// Indicates the frequency with which the partner is billed for this order.
+    billing_cycle: Option<String>,
+    /// The currency used when placing the order.
+    currency_code: Option<String>,
+    /// The currency symbol associated with the currency code.
+    currency_symbol: Option<String>,
+    /// The order's line items.
+    line_items: Option<Vec<OrderLineItem>>,
+    /// The date the order was created, in date-time format.
+    creation_date: Option<String>,
+    /// The status of the order.
+    status: Option<String>,
+    /// The transaction type of the order. Supported values are 'UserPurchase', 'SystemPurchase', or 'SystemBilling'.
+    transaction_type: Option<String>,
+}
+
+/// A line item of an order.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineItem {
+    /// Line item number.
+    #[schema(format = Int32)]
+    line_item_number: Option<i32>,
+    /// The ID of the offer.
+    offer_id: Option<String>,
+    /// The ID of the subscription.
+    subscription_id: Option<String>,
+    /// An ISO 8601 representation of the term's duration.
+    term_duration: Option<String>,
+    /// The promotion ID.
+    promotion_id: Option<String>,
+    /// The end date of the first billing term of the new subscription.
+    custom_term_end_date: Option<String>,
+    /// The transaction type of the line item.
+    transaction_type: Option<String>,
+    /// The friendly name for the subscription defined by the partner to help disambiguate.
+    friendly_name: Option<String>,
+    /// The quantity.
+    #[schema(format = Int32)]
+    quantity: Option<i32>,
+}
+
+/// A page of invoices.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceCollection {
+    /// Total count of elements in the collection.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The invoices.
+    items: Option<Vec<Invoice>>,
+    /// The link to the next page; absent on the last page.
+    next_link: Option<String>,
+}
+
+/// An invoice of the partner.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    /// The invoice identifier.
+    id: Option<String>,
+    /// The date the invoice was generated.
+    invoice_date: Option<String>,
+    /// Billing period start date in UTC.
+    billing_period_start_date: Option<String>,
+    /// Billing period end date in UTC.
+    billing_period_end_date: Option<String>,
+    /// The total charges. Includes charges for transactions and any adjustments.
+    #[schema(format = Float)]
+    total_charges: Option<f32>,
+    /// The amount paid by the partner. Negative if a payment was received.
+    #[schema(format = Float)]
+    paid_amount: Option<f32>,
+    /// A code that indicates the currency used for all invoice item amounts and totals.
+    currency_code: Option<String>,
+    /// The currency symbol used for all invoice item amounts and totals.
+    currency_symbol: Option<String>,
+    /// A link to download the invoice in PDF format. This link isn't returned as part of the search results, and is populated only if the invoice is accessed by ID. This link auto-expires in 30 minutes.
+    pdf_download_link: Option<String>,
+    /// The invoice details.
+    invoice_details: Option<Vec<InvoiceDetail>>,
+    /// The document type of the invoice: "Credit Note", "Invoice".
+    document_type: Option<String>,
+    /// The type of invoice: "recurring", "one_time".
+    invoice_type: Option<String>,
+}
+
+/// A detail of an invoice.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceDetail {
+    /// The type of invoice detail: "none", "usage_line_items", "billing_line_items".
+    invoice_line_item_type: Option<String>,
+    /// The billing provider: "none", "office", "azure" or "azure_data_market".
+    billing_provider: Option<String>,
+}
+
+/// The agreement types and their templates.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementMetadataCollection {
+    /// Total count of agreement types.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The agreement types.
+    items: Option<Vec<AgreementMetadata>>,
+}
+
+/// An agreement type and its current template.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementMetadata {
+    /// The identifier of the agreement template, which ConfirmCustomerAgreement needs.
+    template_id: Option<String>,
+    /// The agreement type, such as MicrosoftCustomerAgreement.
+    agreement_type: Option<String>,
+    /// A link to the agreement's text.
+    agreement_link: Option<String>,
+    /// The rank of this version of the template; 0 is the current one.
+    #[schema(format = Int32)]
+    version_rank: Option<i32>,
+}
+
+/// The agreements confirmed for a customer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementCollection {
+    /// Total count of the customer's agreements.
+    #[schema(format = Int32)]
+    total_count: Option<i32>,
+    /// The agreements.
+    items: Option<Vec<Agreement>>,
+}
+
+/// A customer's confirmed agreement.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Agreement {
+    /// The ID of the partner user who confirmed the agreement.
+    user_id: Option<String>,
+    /// The person at the customer's organization who accepted the agreement.
+    primary_contact: Option<Contact>,
+    /// The identifier of the agreement template.
+    template_id: Option<String>,
+    /// The date the customer accepted the agreement, in date-time format.
+    date_agreed: Option<String>,
+    /// The type of agreement the customer accepted.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// A link to the agreement's text.
+    agreement_link: Option<String>,
+}
+
+/// The person at the customer's organization who accepted the agreement.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// The contact's first name.
+    first_name: Option<String>,
+    /// The contact's last name.
+    last_name: Option<String>,
+    /// The contact's email address.
+    email: Option<String>,
+    /// The contact's phone number.
+    phone_number: Option<String>,
+}
+
+/// An error of the gateway's own: the call never reached Partner Center, or Partner Center could not answer.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayError {
+    /// The HTTP status code.
+    #[schema(format = Int32)]
+    status_code: Option<i32>,
+    /// A stable code for the error, such as InvalidCustomerTenantId.
+    code: Option<String>,
+    /// What went wrong, in words for a person.
+    message: Option<String>,
+    /// The call's correlation ID; quote it when asking for help.
+    correlation_id: Option<String>,
+}
+
+/// The connection's quota is spent (or Partner Center's own throttle answered).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitError {
+    /// The HTTP status code, 429.
+    #[schema(format = Int32)]
+    status_code: Option<i32>,
+    /// When to try again, such as "Rate limit is exceeded. Try again in 12 seconds.".
+    message: Option<String>,
+}
+
+/// Partner Center's own error, passed through unchanged.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerCenterError {
+    /// Partner Center's error code, such as 600061.
+    #[schema(format = Int32)]
+    code: Option<i32>,
+    /// Partner Center's description of the error.
+    description: Option<String>,
+    /// More details, when Partner Center gives them.
+    data: Option<Vec<String>>,
+    /// The part of Partner Center that answered.
+    source: Option<String>,
+    /// Partner Center's message, in newer answers.
+    message: Option<String>,
+    /// The error's name, such as PartnerConfirmedAgreementAlreadyExists.
+    error_name: Option<String>,
+    /// Whether trying again later may succeed.
+    is_retryable: Option<bool>,
+    /// The values the error is about.
+    #[schema(value_type = Option<Object>)]
+    parameters: Option<BTreeMap<String, Value>>,
+    /// Partner Center's internal error code, such as InternalErrorCode=600061.
+    error_message_extended: Option<String>,
+}

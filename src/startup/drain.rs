@@ -1,0 +1,117 @@
+//! Shutdown: stop accepting, let the calls in flight finish within `server.shutdown_grace_secs`, and name the
+//! ones that did not.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tokio::sync::oneshot;
+
+/// The calls being answered right now, as `METHOD path`, so that a shutdown that cuts some off can say which.
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<Mutex<Calls>>);
+
+#[derive(Default)]
+struct Calls {
+    next_id: u64,
+    open: BTreeMap<u64, String>,
+}
+
+impl InFlight {
+    fn enter(&self, call: String) -> Leave {
+        let mut calls = self.0.lock().unwrap();
+        let id = calls.next_id;
+        calls.next_id += 1;
+        calls.open.insert(id, call);
+        Leave(self.clone(), id)
+    }
+
+    fn open(&self) -> Vec<String> {
+        self.0.lock().unwrap().open.values().cloned().collect()
+    }
+}
+
+/// Removes its call when the handler finishes or is dropped, whichever comes first.
+struct Leave(InFlight, u64);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.0.lock().unwrap().open.remove(&self.1);
+    }
+}
+
+/// Middleware: tracks every call from the moment it is routed until its response is ready.
+pub async fn track(State(in_flight): State<InFlight>, request: Request, next: Next) -> Response {
+    let _leave = in_flight.enter(format!("{} {}", request.method(), request.uri().path()));
+    next.run(request).await
+}
+
+/// A listener that says when it is closed: axum drops it as soon as the shutdown signal arrives, and from then
+/// on new connections are refused while the calls in flight finish.
+pub struct Draining<L> {
+    inner: L,
+    in_flight: InFlight,
+}
+
+impl<L> Draining<L> {
+    pub fn new(inner: L, in_flight: InFlight) -> Self {
+        Self { inner, in_flight }
+    }
+}
+
+impl<L: axum::serve::Listener> axum::serve::Listener for Draining<L> {
+    type Io = L::Io;
+    type Addr = L::Addr;
+
+    fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send {
+        self.inner.accept()
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+impl<L> Drop for Draining<L> {
+    fn drop(&mut self) {
+        tracing::info!(
+            in_flight = self.in_flight.open().len(),
+            "stopped accepting connections; finishing the calls in flight"
+        );
+    }
+}
+
+/// Runs `served` (axum's graceful serve) to the end, unless the shutdown signal (`stopping`) came more than
+/// `grace` ago: then the calls still in flight are logged and abandoned, and the result is an error so the
+/// process does not exit 0 on an unclean drain.
+pub async fn within_grace(
+    served: impl Future<Output = std::io::Result<()>>,
+    stopping: oneshot::Receiver<()>,
+    grace: Duration,
+    in_flight: &InFlight,
+) -> std::io::Result<()> {
+    let grace_over = async {
+        match stopping.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The signal future was dropped unfired: there is no shutdown to time.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = served => served,
+        () = grace_over => {
+            let cut_off = in_flight.open();
+            for call in &cut_off {
+                tracing::warn!(call = %call, "cut off: still in flight when the shutdown grace period ended");
+            }
+            Err(std::io::Error::other(match cut_off.len() {
+                0 => format!("connections still open after the {}s shutdown grace period were cut off", grace.as_secs()),
+                n => format!("{n} call(s) still in flight after the {}s shutdown grace period were cut off", grace.as_secs()),
+            }))
+        }
+    }
+}
