@@ -1,0 +1,364 @@
+//! The documents as a client meets them: `/openapi.json` and Swagger UI on the running gateway, "Try it out"
+//! against the sandbox with the demo key, the connector definition endpoint, and `export-connector`.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const PARTNER_ID: &str = "4847383";
+
+async fn openapi(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    json(response).await
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((path.clone(), method.clone(), op.clone()));
+        }
+    }
+    out
+}
+
+/// The path with its parameters filled in the way a maker would.
+fn concrete(path: &str) -> String {
+    path.replace("{CustomerTenantID}", SEED_CUSTOMER)
+        .replace("{PartnerId}", PARTNER_ID)
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_a_route_behind_authentication_and_nothing_else_is() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut ids: Vec<String> = operations(&doc)
+        .iter()
+        .map(|(_, _, op)| op["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "ConfirmCustomerAgreement",
+            "GetAgreementMetadata",
+            "GetAllCustomers",
+            "GetCustomerAgreements",
+            "GetCustomerDetails",
+            "GetCustomerOrders",
+            "GetCustomerSubscription",
+            "GetCustomerSubscriptionsByPartner",
+            "GetInvoices",
+        ]
+    );
+    for (path, method, _) in operations(&doc) {
+        let url = app.url(&concrete(&path));
+        let response = app
+            .client
+            .request(method.to_uppercase().parse().unwrap(), &url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{method} {path} without a key");
+        // A method the document does not list on a documented path is not served either.
+        let response = app.client.delete(&url).send().await.unwrap();
+        assert_eq!(response.status(), 405, "DELETE {path}");
+    }
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert_eq!(schemes["api_key"]["name"], "X-API-Key");
+    assert_eq!(schemes["oauth2"]["type"], "oauth2");
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_and_reads_the_document() {
+    let app = spawn_app().await;
+    let page = app
+        .client
+        .get(app.url("/swagger-ui/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let init = app
+        .client
+        .get(app.url("/swagger-ui/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+}
+
+/// Whether `value` has the documented JSON type, recursively, for every documented property it carries.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    if let Some(union) = schema.get("oneOf") {
+        let real: Vec<&Value> = union
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["type"] != "null")
+            .collect();
+        return match value {
+            Value::Null => Ok(()),
+            _ => conforms(doc, real[0], value, at),
+        };
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => return Ok(()),
+    };
+    let actual = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let fits = kinds.contains(&actual) || (actual == "integer" && kinds.contains(&"number"));
+    if !fits {
+        return Err(format!("{at} is {actual}, documented as {kinds:?}"));
+    }
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                conforms(doc, &schema["items"], item, &format!("{at}[{i}]"))?;
+            }
+        }
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                if let Some(property) = schema["properties"].get(name) {
+                    conforms(doc, property, field, &format!("{at}.{name}"))?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(target) => {
+            let name = target.strip_prefix("#/components/schemas/").unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+#[tokio::test]
+async fn try_it_out_against_the_sandbox_with_the_demo_key_answers_what_the_document_says() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    // What Swagger UI does: no servers in the document, so it calls the origin that served it.
+    assert!(doc.get("servers").is_none());
+    for (path, method, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap();
+        let response = if method == "post" {
+            app.post_json(
+                CONTOSO_KEY,
+                &concrete(&path),
+                json!({
+                    "primaryContact": {"firstName": "Tania", "lastName": "Carr", "email": "someone@example.com"},
+                    "templateId": "117a77b0-9360-443b-8795-c6dedc750cf9",
+                    "dateAgreed": "2018-06-14T00:00:00.000Z",
+                    "type": "MicrosoftCustomerAgreement"
+                })
+                .to_string(),
+            )
+            .await
+        } else {
+            app.get(CONTOSO_KEY, &concrete(&path)).await
+        };
+        let status = response.status().as_u16().to_string();
+        let documented = &op["responses"][&status];
+        assert!(
+            documented.is_object(),
+            "{id} answered {status}, which it does not document"
+        );
+        assert!(status.starts_with('2'), "{id} answered {status}");
+        let body = json(response).await;
+        let schema = &documented["content"]["application/json"]["schema"];
+        conforms(&doc, schema, &body, id).unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn documented_errors_are_the_errors_callers_get() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let details = &doc["paths"]["/v1/customers/{CustomerTenantID}"]["get"]["responses"];
+    for (key, path, status) in [
+        (CONTOSO_KEY, "/v1/customers/not-a-guid".to_owned(), "400"),
+        ("wrong-key", format!("/v1/customers/{SEED_CUSTOMER}"), "401"),
+        (
+            CONTOSO_KEY,
+            format!("/v1/customers/{UNKNOWN_CUSTOMER}"),
+            "404",
+        ),
+    ] {
+        let response = app.get(key, &path).await;
+        assert_eq!(response.status().as_str(), status, "{path}");
+        let body = json(response).await;
+        let schema = &details[status]["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{status} is not documented");
+        conforms(&doc, schema, &body, status).unwrap();
+        let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        for field in body.as_object().unwrap().keys() {
+            assert!(
+                doc["components"]["schemas"][name]["properties"]
+                    .get(field)
+                    .is_some(),
+                "{status}: {field} is not in {name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_connector_definition_is_served_per_language_and_authentication() {
+    let app = spawn_app().await;
+    let get = |query: &'static str| {
+        let url = app.url(&format!(
+            "/openapi/connector/apiDefinition.swagger.json{query}"
+        ));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let response = get("").await;
+    assert_eq!(response.status(), 200);
+    let en = json(response).await;
+    assert_eq!(en["swagger"], "2.0");
+    // No public URL configured: the host is the one the request reached, as for nextLinks.
+    assert_eq!(en["host"], app.address.trim_start_matches("http://"));
+    assert_eq!(en["schemes"], json!(["http"]));
+    assert!(en["securityDefinitions"].get("api_key").is_some());
+    assert_eq!(
+        en["paths"]["/v1/customers"]["get"]["summary"],
+        "Get all customers"
+    );
+
+    let pt = json(get("?locale=pt-BR&auth=oauth").await).await;
+    assert_eq!(
+        pt["paths"]["/v1/customers/{CustomerTenantID}/subscriptions"]["get"]["summary"],
+        "Obter assinaturas do cliente"
+    );
+    assert!(pt["securityDefinitions"].get("oauth2").is_some());
+
+    let bad = get("?locale=fr-FR").await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(json(bad).await["code"], "InvalidLocale");
+
+    let properties = json(
+        app.client
+            .get(app.url("/openapi/connector/apiProperties.json?auth=oauth"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        properties["properties"]["connectionParameters"]["token"]["oAuthSettings"]["identityProvider"],
+        "aad"
+    );
+    let icon = app
+        .client
+        .get(app.url("/openapi/connector/icon.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/png");
+    assert!(icon.bytes().await.unwrap().starts_with(b"\x89PNG"));
+}
+
+#[tokio::test]
+async fn with_a_public_url_the_connector_names_it() {
+    let state = tempfile::tempdir().unwrap();
+    let toml = sandbox_profile(&state.path().join("rt")).replace(
+        "# public_base_url =",
+        "public_base_url = \"https://pcgw.contoso.example/partner-center\" #",
+    );
+    let app = spawn_toml(&toml).await;
+    let doc = json(
+        app.client
+            .get(app.url("/openapi/connector/apiDefinition.swagger.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(doc["host"], "pcgw.contoso.example");
+    assert_eq!(doc["basePath"], "/partner-center");
+    assert_eq!(doc["schemes"], json!(["https"]));
+}
+
+#[test]
+fn export_connector_writes_a_package_that_names_the_host() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("pkg");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
+        .args(["export-connector", "--out"])
+        .arg(&dir)
+        .args([
+            "--locale",
+            "pt-BR",
+            "--auth",
+            "oauth",
+            "--host",
+            "gw.example.com:8443",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for file in [
+        "apiDefinition.swagger.json",
+        "apiProperties.json",
+        "settings.json",
+        "icon.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("apiDefinition.swagger.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["host"], "gw.example.com:8443");
+    assert_eq!(
+        doc["paths"]["/v1/invoices"]["get"]["summary"],
+        "Obter faturas"
+    );
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
+        .args(["export-connector", "--out"])
+        .arg(out.path().join("other"))
+        .args(["--locale", "fr-FR", "--host", "gw.example.com"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pt-BR"));
+
+    // The sandbox profile names no public URL, so an export without --host has no host to write.
+    let no_host = std::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
+        .args(["export-connector", "--out"])
+        .arg(out.path().join("third"))
+        .output()
+        .unwrap();
+    assert!(!no_host.status.success());
+    assert!(String::from_utf8_lossy(&no_host.stderr).contains("--host"));
+}
