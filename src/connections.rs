@@ -3,13 +3,13 @@
 //! Keys are stored and looked up by their SHA-256, so the configuration never holds a usable key and a lookup
 //! never compares key bytes directly.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::HeaderName;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::config::{ConfigError, CredentialSettings, QuotaLimit, Settings};
 use crate::domain::ConnectionId;
@@ -47,7 +47,8 @@ impl Credentials {
 }
 
 pub struct Registry {
-    by_key_hash: HashMap<[u8; 32], Arc<Connection>>,
+    /// Few entries (one per registered connection), scanned in full on every lookup: see `by_api_key`.
+    by_key_hash: Vec<([u8; 32], Arc<Connection>)>,
 }
 
 pub fn hash_api_key(key: &str) -> String {
@@ -60,7 +61,7 @@ impl Registry {
     pub fn from_settings(
         settings: &Settings,
     ) -> Result<(Self, Vec<(ConnectionId, QuotaLimit)>), ConfigError> {
-        let mut by_key_hash = HashMap::new();
+        let mut by_key_hash = Vec::new();
         let mut overrides = Vec::new();
         for (i, c) in settings.connections.iter().enumerate() {
             let key = |field: &str| format!("connections[{i}].credentials.{field}");
@@ -110,13 +111,22 @@ impl Registry {
             if let Some(q) = c.quota {
                 overrides.push((id.clone(), q));
             }
-            by_key_hash.insert(hash, Arc::new(Connection { id, credentials }));
+            by_key_hash.push((hash, Arc::new(Connection { id, credentials })));
         }
         Ok((Self { by_key_hash }, overrides))
     }
 
+    /// The connection whose key this is. Every registered hash is compared, in constant time and without
+    /// stopping at a match, so the time taken says nothing about which key, or how much of one, was right.
     pub fn by_api_key(&self, key: &[u8]) -> Option<&Arc<Connection>> {
-        self.by_key_hash.get(&<[u8; 32]>::from(Sha256::digest(key)))
+        let presented: [u8; 32] = Sha256::digest(key).into();
+        let mut found = u64::MAX;
+        for (i, (hash, _)) in self.by_key_hash.iter().enumerate() {
+            found.conditional_assign(&(i as u64), hash.ct_eq(&presented));
+        }
+        self.by_key_hash
+            .get(usize::try_from(found).ok()?)
+            .map(|(_, connection)| connection)
     }
 }
 

@@ -180,3 +180,110 @@ async fn a_per_connection_quota_override_applies() {
     assert!((1799..=1800).contains(&retry_after), "{retry_after}");
     assert_eq!(app.get(CONTOSO_KEY, &path).await.status(), 200);
 }
+
+#[tokio::test]
+async fn no_caller_input_can_change_the_host_the_gateway_calls() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let evil = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&evil)
+        .await;
+    let pc = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "x"
+        })))
+        .mount(&pc)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"items":[]}"#, "application/json"),
+        )
+        .mount(&pc)
+        .await;
+    let state = tempfile::tempdir().unwrap();
+    let app = spawn_toml(&real_profile(
+        &pc.uri(),
+        &pc.uri(),
+        &temp_file(&state, "rt"),
+        "",
+    ))
+    .await;
+    let evil_host = evil.address().to_string();
+    let attempts = [
+        format!("/v1/customers/http:%2F%2F{evil_host}%2Fv1%2Fcustomers"),
+        format!("/v1/customers/@{evil_host}"),
+        format!("/v1/customers/%40{evil_host}/orders"),
+        format!("/v1/customers/{SEED_CUSTOMER}/partners/%2F%2F{evil_host}/subscriptions"),
+        format!("/v1/agreements?AgreementType=http://{evil_host}/"),
+        format!("/v1/invoices?Offset=@{evil_host}"),
+    ];
+    for attempt in &attempts {
+        assert_eq!(app.get("app-key", attempt).await.status(), 400, "{attempt}");
+    }
+    // Accepted as a header value, never as part of a URL.
+    let response = app
+        .get(
+            "app-key",
+            &format!("/v1/customers?ContinuationToken=http://{evil_host}/@x"),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        evil.received_requests().await.unwrap().is_empty(),
+        "nothing reached another host"
+    );
+}
+
+#[tokio::test]
+async fn hostile_headers_and_bodies_get_4xx_and_nothing_panics() {
+    let app = spawn_app().await;
+    let agreements = format!("/v1/customers/{SEED_CUSTOMER}/agreements");
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let wrong_types = r#"{"primaryContact":"Tania","templateId":7,"dateAgreed":[],"type":null}"#;
+    for body in [deep.as_str(), wrong_types, "\u{0}\u{1}binary", "null"] {
+        let response = app
+            .post_json(CONTOSO_KEY, &agreements, body.to_owned())
+            .await;
+        assert_eq!(response.status(), 400, "{}", &body[..body.len().min(40)]);
+    }
+    let non_ascii = reqwest::header::HeaderValue::from_bytes("chave-ção".as_bytes()).unwrap();
+    let response = app
+        .client
+        .get(app.url("/v1/invoices"))
+        .header("X-API-Key", non_ascii)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let odd = reqwest::header::HeaderValue::from_bytes("pt-BR\u{00e7}".as_bytes()).unwrap();
+    let response = app
+        .client
+        .get(app.url("/v1/invoices?Size=1"))
+        .header("X-API-Key", FABRIKAM_KEY)
+        .header("Accept-Language", odd.clone())
+        .header("x-ms-correlation-id", odd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a hint that is not ASCII is ignored, not fatal"
+    );
+    let long = "9".repeat(10_000);
+    assert_eq!(
+        app.get(CONTOSO_KEY, &format!("/v1/customers?Size={long}"))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.get(CONTOSO_KEY, &format!("/v1/invoices?Offset={long}"))
+            .await
+            .status(),
+        400
+    );
+}
