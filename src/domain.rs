@@ -161,16 +161,20 @@ pub struct AgreementType(String);
 impl AgreementType {
     pub const MICROSOFT_CUSTOMER_AGREEMENT: &str = "MicrosoftCustomerAgreement";
 
+    /// The types Partner Center knows; anything else it would refuse, so the call is not worth making.
+    pub const KNOWN: [&str; 3] = [
+        "MicrosoftCloudAgreement",
+        Self::MICROSOFT_CUSTOMER_AGREEMENT,
+        "*",
+    ];
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        if raw == "*"
-            || (!raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphabetic()))
-        {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(AppError::bad_request(
+        match Self::KNOWN.iter().find(|known| **known == raw) {
+            Some(known) => Ok(Self((*known).to_owned())),
+            None => Err(AppError::bad_request(
                 "InvalidAgreementType",
-                "AgreementType must be an agreement type such as MicrosoftCustomerAgreement, or *.",
-            ))
+                "AgreementType must be MicrosoftCustomerAgreement, MicrosoftCloudAgreement, or * for both.",
+            )),
         }
     }
 

@@ -404,8 +404,9 @@ pub struct GatewayError {
     /// The HTTP status code.
     #[schema(format = Int32)]
     status_code: Option<i32>,
-    /// A stable code for the error, such as InvalidCustomerTenantId.
-    code: Option<String>,
+    #[doc = "A stable code for the error: a word such as InvalidCustomerTenantId from the gateway, or a number such as 60003 when the error is Partner Center's own, passed through unchanged."]
+    #[schema(value_type = Option<Value>)]
+    code: Option<Value>,
     /// What went wrong, in words for a person.
     message: Option<String>,
     /// The call's correlation ID; quote it when asking for help.

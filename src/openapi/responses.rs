@@ -8,7 +8,7 @@ use super::models::{GatewayError, PartnerCenterError, RateLimitError};
 
 #[derive(IntoResponses)]
 pub enum CommonErrors {
-    /// The input is invalid (a CustomerTenantID that is not a GUID, a Size out of range, a malformed body, a parameter given twice); the call did not reach Partner Center.
+    /// The input is invalid (a CustomerTenantID that is not a GUID, a Size out of range, a malformed body, a parameter given twice) and the call did not reach Partner Center; or Partner Center refused the input (a continuation token it no longer knows), with its own error passed through.
     #[response(status = 400)]
     BadRequest(GatewayError),
     /// The API key or token is missing or unknown.
@@ -26,9 +26,18 @@ pub enum CommonErrors {
         headers(("Retry-After" = i32, description = "Seconds to wait before trying again."))
     )]
     TooManyRequests(RateLimitError),
+    /// Partner Center failed (its own error, passed through after the gateway's retries).
+    #[response(status = 500)]
+    InternalServerError(GatewayError),
     /// Partner Center could not be reached or answered something that is not JSON.
     #[response(status = 502)]
     BadGateway(GatewayError),
+    /// Partner Center has been failing or the gateway is at capacity, so the call was held back.
+    #[response(
+        status = 503,
+        headers(("Retry-After" = i32, description = "Seconds to wait before trying again."))
+    )]
+    ServiceUnavailable(GatewayError),
     /// Partner Center did not answer in time.
     #[response(status = 504)]
     GatewayTimeout(GatewayError),

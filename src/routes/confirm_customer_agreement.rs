@@ -37,12 +37,16 @@ struct NewAgreement {
         "value-path": "templateId",
         "value-title": "agreementType"
     }))))]
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     template_id: String,
     /// When the customer accepted the agreement, such as 2018-06-14T00:00:00.000Z.
+    #[schema(format = DateTime)]
     date_agreed: String,
     /// The type of agreement the customer accepted: MicrosoftCustomerAgreement.
     #[serde(rename = "type")]
-    #[schema(default = "MicrosoftCustomerAgreement")]
+    #[schema(default = "MicrosoftCustomerAgreement", pattern = r"\S")]
     kind: String,
 }
 
@@ -51,14 +55,19 @@ struct NewAgreement {
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewAgreementContact)]
 struct Contact {
+    // The patterns say what the gateway checks: not blank, and an email has an @.
     /// The contact's first name.
+    #[schema(pattern = r"\S")]
     first_name: String,
     /// The contact's last name.
+    #[schema(pattern = r"\S")]
     last_name: String,
     /// The contact's email address.
+    #[schema(pattern = "@")]
     email: String,
     /// The contact's phone number (optional).
     #[serde(default)]
+    #[schema(max_length = 64)]
     phone_number: Option<String>,
 }
 
@@ -70,7 +79,7 @@ struct Contact {
     summary = "Confirm customer acceptance of the Microsoft Customer Agreement",
     description = "Confirms or reconfirms that a customer accepted the Microsoft Customer Agreement.",
     params(
-        ("CustomerTenantID" = String, Path, description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
     ),
     request_body(content = NewAgreement, description = "Who accepted which agreement, and when.", extensions(("x-ms-summary" = json!("Agreement")))),
     responses(

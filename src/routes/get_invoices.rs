@@ -24,9 +24,9 @@ pub const MAX_SIZE: u32 = 1000;
     summary = "Get invoices",
     description = "Gets a collection of invoices.",
     params(
-        ("Size" = Option<i32>, Query, description = "The number of invoices to return in the response, from 1 to 1000. This parameter is optional.", extensions(("x-ms-summary" = json!("Size")))),
+        ("Size" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "The number of invoices to return in the response, from 1 to 1000. This parameter is optional.", extensions(("x-ms-summary" = json!("Size")))),
         // A string, as in the original connector.
-        ("Offset" = Option<String>, Query, description = "The zero-based index of the first invoice to return.", extensions(("x-ms-summary" = json!("Offset")))),
+        ("Offset" = Option<String>, Query, pattern = r"^[0-9]{1,9}$", description = "The zero-based index of the first invoice to return.", extensions(("x-ms-summary" = json!("Offset")))),
     ),
     responses(
         (status = 200, description = "A page of invoices, with nextLink when more follow.", body = InvoiceCollection),
