@@ -1,14 +1,15 @@
 //! The command line: `serve` (the default), `sandbox`, and `export-connector`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{DEFAULT_CONFIG_FILE, Settings};
 use crate::openapi::connector::{Auth, Target};
 use crate::openapi::locale::Locale;
 use crate::openapi::{document, export};
+use crate::sandbox::SandboxOptions;
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -54,46 +55,49 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::ExportConnector {
-        out,
-        locale,
-        auth,
-        host,
-    }) = cli.command
-    {
-        // A host on the command line is all an export needs; the configuration is read only without one.
-        let host = match host {
-            Some(host) => host,
-            None => Settings::load(cli.config.as_deref())?
-                .server
-                .public_base_url
-                .map(|url| url.to_string())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "give --host, or set server.public_base_url: the package must name where makers reach the gateway"
-                    )
-                })?,
-        };
-        let target = Target::parse(&host).map_err(anyhow::Error::msg)?;
-        for path in export::write(&out, &document::openapi(), locale, auth, &target)? {
-            println!("{}", path.display());
-        }
-        return Ok(());
-    }
-    let settings = Settings::load(cli.config.as_deref())?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let Cli { config, command } = cli;
+    match command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let app = Application::build(settings).await?;
+            let app = Application::build(Settings::load(config.as_deref())?).await?;
             tracing::info!(address = %app.local_addr(), "partner-center-gateway listening");
             app.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Sandbox { listen } => {
+            // Only the optional [sandbox] table matters here, so the sandbox runs from anywhere, file or not.
+            let options = match config {
+                Some(path) => Settings::load(Some(&path))?.sandbox,
+                None if Path::new(DEFAULT_CONFIG_FILE).is_file() => Settings::load(None)?.sandbox,
+                None => SandboxOptions::default(),
+            };
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            let sandbox = crate::sandbox::spawn(listener, settings.sandbox).await?;
+            let sandbox = crate::sandbox::spawn(listener, options).await?;
             tracing::info!(url = %sandbox.base_url(), "Partner Center sandbox listening");
             shutdown_signal().await;
         }
-        Command::ExportConnector { .. } => unreachable!("handled above"),
+        Command::ExportConnector {
+            out,
+            locale,
+            auth,
+            host,
+        } => {
+            // A host on the command line is all an export needs; the configuration is read only without one.
+            let host = match host {
+                Some(host) => host,
+                None => Settings::load(config.as_deref())?
+                    .server
+                    .public_base_url
+                    .map(|url| url.to_string())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "give --host, or set server.public_base_url: the package must name where makers reach the gateway"
+                        )
+                    })?,
+            };
+            let target = Target::parse(&host).map_err(anyhow::Error::msg)?;
+            for path in export::write(&out, &document::openapi(), locale, auth, &target)? {
+                println!("{}", path.display());
+            }
+        }
     }
     Ok(())
 }

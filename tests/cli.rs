@@ -57,8 +57,18 @@ impl Drop for Running {
 /// Starts the binary with `args`, waits for the log line that carries `field=` (the address it listens on),
 /// and returns the process and that URL.
 fn start(args: &[&str], env: &[(&str, &str)], field: &str) -> (Running, String) {
+    start_in(std::path::Path::new("."), args, env, field)
+}
+
+fn start_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    field: &str,
+) -> (Running, String) {
     use std::io::{BufRead, BufReader};
     let mut child = gateway()
+        .current_dir(dir)
         .args(args)
         .envs(env.iter().copied())
         .env("RUST_LOG", "info")
@@ -95,7 +105,14 @@ fn start(args: &[&str], env: &[(&str, &str)], field: &str) -> (Running, String) 
 
 #[test]
 fn the_sandbox_subcommand_serves_partner_center_alone() {
-    let (_child, url) = start(&["sandbox", "--listen", "127.0.0.1:0"], &[], "url");
+    // From a directory with no configuration: the sandbox needs none.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (_child, url) = start_in(
+        elsewhere.path(),
+        &["sandbox", "--listen", "127.0.0.1:0"],
+        &[],
+        "url",
+    );
     let keys = reqwest::blocking_get(&format!(
         "{url}/8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f/discovery/v2.0/keys"
     ));
