@@ -6,38 +6,13 @@ use std::time::Duration;
 
 use common::*;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// A wiremock that issues tokens, so the gateway can get as far as calling Partner Center.
-async fn upstream_with_tokens() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/{}/oauth2/v2.0/token",
-            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "access-token-from-wiremock"
-        })))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn gateway_for(upstream: &str, authority: &str, extra: &str) -> (TestApp, tempfile::TempDir) {
-    let state = tempfile::tempdir().unwrap();
-    let rt = temp_file(&state, "rt");
-    (
-        spawn_toml(&real_profile(upstream, authority, &rt, extra)).await,
-        state,
-    )
-}
+use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn partner_center_unreachable_is_502() {
-    let server = upstream_with_tokens().await;
+    let server = mock_with_tokens("access-token-from-wiremock").await;
     let (app, _state) =
-        gateway_for(&format!("http://{}", free_port_addr()), &server.uri(), "").await;
+        gateway_on(&format!("http://{}", free_port_addr()), &server.uri(), "").await;
     let response = app
         .get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
         .await;
@@ -53,7 +28,7 @@ async fn partner_center_unreachable_is_502() {
 
 #[tokio::test]
 async fn partner_center_too_slow_is_504() {
-    let server = upstream_with_tokens().await;
+    let server = mock_with_tokens("access-token-from-wiremock").await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -62,7 +37,7 @@ async fn partner_center_too_slow_is_504() {
         )
         .mount(&server)
         .await;
-    let (app, _state) = gateway_for(&server.uri(), &server.uri(), "timeout_ms = 300").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "timeout_ms = 300").await;
     let response = app
         .get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
         .await;
@@ -72,14 +47,14 @@ async fn partner_center_too_slow_is_504() {
 
 #[tokio::test]
 async fn an_answer_that_is_not_json_is_502() {
-    let server = upstream_with_tokens().await;
+    let server = mock_with_tokens("access-token-from-wiremock").await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"),
         )
         .mount(&server)
         .await;
-    let (app, _state) = gateway_for(&server.uri(), &server.uri(), "").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
     for path in [
         format!("/v1/customers/{SEED_CUSTOMER}"),
         "/v1/customers".to_owned(),
@@ -93,13 +68,13 @@ async fn an_answer_that_is_not_json_is_502() {
 
 #[tokio::test]
 async fn partner_center_gets_the_documented_headers() {
-    let server = upstream_with_tokens().await;
+    let server = mock_with_tokens("access-token-from-wiremock").await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}")))
         .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
         .mount(&server)
         .await;
-    let (app, _state) = gateway_for(&server.uri(), &server.uri(), "").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
     let correlation = "aaaa0000-bb11-2222-33cc-444444dddddd";
     let response = app
         .client
@@ -144,7 +119,7 @@ async fn partner_center_gets_the_documented_headers() {
 
 #[tokio::test]
 async fn the_continuation_token_travels_as_a_header_with_seek_operation_next() {
-    let server = upstream_with_tokens().await;
+    let server = mock_with_tokens("access-token-from-wiremock").await;
     Mock::given(method("GET"))
         .and(path("/v1/customers"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
@@ -153,7 +128,7 @@ async fn the_continuation_token_travels_as_a_header_with_seek_operation_next() {
         ))
         .mount(&server)
         .await;
-    let (app, _state) = gateway_for(&server.uri(), &server.uri(), "").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
     let page = json(app.get("app-key", "/v1/customers?Size=1").await).await;
     let next = page["nextLink"].as_str().unwrap();
     assert_eq!(

@@ -19,31 +19,12 @@ fn customer() -> String {
 
 /// A mock Partner Center that also issues tokens, answering every GET with `answer`.
 async fn partner_center(answer: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/{}/oauth2/v2.0/token",
-            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "x"
-        })))
-        .mount(&server)
-        .await;
+    let server = mock_with_tokens("x").await;
     Mock::given(method("GET"))
         .respond_with(answer)
         .mount(&server)
         .await;
     server
-}
-
-async fn gateway(upstream: &str, authority: &str, extra: &str) -> (TestApp, tempfile::TempDir) {
-    let state = tempfile::tempdir().unwrap();
-    let rt = temp_file(&state, "rt");
-    (
-        spawn_toml(&real_profile(upstream, authority, &rt, extra)).await,
-        state,
-    )
 }
 
 async fn api_calls(server: &MockServer) -> usize {
@@ -64,7 +45,7 @@ async fn slow_headers_are_a_504_after_one_call() {
             .set_delay(Duration::from_secs(5)),
     )
     .await;
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 504);
     assert_eq!(json(response).await["code"], "GatewayTimeout");
@@ -79,7 +60,7 @@ async fn slow_headers_are_a_504_after_one_call() {
 async fn a_slow_body_is_a_504() {
     let tokens = partner_center(ResponseTemplate::new(404)).await;
     let (pc, requests) = raw_fault_server(RawFault::SlowBody).await;
-    let (app, _s) = gateway(&pc, &tokens.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc, &tokens.uri(), FAST).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 504);
     assert_eq!(requests.load(Ordering::SeqCst), 1);
@@ -89,7 +70,7 @@ async fn a_slow_body_is_a_504() {
 async fn a_truncated_body_is_retried_then_a_502() {
     let tokens = partner_center(ResponseTemplate::new(404)).await;
     let (pc, requests) = raw_fault_server(RawFault::TruncatedBody).await;
-    let (app, _s) = gateway(&pc, &tokens.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc, &tokens.uri(), FAST).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 502);
     assert_eq!(json(response).await["code"], "BadGateway");
@@ -104,7 +85,7 @@ async fn a_truncated_body_is_retried_then_a_502() {
 async fn a_connection_reset_is_retried_then_a_502() {
     let tokens = partner_center(ResponseTemplate::new(404)).await;
     let (pc, requests) = raw_fault_server(RawFault::Reset).await;
-    let (app, _s) = gateway(&pc, &tokens.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc, &tokens.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 502);
     assert_eq!(requests.load(Ordering::SeqCst), 3);
 }
@@ -114,7 +95,7 @@ async fn invalid_json_is_a_502_after_one_call() {
     let pc =
         partner_center(ResponseTemplate::new(200).set_body_raw("{\"id\":", "application/json"))
             .await;
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 502);
     assert_eq!(api_calls(&pc).await, 1);
 }
@@ -129,7 +110,7 @@ async fn server_errors_are_retried_and_the_last_one_passes_through() {
             ResponseTemplate::new(status).set_body_raw(body.clone(), "application/json"),
         )
         .await;
-        let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+        let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
         let response = app.get("app-key", &customer()).await;
         assert_eq!(response.status(), status);
         assert_eq!(
@@ -157,7 +138,7 @@ async fn a_server_error_that_clears_is_invisible_to_the_caller() {
         .with_priority(1)
         .mount(&pc)
         .await;
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
     assert_eq!(api_calls(&pc).await, 2);
 }
@@ -174,7 +155,7 @@ async fn a_429_with_a_short_retry_after_in_seconds_is_waited_out() {
         .with_priority(1)
         .mount(&pc)
         .await;
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     let started = std::time::Instant::now();
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
     assert!(
@@ -197,7 +178,7 @@ async fn a_429_with_a_short_retry_after_as_a_date_is_waited_out() {
         .with_priority(1)
         .mount(&pc)
         .await;
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
     assert_eq!(api_calls(&pc).await, 2);
 }
@@ -214,7 +195,7 @@ async fn a_429_that_would_overrun_the_budget_is_handed_to_the_caller_in_both_for
                 .set_body_raw(body, "application/json"),
         )
         .await;
-        let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+        let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
         let response = app.get("app-key", &customer()).await;
         assert_eq!(response.status(), 429);
         let seconds: u64 = response.headers()["retry-after"]
@@ -235,7 +216,7 @@ async fn client_errors_are_never_retried() {
             ResponseTemplate::new(status).set_body_raw(r#"{"code":1}"#, "application/json"),
         )
         .await;
-        let (app, _s) = gateway(&pc.uri(), &pc.uri(), FAST).await;
+        let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
         assert_eq!(app.get("app-key", &customer()).await.status(), status);
         assert_eq!(api_calls(&pc).await, 1, "{status}");
     }
@@ -244,7 +225,7 @@ async fn client_errors_are_never_retried() {
 #[tokio::test]
 async fn the_token_endpoint_down_is_a_502_and_partner_center_is_not_called() {
     let pc = MockServer::start().await;
-    let (app, _s) = gateway(&pc.uri(), &format!("http://{}", free_port_addr()), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &format!("http://{}", free_port_addr()), FAST).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 502);
     assert_eq!(api_calls(&pc).await, 0);
@@ -285,7 +266,7 @@ async fn an_open_circuit_answers_503_at_once_and_a_good_probe_closes_it() {
         .await;
     // Three failures open the breaker; a cooldown of zero makes the very next call its probe.
     let extra = format!("{FAST}\nbreaker_failures = 3\nbreaker_cooldown_secs = 0\nmax_retries = 0");
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), &extra).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), &extra).await;
     for _ in 0..3 {
         assert_eq!(app.get("app-key", &customer()).await.status(), 503);
     }
@@ -299,7 +280,7 @@ async fn an_open_circuit_answers_503_at_once_and_a_good_probe_closes_it() {
     let pc = partner_center(ResponseTemplate::new(503)).await;
     let extra =
         format!("{FAST}\nbreaker_failures = 3\nbreaker_cooldown_secs = 60\nmax_retries = 0");
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), &extra).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), &extra).await;
     for _ in 0..3 {
         app.get("app-key", &customer()).await;
     }
@@ -324,7 +305,7 @@ async fn overload_is_answered_503_not_queued() {
     )
     .await;
     let extra = "retry_base_delay_ms = 10\nmax_concurrent_calls = 1\nmax_queued_calls = 0";
-    let (app, _s) = gateway(&pc.uri(), &pc.uri(), extra).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), extra).await;
     let path = customer();
     let (first, second) = tokio::join!(app.get("app-key", &path), async {
         // Starts once the first call is in flight at Partner Center.
@@ -371,17 +352,7 @@ async fn a_write_whose_answer_was_lost_is_retried_once_with_the_same_request_id_
 
 #[tokio::test]
 async fn a_write_that_was_answered_is_never_sent_again() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/{}/oauth2/v2.0/token",
-            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "x", "refresh_token": "r2"
-        })))
-        .mount(&server)
-        .await;
+    let server = mock_with_tokens("x").await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
         .respond_with(
@@ -389,7 +360,7 @@ async fn a_write_that_was_answered_is_never_sent_again() {
         )
         .mount(&server)
         .await;
-    let (app, _s) = gateway(&server.uri(), &server.uri(), FAST).await;
+    let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
     let body = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
     let response = app
         .post_json(
@@ -404,17 +375,7 @@ async fn a_write_that_was_answered_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "/{}/oauth2/v2.0/token",
-            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-        )))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "x", "refresh_token": "r2"
-        })))
-        .mount(&server)
-        .await;
+    let server = mock_with_tokens("x").await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
         .respond_with(ResponseTemplate::new(201).set_body_raw("{}", "application/json"))
@@ -431,7 +392,7 @@ async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let (app, _s) = gateway(&server.uri(), &server.uri(), FAST).await;
+    let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
     let body = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
     let response = app
         .post_json(

@@ -338,3 +338,32 @@ pub async fn raw_fault_server(fault: RawFault) -> (String, Arc<std::sync::atomic
     });
     (url, requests)
 }
+
+/// A wiremock that issues tokens (an access token, and a rolled refresh token for App+User connections), so the
+/// gateway can get as far as calling Partner Center on it or on another server.
+pub async fn mock_with_tokens(access_token: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path(format!("/{}/oauth2/v2.0/token", partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID)))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": access_token, "refresh_token": "rolled"
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The gateway in a real-upstream profile (`real_profile`) with its state in a directory of its own.
+pub async fn gateway_on(
+    upstream: &str,
+    authority: &str,
+    extra_upstream: &str,
+) -> (TestApp, tempfile::TempDir) {
+    let state = tempfile::tempdir().unwrap();
+    let rt = temp_file(&state, "rt");
+    (
+        spawn_toml(&real_profile(upstream, authority, &rt, extra_upstream)).await,
+        state,
+    )
+}
