@@ -13,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
     };
     // Accepted means: forwarded unchanged, and a header value that cannot split or smuggle a header.
     assert_eq!(token.as_str(), raw);
-    assert!(http::HeaderValue::from_str(token.as_str()).is_ok(), "{raw:?}");
+    assert!(
+        http::HeaderValue::from_str(token.as_str()).is_ok(),
+        "{raw:?}"
+    );
     assert!(!raw.contains(['\r', '\n', ' ', '\t']), "{raw:?}");
 });

@@ -7,10 +7,14 @@ use libfuzzer_sys::fuzz_target;
 use partner_center_gateway::auth::bearer::parse_header;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(raw) = std::str::from_utf8(data) {
-        if parse_header(raw).is_ok() {
-            assert_eq!(raw.matches('.').count(), 2, "a compact JWT has three parts: {raw:?}");
-        }
+    if let Ok(raw) = std::str::from_utf8(data)
+        && parse_header(raw).is_ok()
+    {
+        assert_eq!(
+            raw.matches('.').count(),
+            2,
+            "a compact JWT has three parts: {raw:?}"
+        );
     }
     // Random bytes are rarely base64 of JSON: feed them to the JSON side too, as the header of a token.
     let token = format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(data));
