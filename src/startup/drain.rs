@@ -1,37 +1,59 @@
 //! Shutdown: stop accepting, let the calls in flight finish within `server.shutdown_grace_secs`, and name the
 //! ones that did not.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::{Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::oneshot;
 
-/// The calls being answered right now, as `METHOD path`, so that a shutdown that cuts some off can say which.
+/// The calls being answered right now, so that a shutdown that cuts some off can say which.
+///
+/// Every call passes through here, so it is kept cheap: calls spread over shards by an atomic counter (no
+/// global lock for threads to meet at), and a call is kept as its method and URI, whose clones only bump
+/// reference counts; the `METHOD path` text is made only when a shutdown has something to report.
 #[derive(Clone, Default)]
-pub struct InFlight(Arc<Mutex<Calls>>);
+pub struct InFlight(Arc<Registry>);
+
+const SHARDS: usize = 16;
 
 #[derive(Default)]
-struct Calls {
-    next_id: u64,
-    open: BTreeMap<u64, String>,
+struct Registry {
+    next_id: AtomicU64,
+    shards: [Mutex<HashMap<u64, (Method, Uri)>>; SHARDS],
+}
+
+impl Registry {
+    fn shard(&self, id: u64) -> std::sync::MutexGuard<'_, HashMap<u64, (Method, Uri)>> {
+        self.shards[(id % SHARDS as u64) as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl InFlight {
-    fn enter(&self, call: String) -> Leave {
-        let mut calls = self.0.lock().unwrap();
-        let id = calls.next_id;
-        calls.next_id += 1;
-        calls.open.insert(id, call);
+    fn enter(&self, method: &Method, uri: &Uri) -> Leave {
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        self.0.shard(id).insert(id, (method.clone(), uri.clone()));
         Leave(self.clone(), id)
     }
 
     fn open(&self) -> Vec<String> {
-        self.0.lock().unwrap().open.values().cloned().collect()
+        (0..SHARDS as u64)
+            .flat_map(|shard| {
+                self.0
+                    .shard(shard)
+                    .values()
+                    .map(|(method, uri)| format!("{method} {}", uri.path()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
@@ -40,13 +62,13 @@ struct Leave(InFlight, u64);
 
 impl Drop for Leave {
     fn drop(&mut self) {
-        self.0.0.lock().unwrap().open.remove(&self.1);
+        self.0.0.shard(self.1).remove(&self.1);
     }
 }
 
 /// Middleware: tracks every call from the moment it is routed until its response is ready.
 pub async fn track(State(in_flight): State<InFlight>, request: Request, next: Next) -> Response {
-    let _leave = in_flight.enter(format!("{} {}", request.method(), request.uri().path()));
+    let _leave = in_flight.enter(request.method(), request.uri());
     next.run(request).await
 }
 
