@@ -59,7 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(Settings::load(config.as_deref())?).await?;
-            tracing::info!(address = %app.local_addr(), "partner-center-gateway listening");
+            tracing::info!(address = %app.local_addr(), scheme = app.scheme(), "partner-center-gateway listening");
             app.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Sandbox { listen } => {

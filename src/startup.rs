@@ -131,6 +131,11 @@ impl Application {
         })
     }
 
+    /// `https` when the gateway terminates TLS itself, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
