@@ -27,6 +27,21 @@ async fn partner_center(answer: ResponseTemplate) -> MockServer {
     server
 }
 
+/// A mock Partner Center that answers `first` for its first `times` GETs, and a customer after that.
+async fn healthy_after(first: ResponseTemplate, times: u64) -> MockServer {
+    let server = partner_center(
+        ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(first)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    server
+}
+
 async fn api_calls(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -128,16 +143,7 @@ async fn server_errors_are_retried_and_the_last_one_passes_through() {
 
 #[tokio::test]
 async fn a_server_error_that_clears_is_invisible_to_the_caller() {
-    let pc = partner_center(
-        ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"),
-    )
-    .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&pc)
-        .await;
+    let pc = healthy_after(ResponseTemplate::new(503), 1).await;
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
     assert_eq!(api_calls(&pc).await, 2);
@@ -145,16 +151,11 @@ async fn a_server_error_that_clears_is_invisible_to_the_caller() {
 
 #[tokio::test]
 async fn a_429_with_a_short_retry_after_in_seconds_is_waited_out() {
-    let pc = partner_center(
-        ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"),
+    let pc = healthy_after(
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        1,
     )
     .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&pc)
-        .await;
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     let started = std::time::Instant::now();
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
@@ -167,17 +168,12 @@ async fn a_429_with_a_short_retry_after_in_seconds_is_waited_out() {
 
 #[tokio::test]
 async fn a_429_with_a_short_retry_after_as_a_date_is_waited_out() {
-    let pc = partner_center(
-        ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"),
+    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    let pc = healthy_after(
+        ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()),
+        1,
     )
     .await;
-    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&pc)
-        .await;
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
     assert_eq!(api_calls(&pc).await, 2);
@@ -254,16 +250,7 @@ async fn the_jwks_down_is_a_503_and_partner_center_is_not_called() {
 
 #[tokio::test]
 async fn an_open_circuit_answers_503_at_once_and_a_good_probe_closes_it() {
-    let pc = partner_center(
-        ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"),
-    )
-    .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&pc)
-        .await;
+    let pc = healthy_after(ResponseTemplate::new(503), 3).await;
     // Three failures open the breaker; a cooldown of zero makes the very next call its probe.
     let extra = format!("{FAST}\nbreaker_failures = 3\nbreaker_cooldown_secs = 0\nmax_retries = 0");
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), &extra).await;
