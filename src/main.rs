@@ -1,6 +1,11 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+
+// Every call allocates and frees small buffers across threads (headers, bodies, futures); glibc's malloc showed
+// as about an eighth of the gateway's CPU under load, and mimalloc handles that pattern far better.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
