@@ -64,6 +64,12 @@ fn settings(max_tracked: usize) -> QuotaSettings {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, and a million-key measurement in a
+    // debug build is neither a test nor a figure worth printing.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("quota_memory: a measurement; run it with `cargo bench --bench quota_memory`");
+        return;
+    }
     println!("quota store at {KEYS} connections (100 calls / 60 s, one call each)");
     let clock = QuotaClock::manual();
     // Room for every key, so the figure is the cost of tracking, not of the cap.
