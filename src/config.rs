@@ -62,6 +62,9 @@ pub struct TlsSettings {
     pub cert_file: PathBuf,
     /// PEM: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
     pub key_file: PathBuf,
+    /// The pair as loaded by validation, kept so that start-up does not read and parse it a second time.
+    #[serde(skip)]
+    pub(crate) loaded: std::sync::OnceLock<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl Default for ServerSettings {

@@ -19,8 +19,17 @@ use crate::config::{ConfigError, TlsSettings};
 /// A client that opens a connection and never finishes its handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reads `server.tls`'s certificate chain and key; every error names the key whose file is at fault.
+/// `server.tls`'s certificate chain and key as a rustls configuration, read once: validation loads it and
+/// start-up reuses it. Every error names the key whose file is at fault.
 pub fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    if let Some(config) = tls.loaded.get() {
+        return Ok(config.clone());
+    }
+    let config = load(tls)?;
+    Ok(tls.loaded.get_or_init(|| config).clone())
+}
+
+fn load(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
     const CERT: &str = "server.tls.cert_file";
     const KEY: &str = "server.tls.key_file";
     let unreadable = |key: &str, path: &std::path::Path, e: pem::Error| {
