@@ -42,6 +42,17 @@ async fn healthy_after(first: ResponseTemplate, times: u64) -> MockServer {
     server
 }
 
+/// ConfirmCustomerAgreement for the seed customer on the App+User connection.
+async fn confirm_agreement(app: &TestApp) -> reqwest::Response {
+    let body = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
+    app.post_json(
+        "user-key",
+        &format!("/v1/customers/{SEED_CUSTOMER}/agreements"),
+        body,
+    )
+    .await
+}
+
 async fn api_calls(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -348,14 +359,7 @@ async fn a_write_that_was_answered_is_never_sent_again() {
         .mount(&server)
         .await;
     let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
-    let body = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
-    let response = app
-        .post_json(
-            "user-key",
-            &format!("/v1/customers/{SEED_CUSTOMER}/agreements"),
-            body,
-        )
-        .await;
+    let response = confirm_agreement(&app).await;
     assert_eq!(response.status(), 503);
     assert_eq!(api_calls(&server).await, 1);
 }
@@ -380,14 +384,7 @@ async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
         .mount(&server)
         .await;
     let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
-    let body = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
-    let response = app
-        .post_json(
-            "user-key",
-            &format!("/v1/customers/{SEED_CUSTOMER}/agreements"),
-            body,
-        )
-        .await;
+    let response = confirm_agreement(&app).await;
     assert_eq!(response.status(), 201);
     let writes: Vec<_> = server
         .received_requests()
