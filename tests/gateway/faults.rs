@@ -1,10 +1,8 @@
 //! Partner Center down, slow, or answering nonsense; and what the gateway sends it when it is well.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

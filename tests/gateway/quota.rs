@@ -1,13 +1,11 @@
 //! The quota as a caller sees it: exact admission, truthful headers, and one bucket per connection whether the
 //! connection is named by an API key or by a maker's own token.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use partner_center_gateway::quota::QuotaClock;
 
 fn header(response: &reqwest::Response, name: &str) -> String {

@@ -1,11 +1,9 @@
 //! HTTPS served directly (`server.tls`): Power Platform reaches custom connectors over HTTPS only.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use partner_center_gateway::config::Settings;
 
 /// The sandbox profile, serving HTTPS with `cert_file` and `key_file`.

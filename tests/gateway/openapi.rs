@@ -1,9 +1,7 @@
 //! The documents as a client meets them: `/openapi.json` and Swagger UI on the running gateway, "Try it out"
 //! against the sandbox with the demo key, the connector definition endpoint, and `export-connector`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 const PARTNER_ID: &str = "4847383";

@@ -682,7 +682,7 @@ fn snapshots_of_both_documents() {
     );
 }
 
-/// The committed `openapi/` folder is what this build exports; `UPDATE_EXPORTS=1 cargo test --test connector`
+/// The committed `openapi/` folder is what this build exports; `UPDATE_EXPORTS=1 cargo test --test gateway connector`
 /// rewrites it.
 #[test]
 fn the_committed_exports_are_current() {
@@ -715,6 +715,6 @@ fn the_committed_exports_are_current() {
     }
     assert!(
         stale.is_empty(),
-        "stale exports (run `UPDATE_EXPORTS=1 cargo test --test connector` and commit openapi/): {stale:#?}"
+        "stale exports (run `UPDATE_EXPORTS=1 cargo test --test gateway connector` and commit openapi/): {stale:#?}"
     );
 }

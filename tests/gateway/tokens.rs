@@ -1,9 +1,7 @@
 //! Tokens: one request per connection however many calls arrive cold, and a rolling refresh token that
 //! survives a restart.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use partner_center_gateway::sandbox::SandboxOptions;
 
 #[tokio::test]

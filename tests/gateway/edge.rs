@@ -1,8 +1,6 @@
 //! What happens at the gateway's edge: authentication, the quota, and input that must never reach Partner Center.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn assert_gateway_error(body: &Value, status: u16) {

@@ -1,10 +1,8 @@
 //! Every operation, end to end: gateway on port 0 → embedded sandbox over HTTP.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,15 +1,13 @@
 //! SIGTERM on the real binary: it stops accepting, lets the calls in flight finish within
 //! `server.shutdown_grace_secs`, and exits 0 when they all did.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

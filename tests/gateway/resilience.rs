@@ -1,12 +1,10 @@
 //! Partner Center's faults, one by one: what the caller gets and how many calls Partner Center saw. The table
 //! in the README is this file's outcome.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use partner_center_gateway::sandbox::{Fault, SandboxOptions};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

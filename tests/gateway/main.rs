@@ -1,0 +1,19 @@
+//! The black-box suite, one integration-test binary with a module per area (as zero-to-production's
+//! `tests/api`). Each area was once its own binary, and each linked the whole gateway again: eleven links of
+//! ~55 MB per build, which cost CI minutes and disk. `tests/secrets.rs` stays apart because it owns the
+//! process's log output.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod connector;
+mod edge;
+mod faults;
+mod openapi;
+mod operations;
+mod quota;
+mod resilience;
+mod shutdown;
+mod tls;
+mod tokens;
