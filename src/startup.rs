@@ -38,7 +38,8 @@ impl Application {
         Self::build_with_clock(settings, QuotaClock::real()).await
     }
 
-    /// As [`Application::build`], with the quotas on `clock`: tests move a manual clock instead of waiting.
+    /// As [`Application::build`], with the quotas and the JWKS refetch window on `clock`: tests move a manual
+    /// clock instead of waiting.
     pub async fn build_with_clock(settings: Settings, clock: QuotaClock) -> anyhow::Result<Self> {
         let (registry, overrides) = Registry::from_settings(&settings)?;
         let sandbox = match settings.uses_sandbox() {
@@ -86,6 +87,7 @@ impl Application {
             settings.auth.audiences.clone(),
             settings.auth.allowed_tenants.clone(),
             settings.auth.leeway_secs,
+            clock.clone(),
         );
         let gateway = Gateway::new(Inner {
             quotas: Quotas::new(&settings.quota, overrides, &clock),

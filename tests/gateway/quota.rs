@@ -245,18 +245,33 @@ async fn an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute() {
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let issuer = MockServer::start().await;
     let n = std::fs::read_to_string("src/sandbox/sandbox-signing-key.n").unwrap();
-    Mock::given(method("GET"))
-        .and(path("/keys"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "keys": [{"kty": "RSA", "kid": "k1", "n": n.trim(), "e": "AQAB", "alg": "RS256"}]
-        })))
-        .mount(&issuer)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/customers/{SEED_CUSTOMER}")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&issuer)
-        .await;
+    // The issuer publishes `kids`; Partner Center answers every call.
+    let publish = |kids: &[&str]| {
+        let keys: Vec<_> = kids
+            .iter()
+            .map(|kid| serde_json::json!({"kty": "RSA", "kid": kid, "n": n.trim(), "e": "AQAB", "alg": "RS256"}))
+            .collect();
+        vec![
+            Mock::given(method("GET")).and(path("/keys")).respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({ "keys": keys })),
+            ),
+            Mock::given(method("GET"))
+                .and(path(format!("/v1/customers/{SEED_CUSTOMER}")))
+                .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json")),
+        ]
+    };
+    for mock in publish(&["k1"]) {
+        mock.mount(&issuer).await;
+    }
+    let key_fetches = || async {
+        issuer
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/keys")
+            .count()
+    };
     let state = tempfile::tempdir().unwrap();
     let toml = real_profile(&issuer.uri(), &issuer.uri(), &temp_file(&state, "rt"), "").replace(
         "[auth]",
@@ -265,7 +280,8 @@ async fn an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute() {
             issuer.uri()
         ),
     );
-    let app = spawn_toml(&toml).await;
+    let clock = QuotaClock::manual();
+    let app = spawn_toml_with_clock(&toml, clock.clone()).await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     let claims = user_claims(&issuer.uri(), "2f0c8b4e-6d7a-4c1b-9e3f-5a6b7c8d9e0f");
 
@@ -283,14 +299,27 @@ async fn an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute() {
             401
         );
     }
-    let fetches = issuer
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/keys")
-        .count();
     // The cold fetch that found k1 was less than a minute ago: the unknown kids are refused without asking
     // the issuer again.
-    assert_eq!(fetches, 1);
+    assert_eq!(key_fetches().await, 1);
+
+    // The issuer rotates to k2. Within the minute its tokens are still refused, without a fetch.
+    issuer.reset().await;
+    for mock in publish(&["k1", "k2"]) {
+        mock.mount(&issuer).await;
+    }
+    let k2 = sign_with_sandbox_key(&claims, "k2");
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(app.get_bearer(&k2, &path).await.status(), 401);
+    assert_eq!(
+        key_fetches().await,
+        0,
+        "the issuer was not asked (its log was reset)"
+    );
+
+    // A minute after the last fetch, an unknown kid asks once more, and the rotated key is accepted.
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(app.get_bearer(&k2, &path).await.status(), 200);
+    assert_eq!(app.get_bearer(&k2, &path).await.status(), 200);
+    assert_eq!(key_fetches().await, 1);
 }
