@@ -33,6 +33,9 @@ pub struct Inner {
     pub partner_center: PartnerCenter,
     /// `server.public_base_url` without its trailing slash.
     pub public_base_url: Option<String>,
+    /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
+    /// the scheme, so links built from the Host header need it from here.
+    pub scheme: &'static str,
     pub max_body_bytes: usize,
 }
 
@@ -290,8 +293,7 @@ impl FromRequestParts<Gateway> for LinkBase {
                     "The Host header is missing or not a host name.",
                 )
             })?;
-        let scheme = parts.uri.scheme_str().unwrap_or("http");
-        Ok(LinkBase(format!("{scheme}://{host}")))
+        Ok(LinkBase(format!("{}://{host}", gateway.scheme)))
     }
 }
 

@@ -108,6 +108,11 @@ impl Application {
                 settings.upstream.breaker("Partner Center"),
             ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
+            scheme: if settings.server.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             max_body_bytes: settings.server.max_body_bytes,
         });
         let tls = settings

@@ -39,6 +39,40 @@ async fn operations_are_served_over_https_with_the_configured_certificate() {
     app.stop().await;
 }
 
+/// With no `public_base_url`, links are built from the request; over TLS they must say https, or a flow that
+/// follows one talks plain HTTP to a port that answers only TLS.
+#[tokio::test]
+async fn links_and_the_connector_definition_say_https_when_the_gateway_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file, cert_pem) = self_signed_certificate(dir.path());
+    let app = spawn_toml_https(&tls_profile(dir.path(), &cert_file, &key_file), &cert_pem).await;
+
+    let first = json(app.get(CONTOSO_KEY, "/v1/customers?Size=2").await).await;
+    let next = first["nextLink"].as_str().expect("more pages");
+    assert!(next.starts_with(&app.url("/v1/customers?")), "{next}");
+    let second = app
+        .client
+        .get(next)
+        .header("X-API-Key", CONTOSO_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    assert_eq!(json(second).await["items"].as_array().unwrap().len(), 2);
+
+    let definition = app
+        .client
+        .get(app.url("/openapi/connector/apiDefinition.swagger.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json(definition).await["schemes"],
+        serde_json::json!(["https"])
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn plain_http_to_the_https_port_gets_no_answer() {
     let dir = tempfile::tempdir().unwrap();
