@@ -314,8 +314,25 @@ impl Settings {
     }
 
     fn env() -> Env {
-        // PCGW_CONFIG is the CLI's own variable, not a key.
-        Env::prefixed("PCGW_").split("__").ignore(&["config"])
+        // Every key lives in a section, so a configuration variable always has a `__`. The others are not
+        // ours: PCGW_CONFIG is the CLI's, and Kubernetes injects PCGW_PORT, PCGW_SERVICE_HOST, ... for a
+        // Service named pcgw. Refusing them would stop start-up there; they are ignored, with a warning in
+        // case one is a typo (PCGW_SERVER_LISTEN).
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if let Some(rest) = name.strip_prefix("PCGW_")
+                && !rest.contains("__")
+                && rest != "CONFIG"
+            {
+                tracing::warn!(
+                    variable = %name,
+                    "ignored: configuration variables name a section and a key, as in PCGW_SERVER__LISTEN"
+                );
+            }
+        }
+        Env::prefixed("PCGW_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__")
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -361,6 +378,7 @@ impl Settings {
             .collect();
         let mut seen_ids = std::collections::HashSet::new();
         let mut seen_keys = std::collections::HashSet::new();
+        let mut seen_refresh_files = std::collections::HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
             let key = |field: &str| format!("connections[{i}].{field}");
             crate::domain::ConnectionId::parse(&c.id)
@@ -415,12 +433,23 @@ impl Settings {
                     client_id,
                     client_secret_env,
                     client_secret_file,
+                    refresh_token_file,
                     ..
                 } => {
                     if client_secret_env.is_some() && client_secret_file.is_some() {
                         return Err(ConfigError::key(
                             key("credentials"),
                             "give at most one of client_secret_env and client_secret_file",
+                        ));
+                    }
+                    // Refresh tokens roll: each exchange revokes the one before, so two connections sharing
+                    // a file would keep invalidating each other's sign-in.
+                    let file = std::path::absolute(refresh_token_file)
+                        .unwrap_or_else(|_| refresh_token_file.clone());
+                    if !seen_refresh_files.insert(file) {
+                        return Err(ConfigError::key(
+                            key("credentials.refresh_token_file"),
+                            "is another connection's refresh token file; each App+User connection needs its own",
                         ));
                     }
                     (tenant_id, client_id)
@@ -528,6 +557,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("quota.calls"), "{e}");
+    }
+
+    #[test]
+    fn two_connections_cannot_share_a_refresh_token_file() {
+        let second = r#"
+[[connections]]
+id = "contoso-second"
+api_key_sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
+[connections.credentials]
+kind = "app_user"
+tenant_id = "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f"
+client_id = "5b1e0c33-7d1f-4d8e-a1c4-0f6f3b2a9e11"
+refresh_token_file = "./var/contoso-demo.refresh-token"
+"#;
+        let e = Settings::from_toml(&format!(
+            "{}{second}",
+            include_str!("../config/default.toml")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("connections[2].credentials.refresh_token_file"),
+            "{e}"
+        );
+        let own = second.replace("./var/contoso-demo", "var/contoso-second");
+        Settings::from_toml(&format!("{}{own}", include_str!("../config/default.toml"))).unwrap();
     }
 
     #[test]

@@ -108,17 +108,20 @@ impl PageSize {
     }
 }
 
-/// A zero-based offset into a collection.
+/// A zero-based offset into a collection: at most nine digits, as the documents' pattern says, so what the
+/// documents promise and what the gateway accepts are the same set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Offset(u32);
 
 impl Offset {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         match raw.parse::<u32>() {
-            Ok(n) if !raw.starts_with('+') => Ok(Self(n)),
+            Ok(n) if (1..=9).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Self(n))
+            }
             _ => Err(AppError::bad_request(
                 "InvalidOffset",
-                "Offset must be a whole number, 0 or more.",
+                "Offset must be a whole number from 0 to 999999999.",
             )),
         }
     }
@@ -209,7 +212,16 @@ mod tests {
             assert!(PageSize::parse(bad, 500).is_err(), "{bad}");
         }
         assert_eq!(Offset::parse("0").unwrap().get(), 0);
-        for bad in ["-1", "+1", "x", ""] {
+        assert_eq!(Offset::parse("999999999").unwrap().get(), 999_999_999);
+        for bad in [
+            "-1",
+            "+1",
+            "x",
+            "",
+            "1000000000",
+            "0000000001",
+            "4294967295",
+        ] {
             assert!(Offset::parse(bad).is_err(), "{bad}");
         }
     }

@@ -124,7 +124,17 @@ fn the_sandbox_subcommand_serves_partner_center_alone() {
 
 #[test]
 fn serve_is_the_default_subcommand() {
-    let (_child, url) = start(&[], &[("PCGW_SERVER__LISTEN", "127.0.0.1:0")], "address");
+    // Kubernetes sets PCGW_PORT and PCGW_SERVICE_HOST for a Service named pcgw: not configuration keys (no
+    // `__`), so they must not stop start-up.
+    let (_child, url) = start(
+        &[],
+        &[
+            ("PCGW_SERVER__LISTEN", "127.0.0.1:0"),
+            ("PCGW_PORT", "tcp://10.0.0.7:8080"),
+            ("PCGW_SERVICE_HOST", "10.0.0.7"),
+        ],
+        "address",
+    );
     let health = reqwest::blocking_get(&format!("{url}/healthz"));
     let customers = reqwest::blocking_get(&format!("{url}/v1/customers"));
     assert_eq!(health.0, 200);
