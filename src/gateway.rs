@@ -141,6 +141,27 @@ impl<S: Send + Sync> FromRequestParts<S> for CallContext {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        // The headers the gateway reads and turns into Partner Center's. HTTP lets a value carry obs-text
+        // (bytes over 0x7F), which no locale or correlation ID contains: refused, so a mangled or hostile value
+        // is the caller's clear 400 rather than something silently dropped.
+        for name in [
+            &header::ACCEPT_LANGUAGE,
+            &correlation::X_MS_CLIENT_TRACKING_ID,
+            &correlation::X_MS_CORRELATION_ID,
+        ] {
+            for value in parts.headers.get_all(name) {
+                if !value
+                    .as_bytes()
+                    .iter()
+                    .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+                {
+                    return Err(AppError::bad_request(
+                        "InvalidHeader",
+                        format!("The {name} header must be ASCII text."),
+                    ));
+                }
+            }
+        }
         Ok(CallContext {
             correlation_id: correlation::current().unwrap_or_else(uuid::Uuid::new_v4),
             locale: parts.headers.get(header::ACCEPT_LANGUAGE).and_then(locale),
