@@ -53,6 +53,11 @@ pub struct ServerSettings {
     pub tls: Option<TlsSettings>,
     /// After SIGTERM, how long calls in flight may take to finish before the process exits anyway.
     pub shutdown_grace_secs: u64,
+    /// How long a client has to send a request's whole header block; then the connection is closed, so a client
+    /// trickling bytes cannot hold a connection forever.
+    pub header_timeout_ms: NonZeroU64,
+    /// How long a client has to send a request's whole body; then the call is answered 408.
+    pub body_timeout_ms: NonZeroU64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +80,8 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             tls: None,
             shutdown_grace_secs: 30,
+            header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+            body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
         }
     }
 }

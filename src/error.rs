@@ -15,6 +15,9 @@ pub enum AppError {
     /// Invalid caller input; never reaches Partner Center.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The caller did not send its whole request body within `server.body_timeout_ms`.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// Missing or unknown credentials.
     #[error("{0}")]
     Unauthorized(std::borrow::Cow<'static, str>),
@@ -69,6 +72,7 @@ impl AppError {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -98,6 +102,10 @@ impl IntoResponse for AppError {
         let (code, message): (&str, &str) = match &self {
             AppError::BadRequest { code, message } => (code, message),
             AppError::Unauthorized(message) => ("Unauthorized", message.as_ref()),
+            AppError::RequestTimeout => (
+                "RequestTimeout",
+                "The request body did not arrive in time; send it again, whole.",
+            ),
             AppError::KeysUnavailable(cause) => {
                 tracing::error!(%cause, "token issuer's signing keys unavailable");
                 (

@@ -37,6 +37,7 @@ pub struct Inner {
     /// the scheme, so links built from the Host header need it from here.
     pub scheme: &'static str,
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
 }
 
 impl Deref for Gateway {

@@ -5,7 +5,8 @@
 //! Layout, in the order a call meets it:
 //!
 //! - [`cli`] and [`startup`]: the command line, `Application::build` (binds, starts the sandbox when no real
-//!   Partner Center is configured) and `run_until_stopped`.
+//!   Partner Center is configured) and `run_until_stopped` (the accept loop, with header and body timeouts,
+//!   HTTPS when configured, and the graceful drain).
 //! - [`config`]: layered settings (TOML file, then `PCGW_` environment), checked on load.
 //! - [`routes`]: the router factory and one file per operation; the middleware stack is explained there.
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.

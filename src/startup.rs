@@ -4,6 +4,7 @@
 //! serves HTTPS itself ([`tls`]).
 
 mod drain;
+mod serve;
 pub mod tls;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ pub struct Application {
     evict_every: Duration,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
+    header_timeout: Duration,
 }
 
 impl Application {
@@ -114,6 +116,7 @@ impl Application {
                 "http"
             },
             max_body_bytes: settings.server.max_body_bytes,
+            body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),
         });
         let tls = settings
             .server
@@ -135,6 +138,7 @@ impl Application {
             evict_every: Duration::from_secs(settings.quota.evict_interval_secs.get()),
             tls,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            header_timeout: Duration::from_millis(settings.server.header_timeout_ms.get()),
         })
     }
 
@@ -166,6 +170,7 @@ impl Application {
             evict_every,
             tls,
             shutdown_grace,
+            header_timeout,
         } = self;
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
@@ -185,16 +190,18 @@ impl Application {
             shutdown.await;
             let _ = stopping_tx.send(());
         };
-        let served = match tls {
-            Some(config) => axum::serve(
-                drain::Draining::new(tls::TlsListener::new(listener, config), in_flight.clone()),
-                router,
-            )
-            .with_graceful_shutdown(shutdown)
-            .into_future(),
-            None => axum::serve(drain::Draining::new(listener, in_flight.clone()), router)
-                .with_graceful_shutdown(shutdown)
-                .into_future(),
+        let served = async {
+            match tls {
+                Some(config) => {
+                    let listener = tls::TlsListener::new(listener, config);
+                    let listener = drain::Draining::new(listener, in_flight.clone());
+                    serve::serve(listener, router, header_timeout, shutdown).await
+                }
+                None => {
+                    let listener = drain::Draining::new(listener, in_flight.clone());
+                    serve::serve(listener, router, header_timeout, shutdown).await
+                }
+            }
         };
         // Nothing to persist on the way out: a rolled refresh token is on disk (temp file, fsync, rename) before
         // it is ever used (see `tokens`), so even a call cut off here leaves the newest token for the next start.

@@ -4,6 +4,8 @@
 //! The body is checked in full before Partner Center sees it, then forwarded byte for byte: fields the gateway
 //! does not know (Partner Center adds some over time) are the caller's business, not ours to drop.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::Method;
@@ -17,7 +19,7 @@ use utoipa::ToSchema;
 use crate::domain::CustomerTenantId;
 use crate::error::AppError;
 use crate::gateway::{Caller, Gateway, PathParam, json};
-use crate::openapi::models::{Agreement, PartnerCenterError};
+use crate::openapi::models::{Agreement, GatewayError, PartnerCenterError};
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
@@ -85,6 +87,7 @@ struct Contact {
     responses(
         (status = 201, description = "The agreement, as Partner Center stored it.", body = Agreement),
         CustomerErrors,
+        (status = 408, description = "The request body did not arrive in time (server.body_timeout_ms); send it again.", body = GatewayError),
         (status = 409, description = "This contact already confirmed this agreement for the customer (code 600061).", body = PartnerCenterError),
         CommonErrors,
     ),
@@ -97,7 +100,7 @@ pub async fn confirm_customer_agreement(
     body: Body,
 ) -> Result<Response, AppError> {
     let customer = CustomerTenantId::parse(&customer)?;
-    let body = read_limited(body, gateway.max_body_bytes).await?;
+    let body = read_limited(body, gateway.max_body_bytes, gateway.body_timeout).await?;
     validate(&body)?;
     let request = UpstreamRequest {
         method: Method::POST,
@@ -107,13 +110,18 @@ pub async fn confirm_customer_agreement(
     json(gateway.call(&connection, &ctx, request).await?)
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, AppError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        AppError::bad_request(
-            "BodyTooLarge",
-            format!("The request body is larger than {limit} bytes, or was cut short."),
-        )
-    })
+/// The whole body, or a 4xx: a body that is too large, cut short, or trickled in so slowly that it would hold
+/// the call (and a shutdown's drain) open indefinitely.
+async fn read_limited(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, AppError> {
+    tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| AppError::RequestTimeout)?
+        .map_err(|_| {
+            AppError::bad_request(
+                "BodyTooLarge",
+                format!("The request body is larger than {limit} bytes, or was cut short."),
+            )
+        })
 }
 
 fn validate(body: &[u8]) -> Result<(), AppError> {

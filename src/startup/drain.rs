@@ -72,16 +72,25 @@ pub async fn track(State(in_flight): State<InFlight>, request: Request, next: Ne
     next.run(request).await
 }
 
-/// A listener that says when it is closed: axum drops it as soon as the shutdown signal arrives, and from then
-/// on new connections are refused while the calls in flight finish.
+/// A listener that says when it is closed: the accept loop drops it as soon as the shutdown signal arrives, and
+/// from then on new connections are refused while the calls in flight finish.
 pub struct Draining<L> {
-    inner: L,
+    /// Taken, so closed, before the log line: whoever reads "stopped accepting" may rely on a refused connect
+    /// rather than one that lands in the closing socket's backlog and is then reset.
+    inner: Option<L>,
     in_flight: InFlight,
 }
 
 impl<L> Draining<L> {
     pub fn new(inner: L, in_flight: InFlight) -> Self {
-        Self { inner, in_flight }
+        Self {
+            inner: Some(inner),
+            in_flight,
+        }
+    }
+
+    fn listener(&self) -> &L {
+        self.inner.as_ref().expect("open until dropped")
     }
 }
 
@@ -90,16 +99,17 @@ impl<L: axum::serve::Listener> axum::serve::Listener for Draining<L> {
     type Addr = L::Addr;
 
     fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send {
-        self.inner.accept()
+        self.inner.as_mut().expect("open until dropped").accept()
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
+        self.listener().local_addr()
     }
 }
 
 impl<L> Drop for Draining<L> {
     fn drop(&mut self) {
+        drop(self.inner.take());
         tracing::info!(
             in_flight = self.in_flight.open().len(),
             "stopped accepting connections; finishing the calls in flight"
@@ -107,7 +117,7 @@ impl<L> Drop for Draining<L> {
     }
 }
 
-/// Runs `served` (axum's graceful serve) to the end, unless the shutdown signal (`stopping`) came more than
+/// Runs `served` (the graceful accept loop) to the end, unless the shutdown signal (`stopping`) came more than
 /// `grace` ago: then the calls still in flight are logged and abandoned, and the result is an error so the
 /// process does not exit 0 on an unclean drain.
 pub async fn within_grace(

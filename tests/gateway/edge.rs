@@ -131,7 +131,11 @@ async fn unknown_paths_and_methods_are_refused_without_authentication() {
 
 #[tokio::test]
 async fn the_101st_call_in_a_minute_gets_429_while_another_connection_is_served() {
-    let app = spawn_app().await;
+    let state = tempfile::tempdir().unwrap();
+    // The quota's clock stands still: on real time, a slow machine taking over 0.6 s for the 100 calls would
+    // have earned a 101st.
+    let clock = partner_center_gateway::quota::QuotaClock::manual();
+    let app = spawn_toml_with_clock(&sandbox_profile(&state.path().join("rt")), clock).await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     for i in 0..100 {
         assert_eq!(app.get(CONTOSO_KEY, &path).await.status(), 200, "call {i}");
@@ -332,6 +336,79 @@ async fn a_cr_inside_a_header_is_a_400_before_anything_else_runs() {
         stream.read_to_string(&mut answer).await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 400"), "{injected:?}: {answer}");
     }
+    assert_eq!(
+        app.sandbox().api_calls(),
+        0,
+        "nothing reached Partner Center"
+    );
+}
+
+/// The sandbox profile with the server's header and body timeouts set to `ms`.
+fn with_client_timeouts(ms: u64, state: &tempfile::TempDir) -> String {
+    sandbox_profile(&state.path().join("contoso.refresh-token")).replacen(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:0\"\nheader_timeout_ms = {ms}\nbody_timeout_ms = {ms}"),
+        1,
+    )
+}
+
+/// A client that sends its headers a little at a time (slowloris) loses the connection once
+/// `server.header_timeout_ms` has passed, instead of holding it, and a task, forever.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let state = tempfile::tempdir().unwrap();
+    let app = spawn_toml(&with_client_timeouts(300, &state)).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n").as_bytes())
+        .await
+        .unwrap();
+
+    let mut rest = Vec::new();
+    // The bound only keeps a regression from hanging the suite: the gateway closes after 300 ms.
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut rest),
+    )
+    .await;
+
+    assert!(closed.is_ok(), "the connection was still open after 30 s");
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}
+
+/// A body trickled in slower than `server.body_timeout_ms` is a 408 that names the problem, and the write
+/// never reaches Partner Center.
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_a_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let state = tempfile::tempdir().unwrap();
+    let app = spawn_toml(&with_client_timeouts(300, &state)).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1/customers/{SEED_CUSTOMER}/agreements HTTP/1.1\r\nHost: {address}\r\n\
+         X-API-Key: {CONTOSO_KEY}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\
+         Connection: close\r\n\r\n{{\"primaryContact\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_string(&mut answer),
+    )
+    .await
+    .expect("answered well before 30 s")
+    .unwrap();
+
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"RequestTimeout\""), "{answer}");
     assert_eq!(
         app.sandbox().api_calls(),
         0,
