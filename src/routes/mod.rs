@@ -11,10 +11,12 @@ mod get_customer_subscriptions_by_partner;
 mod get_invoices;
 
 use axum::Router;
+use axum::http::header;
 use axum::middleware;
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -78,6 +80,12 @@ pub fn router(gateway: Gateway) -> Router {
             // 401, a 429 or a caught panic, carries it; tracing sits inside it so spans are per call; panics are
             // caught innermost and become a 500 that still passes through the other two.
             ServiceBuilder::new()
+                // Credentials are marked sensitive before anything can see them, so no Debug or trace of the
+                // request's headers, now or added later, can print them.
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    crate::connections::X_API_KEY.clone(),
+                ]))
                 .layer(middleware::from_fn(correlation::middleware))
                 .layer(TraceLayer::new_for_http())
                 .layer(CatchPanicLayer::custom(|_| {
