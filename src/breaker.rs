@@ -10,11 +10,14 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use governor::clock::Clock;
+use governor::nanos::Nanos;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::AppError;
+use crate::quota::QuotaClock;
 
 #[derive(Debug)]
 enum State {
@@ -22,7 +25,7 @@ enum State {
         consecutive_failures: u32,
     },
     Open {
-        until: Instant,
+        until: Nanos,
     },
     /// One probe is out; everyone else waits for its verdict.
     HalfOpen,
@@ -32,15 +35,23 @@ pub struct Breaker {
     name: &'static str,
     failures_to_open: u32,
     cooldown: Duration,
+    /// The gateway's clock, so tests can end a cooldown by moving it rather than waiting.
+    clock: QuotaClock,
     state: Mutex<State>,
 }
 
 impl Breaker {
-    pub fn new(name: &'static str, failures_to_open: u32, cooldown: Duration) -> Self {
+    pub fn new(
+        name: &'static str,
+        failures_to_open: u32,
+        cooldown: Duration,
+        clock: QuotaClock,
+    ) -> Self {
         Self {
             name,
             failures_to_open,
             cooldown,
+            clock,
             state: Mutex::new(State::Closed {
                 consecutive_failures: 0,
             }),
@@ -53,13 +64,13 @@ impl Breaker {
         match *state {
             State::Closed { .. } => Ok(()),
             State::Open { until } => {
-                let now = Instant::now();
+                let now = self.clock.now();
                 if now >= until {
                     *state = State::HalfOpen;
                     tracing::info!(upstream = self.name, "circuit half-open: sending one probe");
                     Ok(())
                 } else {
-                    Err(self.refusal(until - now))
+                    Err(self.refusal(until.saturating_sub(now).into()))
                 }
             }
             State::HalfOpen => Err(self.refusal(Duration::from_secs(1))),
@@ -93,7 +104,7 @@ impl Breaker {
                     "circuit open"
                 );
                 State::Open {
-                    until: Instant::now() + self.cooldown,
+                    until: self.clock.now() + self.cooldown,
                 }
             }
         };
@@ -151,7 +162,7 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_failures_and_a_good_probe_closes_it() {
-        let breaker = Breaker::new("pc", 3, Duration::ZERO);
+        let breaker = Breaker::new("pc", 3, Duration::ZERO, QuotaClock::real());
         breaker.record(false);
         breaker.record(false);
         breaker.record(true);
@@ -171,7 +182,7 @@ mod tests {
 
     #[test]
     fn an_open_breaker_says_when_to_come_back() {
-        let breaker = Breaker::new("pc", 1, Duration::from_secs(30));
+        let breaker = Breaker::new("pc", 1, Duration::from_secs(30), QuotaClock::real());
         breaker.record(false);
         match breaker.admit() {
             Err(AppError::CircuitOpen {

@@ -137,11 +137,16 @@ impl UpstreamSettings {
             base_delay: Duration::from_millis(self.retry_base_delay_ms),
         }
     }
-    pub fn breaker(&self, name: &'static str) -> crate::breaker::Breaker {
+    pub fn breaker(
+        &self,
+        name: &'static str,
+        clock: &crate::quota::QuotaClock,
+    ) -> crate::breaker::Breaker {
         crate::breaker::Breaker::new(
             name,
             self.breaker_failures.get(),
             Duration::from_secs(self.breaker_cooldown_secs),
+            clock.clone(),
         )
     }
     pub fn admission(&self) -> crate::breaker::Admission {
