@@ -125,12 +125,11 @@ impl PartnerCenter {
 
         let mut retry = 0;
         loop {
-            self.breaker.admit()?;
+            let admitted = self.breaker.admit()?;
             let outcome = self
                 .attempt(&url, &bearer, &request_id, ctx, &request)
                 .await;
-            self.breaker
-                .record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
+            admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
             let may_retry = retry < self.retry.max_retries;
             let wait = match outcome {
                 Ok(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS && !is_write => {

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
+use partner_center_gateway::quota::QuotaClock;
 use partner_center_gateway::sandbox::{Fault, SandboxOptions};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -396,4 +397,81 @@ async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
         writes[0].headers["ms-requestid"],
         writes[1].headers["ms-requestid"]
     );
+}
+
+/// Enough quota that polling the gateway for a state change never meets it.
+const NO_QUOTA_IN_THE_WAY: &str = "\n[quota]\ncalls = 1000000\nperiod_secs = 60\n";
+
+/// A caller that gives up after `patience`, as a client with a timeout does.
+async fn give_up_after(app: &TestApp, patience: Duration) -> reqwest::Error {
+    app.client
+        .get(app.url(&customer()))
+        .header("X-API-Key", "app-key")
+        .timeout(patience)
+        .send()
+        .await
+        .expect_err("the caller gives up before an answer comes")
+}
+
+#[tokio::test]
+async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_closes_it() {
+    // Partner Center fails once, then is healthy but slower than the probe's caller is patient.
+    let pc = partner_center(
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"id":"x"}"#, "application/json")
+            .set_delay(Duration::from_millis(500)),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&pc)
+        .await;
+    let extra = format!(
+        "retry_base_delay_ms = 10\ntimeout_ms = 5000\nmax_retries = 0\nbreaker_failures = 1\nbreaker_cooldown_secs = 5{NO_QUOTA_IN_THE_WAY}"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let clock = QuotaClock::manual();
+    let app = spawn_toml_with_clock(
+        &real_profile(&pc.uri(), &pc.uri(), &temp_file(&state, "rt"), &extra),
+        clock.clone(),
+    )
+    .await;
+    assert_eq!(app.get("app-key", &customer()).await.status(), 500);
+    assert_eq!(
+        app.get("app-key", &customer()).await.headers()["retry-after"],
+        "5",
+        "one failure opened the circuit"
+    );
+
+    clock.advance(Duration::from_secs(5));
+    assert!(
+        give_up_after(&app, Duration::from_millis(100))
+            .await
+            .is_timeout(),
+        "the probe is out, and its caller leaves before Partner Center answers"
+    );
+    // The gateway learns the caller left when it next reads that connection; until then the circuit is
+    // half-open and says to come back in a second.
+    let reopened = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let response = app.get("app-key", &customer()).await;
+            assert_eq!(response.status(), 503);
+            if response.headers()["retry-after"] == "5" {
+                return response;
+            }
+        }
+    })
+    .await
+    .expect("the abandoned probe leaves the circuit open again for a whole cooldown, not half-open for good");
+    assert_eq!(json(reopened).await["code"], "UpstreamUnavailable");
+
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        app.get("app-key", &customer()).await.status(),
+        200,
+        "the next probe reaches Partner Center and closes the circuit"
+    );
+    assert_eq!(app.get("app-key", &customer()).await.status(), 200);
 }
