@@ -211,16 +211,35 @@ impl Admission {
         if let Ok(permit) = self.permits.try_acquire() {
             return Ok(permit);
         }
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        let place = QueuePlace::take(&self.queued);
+        if place.ahead >= self.max_queued {
             return Err(AppError::Overloaded);
         }
-        let waited = tokio::time::timeout(self.queue_timeout, self.permits.acquire()).await;
-        self.queued.fetch_sub(1, Ordering::AcqRel);
-        match waited {
+        match tokio::time::timeout(self.queue_timeout, self.permits.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(AppError::Overloaded),
         }
+    }
+}
+
+/// A place in the queue, given back on drop however the wait ends: a turn, the queue timeout, a full queue, or
+/// the caller disconnecting mid-wait (its future dropped), which no code after the `await` would see.
+struct QueuePlace<'a> {
+    queued: &'a AtomicUsize,
+    /// Callers that were waiting when this one came.
+    ahead: usize,
+}
+
+impl<'a> QueuePlace<'a> {
+    fn take(queued: &'a AtomicUsize) -> Self {
+        let ahead = queued.fetch_add(1, Ordering::AcqRel);
+        Self { queued, ahead }
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -305,6 +324,23 @@ mod tests {
         // The queued caller is parked; a third finds the queue full and is turned away at once.
         assert!(futures_poll_once(&mut waiting).await.is_none());
         assert!(matches!(admission.enter().await, Err(AppError::Overloaded)));
+    }
+
+    #[tokio::test]
+    async fn a_caller_who_leaves_the_queue_gives_its_place_back() {
+        let admission = Admission::new(1, 1, Duration::from_secs(60));
+        let _busy = admission.enter().await.unwrap();
+        {
+            let leaving = admission.enter();
+            tokio::pin!(leaving);
+            assert!(futures_poll_once(&mut leaving).await.is_none());
+        }
+        let next = admission.enter();
+        tokio::pin!(next);
+        assert!(
+            futures_poll_once(&mut next).await.is_none(),
+            "the next caller waits for a turn instead of finding the queue full"
+        );
     }
 
     async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {

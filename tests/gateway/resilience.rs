@@ -475,3 +475,50 @@ async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_clo
     );
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
 }
+
+#[tokio::test]
+async fn callers_who_give_up_while_queued_leave_the_queue() {
+    // Partner Center answers the first call in a second, the rest at once.
+    let pc = healthy_after(
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"id":"x"}"#, "application/json")
+            .set_delay(Duration::from_secs(1)),
+        1,
+    )
+    .await;
+    let extra = format!(
+        "max_concurrent_calls = 1\nmax_queued_calls = 2\nqueue_timeout_ms = 10000{NO_QUOTA_IN_THE_WAY}"
+    );
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), &extra).await;
+    let path = customer();
+    let (first, ()) = tokio::join!(app.get("app-key", &path), async {
+        // Starts once the first call holds the one turn, at Partner Center.
+        while api_calls(&pc).await == 0 {
+            tokio::task::yield_now().await;
+        }
+        let (a, b) = tokio::join!(
+            give_up_after(&app, Duration::from_millis(100)),
+            give_up_after(&app, Duration::from_millis(100))
+        );
+        assert!(
+            a.is_timeout() && b.is_timeout(),
+            "both waited for a turn and gave up"
+        );
+        // The gateway learns they left when it next reads their connections; a caller that comes before that
+        // still finds the queue full. Well before the first call ends, a caller must find room and wait.
+        let deadline = std::time::Instant::now() + Duration::from_millis(400);
+        let queued = loop {
+            let response = app.get("app-key", &customer()).await;
+            if response.status() != 503 || std::time::Instant::now() >= deadline {
+                break response;
+            }
+        };
+        assert_eq!(
+            queued.status(),
+            200,
+            "a caller queued behind the first call is served, not refused by callers long gone"
+        );
+    });
+    assert_eq!(first.status(), 200);
+    assert_eq!(api_calls(&pc).await, 2);
+}
