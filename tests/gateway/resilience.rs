@@ -365,26 +365,44 @@ async fn a_write_that_was_answered_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
+    a_write_that_times_out_once_is_answered_by_its_retry(FAST).await;
+}
+
+#[tokio::test]
+async fn a_write_that_timed_out_is_retried_even_when_one_timeout_outlasts_the_retry_budget() {
+    // As by default (timeout 30 s, budget 10 s), scaled down: the budget is spent before the first attempt
+    // gives up, and still the write is sent again, since only a repeat learns whether it was stored.
+    a_write_that_times_out_once_is_answered_by_its_retry(
+        "retry_base_delay_ms = 10\ntimeout_ms = 300\nretry_budget_ms = 100",
+    )
+    .await;
+}
+
+/// Partner Center takes the first ConfirmCustomerAgreement too long to answer and the second at once: the caller
+/// gets the agreement, and both attempts carried one `MS-RequestId`.
+async fn a_write_that_times_out_once_is_answered_by_its_retry(extra: &str) {
+    let agreement = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
     let server = mock_with_tokens("x").await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
-        .respond_with(ResponseTemplate::new(201).set_body_raw("{}", "application/json"))
+        .respond_with(ResponseTemplate::new(201).set_body_raw(agreement, "application/json"))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
         .respond_with(
             ResponseTemplate::new(201)
-                .set_body_raw("{}", "application/json")
+                .set_body_raw(agreement, "application/json")
                 .set_delay(Duration::from_secs(5)),
         )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
-    let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
+    let (app, _s) = gateway_on(&server.uri(), &server.uri(), extra).await;
     let response = confirm_agreement(&app).await;
     assert_eq!(response.status(), 201);
+    assert_eq!(json(response).await["primaryContact"]["lastName"], "B");
     let writes: Vec<_> = server
         .received_requests()
         .await
