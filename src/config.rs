@@ -96,7 +96,8 @@ pub struct UpstreamSettings {
     pub timeout_ms: NonZeroU64,
     /// Retries of one call after its first attempt (see `upstream::PartnerCenter::send` for which).
     pub max_retries: u32,
-    /// No retry starts later than this after the call's first attempt.
+    /// No retry of a read starts later than this after the call's first attempt. A write that got no answer is
+    /// retried up to `max_retries` times whatever the budget: only its repeat learns whether it was stored.
     pub retry_budget_ms: u64,
     /// First backoff; it doubles per retry, with jitter.
     pub retry_base_delay_ms: u64,
@@ -144,11 +145,16 @@ impl UpstreamSettings {
             base_delay: Duration::from_millis(self.retry_base_delay_ms),
         }
     }
-    pub fn breaker(&self, name: &'static str) -> crate::breaker::Breaker {
+    pub fn breaker(
+        &self,
+        name: &'static str,
+        clock: &crate::quota::QuotaClock,
+    ) -> crate::breaker::Breaker {
         crate::breaker::Breaker::new(
             name,
             self.breaker_failures.get(),
             Duration::from_secs(self.breaker_cooldown_secs),
+            clock.clone(),
         )
     }
     pub fn admission(&self) -> crate::breaker::Admission {

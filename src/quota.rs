@@ -34,8 +34,9 @@ use governor::{Quota, RateLimiter};
 use crate::config::{QuotaLimit, QuotaSettings};
 use crate::domain::ConnectionId;
 
-/// The time source of every quota, and of the once-a-minute JWKS refetch window. Real time in production; a
-/// hand-moved clock in tests and benchmarks, so that "wait exactly Retry-After" can be tested without waiting.
+/// The time source of every quota, of the once-a-minute JWKS refetch window and of the circuit breakers'
+/// cooldowns. Real time in production; a hand-moved clock in tests and benchmarks, so that "wait exactly
+/// Retry-After" can be tested without waiting.
 #[derive(Clone, Debug)]
 pub enum QuotaClock {
     Real(Instant),

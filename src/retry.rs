@@ -44,7 +44,8 @@ mod tests {
     }
 }
 
-/// How hard to try: at most `max_retries` more attempts, none starting past `budget` after the first.
+/// How hard to try: at most `max_retries` more attempts; for reads, none starting past `budget` after the first
+/// (a write that got no answer is retried regardless of the budget, see `upstream::PartnerCenter::send`).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_retries: u32,

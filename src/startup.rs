@@ -40,8 +40,8 @@ impl Application {
         Self::build_with_clock(settings, QuotaClock::real()).await
     }
 
-    /// As [`Application::build`], with the quotas and the JWKS refetch window on `clock`: tests move a manual
-    /// clock instead of waiting.
+    /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
+    /// `clock`: tests move a manual clock instead of waiting.
     pub async fn build_with_clock(settings: Settings, clock: QuotaClock) -> anyhow::Result<Self> {
         let (registry, overrides) = Registry::from_settings(&settings)?;
         let sandbox = match settings.uses_sandbox() {
@@ -99,7 +99,7 @@ impl Application {
                 authority,
                 settings.auth.scope.clone(),
                 settings.connections.len() as u64,
-                settings.upstream.breaker("token authority"),
+                settings.upstream.breaker("token authority", &clock),
             ),
             registry,
             admission: settings.upstream.admission(),
@@ -107,7 +107,7 @@ impl Application {
                 http,
                 base,
                 settings.upstream.retry_policy(),
-                settings.upstream.breaker("Partner Center"),
+                settings.upstream.breaker("Partner Center", &clock),
             ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {

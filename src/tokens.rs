@@ -192,12 +192,10 @@ impl TokenSource {
     }
 
     async fn request(&self, url: &str, form: &[(&str, &str)]) -> Result<TokenReply, TokenError> {
-        if let Err(AppError::CircuitOpen {
-            retry_after_secs, ..
-        }) = self.breaker.admit()
-        {
-            return Err(TokenError::CircuitOpen(retry_after_secs));
-        }
+        let admitted = self
+            .breaker
+            .admit()
+            .map_err(|refused| TokenError::CircuitOpen(refused.retry_after_secs))?;
         let answer = async {
             let response = self
                 .http
@@ -211,8 +209,7 @@ impl TokenSource {
         }
         .await;
         // Refusing the credentials (4xx) is the authority working; only silence and 5xx count against it.
-        self.breaker
-            .record(matches!(&answer, Ok((status, _)) if !status.is_server_error()));
+        admitted.record(matches!(&answer, Ok((status, _)) if !status.is_server_error()));
         let (status, body) = answer?;
         if status.is_success() {
             return serde_json::from_slice(&body)

@@ -99,11 +99,15 @@ impl PartnerCenter {
     /// One logical call, retried where that helps and is safe.
     ///
     /// Reads (GET) are retried on no connection, a broken or cut-short answer, 5xx, and 429 (after its
-    /// `Retry-After`), never on 4xx and never on a timeout (the caller's wait stays bounded by one timeout).
+    /// `Retry-After`), never on 4xx and never on a timeout (the caller's wait stays bounded by one timeout), at
+    /// most `max_retries` times and none starting later than the retry budget after the first attempt.
     /// Writes (ConfirmCustomerAgreement) are retried only when no whole answer arrived, always with the same
     /// `MS-RequestId`: Partner Center takes it as the write's identity and answers a repeat with the agreement
-    /// it already stored, so a retry never confirms twice. A write that was answered, whatever the answer, is
-    /// never sent again.
+    /// it already stored, so a retry never confirms twice. Such a retry is bounded by `max_retries` alone, not
+    /// by the budget: a write that got no answer may have been stored, and only its repeat can tell the caller
+    /// (a later call with a new `MS-RequestId` would meet 409 instead); so the caller may wait up to
+    /// `max_retries + 1` timeouts plus the backoff. A write that was answered, whatever the answer, is never
+    /// sent again.
     pub async fn send(
         &self,
         token: &AccessToken,
@@ -125,12 +129,11 @@ impl PartnerCenter {
 
         let mut retry = 0;
         loop {
-            self.breaker.admit()?;
+            let admitted = self.breaker.admit()?;
             let outcome = self
                 .attempt(&url, &bearer, &request_id, ctx, &request)
                 .await;
-            self.breaker
-                .record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
+            admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
             let may_retry = retry < self.retry.max_retries;
             let wait = match outcome {
                 Ok(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS && !is_write => {
@@ -160,7 +163,10 @@ impl PartnerCenter {
                         Failure::Timeout(_) => is_write,
                     };
                     let wait = self.retry.backoff(retry);
-                    if !retryable || !may_retry || !within_budget(wait) {
+                    // One timeout alone may outlast the budget (by default it does); were the budget to stop a
+                    // write's retry, the caller would lose an agreement Partner Center may have stored.
+                    let in_time = is_write || within_budget(wait);
+                    if !retryable || !may_retry || !in_time {
                         return Err(failure.into_error());
                     }
                     tracing::info!(retry = retry + 1, ?failure, "retrying Partner Center call");

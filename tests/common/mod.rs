@@ -55,7 +55,8 @@ pub async fn spawn_toml(toml: &str) -> TestApp {
     spawn_toml_with_clock(toml, QuotaClock::real()).await
 }
 
-/// The gateway with its quotas on `clock`, so a test can move time instead of waiting for it.
+/// The gateway on `clock` (quotas, JWKS refetch window, breaker cooldowns), so a test can move time instead of
+/// waiting for it.
 pub async fn spawn_toml_with_clock(toml: &str, clock: QuotaClock) -> TestApp {
     let settings = Settings::from_toml(toml).expect("test configuration is valid");
     let app = Application::build_with_clock(settings, clock)

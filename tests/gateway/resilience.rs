@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
+use partner_center_gateway::quota::QuotaClock;
 use partner_center_gateway::sandbox::{Fault, SandboxOptions};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -364,26 +365,44 @@ async fn a_write_that_was_answered_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
+    a_write_that_times_out_once_is_answered_by_its_retry(FAST).await;
+}
+
+#[tokio::test]
+async fn a_write_that_timed_out_is_retried_even_when_one_timeout_outlasts_the_retry_budget() {
+    // As by default (timeout 30 s, budget 10 s), scaled down: the budget is spent before the first attempt
+    // gives up, and still the write is sent again, since only a repeat learns whether it was stored.
+    a_write_that_times_out_once_is_answered_by_its_retry(
+        "retry_base_delay_ms = 10\ntimeout_ms = 300\nretry_budget_ms = 100",
+    )
+    .await;
+}
+
+/// Partner Center takes the first ConfirmCustomerAgreement too long to answer and the second at once: the caller
+/// gets the agreement, and both attempts carried one `MS-RequestId`.
+async fn a_write_that_times_out_once_is_answered_by_its_retry(extra: &str) {
+    let agreement = r#"{"primaryContact":{"firstName":"A","lastName":"B","email":"a@b.c"},"templateId":"117a77b0-9360-443b-8795-c6dedc750cf9","dateAgreed":"2018-06-14T00:00:00Z","type":"MicrosoftCustomerAgreement"}"#;
     let server = mock_with_tokens("x").await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
-        .respond_with(ResponseTemplate::new(201).set_body_raw("{}", "application/json"))
+        .respond_with(ResponseTemplate::new(201).set_body_raw(agreement, "application/json"))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(format!("/v1/customers/{SEED_CUSTOMER}/agreements")))
         .respond_with(
             ResponseTemplate::new(201)
-                .set_body_raw("{}", "application/json")
+                .set_body_raw(agreement, "application/json")
                 .set_delay(Duration::from_secs(5)),
         )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
-    let (app, _s) = gateway_on(&server.uri(), &server.uri(), FAST).await;
+    let (app, _s) = gateway_on(&server.uri(), &server.uri(), extra).await;
     let response = confirm_agreement(&app).await;
     assert_eq!(response.status(), 201);
+    assert_eq!(json(response).await["primaryContact"]["lastName"], "B");
     let writes: Vec<_> = server
         .received_requests()
         .await
@@ -396,4 +415,128 @@ async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
         writes[0].headers["ms-requestid"],
         writes[1].headers["ms-requestid"]
     );
+}
+
+/// Enough quota that polling the gateway for a state change never meets it.
+const NO_QUOTA_IN_THE_WAY: &str = "\n[quota]\ncalls = 1000000\nperiod_secs = 60\n";
+
+/// A caller that gives up after `patience`, as a client with a timeout does.
+async fn give_up_after(app: &TestApp, patience: Duration) -> reqwest::Error {
+    app.client
+        .get(app.url(&customer()))
+        .header("X-API-Key", "app-key")
+        .timeout(patience)
+        .send()
+        .await
+        .expect_err("the caller gives up before an answer comes")
+}
+
+#[tokio::test]
+async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_closes_it() {
+    // Partner Center fails once, then is healthy but slower than the probe's caller is patient.
+    let pc = partner_center(
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"id":"x"}"#, "application/json")
+            .set_delay(Duration::from_millis(500)),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&pc)
+        .await;
+    let extra = format!(
+        "retry_base_delay_ms = 10\ntimeout_ms = 5000\nmax_retries = 0\nbreaker_failures = 1\nbreaker_cooldown_secs = 5{NO_QUOTA_IN_THE_WAY}"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let clock = QuotaClock::manual();
+    let app = spawn_toml_with_clock(
+        &real_profile(&pc.uri(), &pc.uri(), &temp_file(&state, "rt"), &extra),
+        clock.clone(),
+    )
+    .await;
+    assert_eq!(app.get("app-key", &customer()).await.status(), 500);
+    assert_eq!(
+        app.get("app-key", &customer()).await.headers()["retry-after"],
+        "5",
+        "one failure opened the circuit"
+    );
+
+    clock.advance(Duration::from_secs(5));
+    assert!(
+        give_up_after(&app, Duration::from_millis(100))
+            .await
+            .is_timeout(),
+        "the probe is out, and its caller leaves before Partner Center answers"
+    );
+    // The gateway learns the caller left when it next reads that connection; until then the circuit is
+    // half-open and says to come back in a second.
+    let reopened = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let response = app.get("app-key", &customer()).await;
+            assert_eq!(response.status(), 503);
+            if response.headers()["retry-after"] == "5" {
+                return response;
+            }
+        }
+    })
+    .await
+    .expect("the abandoned probe leaves the circuit open again for a whole cooldown, not half-open for good");
+    assert_eq!(json(reopened).await["code"], "UpstreamUnavailable");
+
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        app.get("app-key", &customer()).await.status(),
+        200,
+        "the next probe reaches Partner Center and closes the circuit"
+    );
+    assert_eq!(app.get("app-key", &customer()).await.status(), 200);
+}
+
+#[tokio::test]
+async fn callers_who_give_up_while_queued_leave_the_queue() {
+    // Partner Center answers the first call in a second, the rest at once.
+    let pc = healthy_after(
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"id":"x"}"#, "application/json")
+            .set_delay(Duration::from_secs(1)),
+        1,
+    )
+    .await;
+    let extra = format!(
+        "max_concurrent_calls = 1\nmax_queued_calls = 2\nqueue_timeout_ms = 10000{NO_QUOTA_IN_THE_WAY}"
+    );
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), &extra).await;
+    let path = customer();
+    let (first, ()) = tokio::join!(app.get("app-key", &path), async {
+        // Starts once the first call holds the one turn, at Partner Center.
+        while api_calls(&pc).await == 0 {
+            tokio::task::yield_now().await;
+        }
+        let (a, b) = tokio::join!(
+            give_up_after(&app, Duration::from_millis(100)),
+            give_up_after(&app, Duration::from_millis(100))
+        );
+        assert!(
+            a.is_timeout() && b.is_timeout(),
+            "both waited for a turn and gave up"
+        );
+        // The gateway learns they left when it next reads their connections; a caller that comes before that
+        // still finds the queue full. Well before the first call ends, a caller must find room and wait.
+        let deadline = std::time::Instant::now() + Duration::from_millis(400);
+        let queued = loop {
+            let response = app.get("app-key", &customer()).await;
+            if response.status() != 503 || std::time::Instant::now() >= deadline {
+                break response;
+            }
+        };
+        assert_eq!(
+            queued.status(),
+            200,
+            "a caller queued behind the first call is served, not refused by callers long gone"
+        );
+    });
+    assert_eq!(first.status(), 200);
+    assert_eq!(api_calls(&pc).await, 2);
 }
