@@ -125,11 +125,9 @@ impl Application {
             .map(tls::server_config)
             .transpose()?;
         let listener = TcpListener::bind(settings.server.listen).await?;
-        let mut router = routes::router(gateway.clone());
-        if let Some(sandbox) = &sandbox {
-            // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
-            router = router.merge(sandbox.demo_routes());
-        }
+        // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
+        let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
+        let router = routes::router(gateway.clone(), demo);
         Ok(Self {
             listener,
             router,

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, AuthorizationCode, Flow, OAuth2, Scopes, SecurityScheme,
+    ApiKey, ApiKeyValue, AuthorizationCode, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
+    SecurityScheme,
 };
 use utoipa::{Modify, OpenApi};
 
@@ -18,6 +19,7 @@ pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.c
 pub const PARTNER_CENTER_SCOPE: &str = "https://api.partnercenter.microsoft.com/user_impersonation";
 pub const API_KEY_SCHEME: &str = "api_key";
 pub const OAUTH_SCHEME: &str = "oauth2";
+pub const BEARER_SCHEME: &str = "bearer";
 pub const API_KEY_HEADER: &str = "X-API-Key";
 
 #[derive(OpenApi)]
@@ -29,7 +31,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
     ),
     components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
     modifiers(&SecuritySchemes),
-    security(("api_key" = []), ("oauth2" = ["https://api.partnercenter.microsoft.com/user_impersonation"])),
+    security(("api_key" = []), ("oauth2" = ["https://api.partnercenter.microsoft.com/user_impersonation"]), ("bearer" = [])),
     tags(
         (name = "Customers", description = "Customers, their subscriptions and orders."),
         (name = "Billing", description = "The partner's invoices."),
@@ -38,8 +40,10 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
 )]
 struct ApiDoc;
 
-/// Either scheme authenticates a call: an API key the gateway's administrator issued, or (issue 3) an Entra
-/// token for Partner Center's resource, as the original connector's connections carried.
+/// Either kind of credential authenticates a call: an API key the gateway's administrator issued, or (issue 3)
+/// an Entra token for Partner Center's resource, as the original connector's connections carried. The token has
+/// two schemes: `oauth2` for clients that sign the maker in (Power Platform), and `bearer` for one pasted as it
+/// is, which is how Swagger UI's "Try it out" reaches the pass-through path (the sandbox issues such tokens).
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -66,6 +70,18 @@ impl Modify for SecuritySchemes {
                 [Flow::AuthorizationCode(flow)],
                 "An Entra ID token for Partner Center, passed through to Partner Center.",
             )),
+        );
+        components.add_security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An Entra ID access token for Partner Center (audience https://api.partnercenter.microsoft.com), pasted as it is and passed through to Partner Center. With the sandbox profile, POST /sandbox/users/{name}/token returns one for a made-up maker.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -173,4 +189,25 @@ fn sort_extensions(value: &mut Value) {
 /// The finished OpenAPI 3.1 document of this build.
 pub fn openapi() -> Value {
     finish(&crate::routes::openapi()).expect("every schema property has a display name")
+}
+
+/// Adds the sandbox's try-it-out operation (and its tag) to a finished document.
+pub fn add_demo(doc: &mut Value, demo: &utoipa::openapi::OpenApi) -> Result<(), String> {
+    let demo = serde_json::to_value(demo).map_err(|e| e.to_string())?;
+    let paths = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no paths")?;
+    for (path, item) in demo["paths"].as_object().into_iter().flatten() {
+        if paths.insert(path.clone(), item.clone()).is_some() {
+            return Err(format!("{path} is both an operation and a sandbox route"));
+        }
+    }
+    if let Some(tags) = doc.get_mut("tags").and_then(Value::as_array_mut) {
+        tags.push(serde_json::json!({
+            "name": "Sandbox",
+            "description": "The embedded Partner Center sandbox's helpers (sandbox profile only).",
+        }));
+    }
+    Ok(())
 }

@@ -53,6 +53,7 @@ impl Documents {
     pub fn build(
         api: utoipa::openapi::OpenApi,
         public_base_url: Option<&str>,
+        demo: Option<&utoipa::openapi::OpenApi>,
     ) -> Result<Self, String> {
         let openapi = document::finish(&api)?;
         let target = public_base_url.map(Target::parse).transpose()?;
@@ -79,8 +80,14 @@ impl Documents {
                 .map(|(key, doc)| (*key, Bytes::from(export::pretty(doc))))
                 .collect()
         });
+        // The sandbox's try-it-out route joins the served document only: makers import the operations, and
+        // the committed export describes every profile.
+        let mut served = openapi;
+        if let Some(demo) = demo {
+            document::add_demo(&mut served, demo)?;
+        }
         Ok(Self {
-            openapi: Bytes::from(export::pretty(&openapi)),
+            openapi: Bytes::from(export::pretty(&served)),
             definitions,
             fixed,
             properties,

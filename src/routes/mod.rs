@@ -56,7 +56,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
-pub fn router(gateway: Gateway) -> Router {
+/// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
+/// `/openapi.json` (never in the connector package).
+pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
     let (operations, api) = operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
         // mistyped path is a plain 404 that costs the caller nothing.
@@ -66,11 +68,14 @@ pub fn router(gateway: Gateway) -> Router {
         ))
         .split_for_parts();
     // The documents are built here, once, so serving them costs nothing per call.
-    let documents = openapi::Documents::build(api, gateway.public_base_url.as_deref())
-        .expect("the OpenAPI document converts; the openapi tests prove it");
+    let (demo_routes, demo_api) = demo.unzip();
+    let documents =
+        openapi::Documents::build(api, gateway.public_base_url.as_deref(), demo_api.as_ref())
+            .expect("the OpenAPI document converts; the openapi tests prove it");
 
     Router::new()
         .merge(operations)
+        .merge(demo_routes.map(|r| r.with_state(())).unwrap_or_default())
         .merge(openapi::router(documents))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound })

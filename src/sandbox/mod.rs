@@ -94,12 +94,14 @@ impl SandboxHandle {
         *lock(&self.sandbox.faults).entry(fault).or_default() += times;
     }
 
-    /// The sandbox profile's try-it-out route, for the gateway to serve on its own address:
-    /// `POST /sandbox/users/{name}/token` mints a token for a demo maker of that name.
-    pub fn demo_routes(&self) -> Router {
-        Router::new()
-            .route("/sandbox/users/{name}/token", post(tokens::user_token))
-            .with_state(self.sandbox.clone())
+    /// The sandbox profile's try-it-out route, for the gateway to serve on its own address, and its
+    /// description for the gateway's `/openapi.json`: `POST /sandbox/users/{name}/token` mints a token for a
+    /// demo maker of that name.
+    pub fn demo_routes(&self) -> (Router, utoipa::openapi::OpenApi) {
+        let (router, api) = utoipa_axum::router::OpenApiRouter::new()
+            .routes(utoipa_axum::routes!(tokens::user_token))
+            .split_for_parts();
+        (router.with_state(self.sandbox.clone()), api)
     }
 }
 

@@ -466,21 +466,61 @@ pub(super) async fn openid_configuration(
     }))
 }
 
+/// A sandbox maker's access token, shaped like the start of Entra's token response.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UserToken {
+    /// The access token: paste it into Swagger UI's `bearer` scheme, or send it as `Authorization: Bearer`.
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the token expires.
+    expires_in: u64,
+}
+
+/// An OAuth error, as Entra words one.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenError {
+    /// `invalid_request`.
+    error: String,
+    /// What was wrong.
+    error_description: String,
+}
+
 /// `POST /sandbox/users/{name}/token`: a token for a made-up maker of the partner tenant, as Entra would issue
 /// after that maker signed in. Lets anyone try bearer pass-through, and tests mint tokens for many users.
+#[utoipa::path(
+    post,
+    path = "/sandbox/users/{name}/token",
+    tag = "Sandbox",
+    operation_id = "GetSandboxUserToken",
+    summary = "Get a sandbox maker's token",
+    description = "Sandbox profile only. Returns an access token signed by the sandbox's issuer for a made-up maker of the partner tenant, as Entra ID would after that maker signed in. Paste it into the bearer scheme (Authorize) to try the operations on the maker's own token; each name is its own connection with its own quota.",
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description = "Any name: letters, digits, '.', '_' or '-', starting with a letter or digit.")),
+    security(()),
+    responses(
+        (status = 200, description = "A token for that maker.", body = inline(UserToken)),
+        (status = 400, description = "The name is not valid.", body = inline(TokenError)),
+    ),
+)]
 pub(super) async fn user_token(
     State(sandbox): State<Arc<Sandbox>>,
     Path(name): Path<String>,
 ) -> Response {
-    let valid = !name.is_empty()
-        && name.len() <= 64
+    // Starting with a letter or digit keeps `.` and `..` out: a client would resolve them as path segments.
+    let valid = name.len() <= 64
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if !valid {
         let body = json!({
             "error": "invalid_request",
-            "error_description": "A user name is 1 to 64 letters, digits, '-', '_' or '.'.",
+            "error_description": "A user name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
         });
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }

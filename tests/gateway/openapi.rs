@@ -31,6 +31,7 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
 fn concrete(path: &str) -> String {
     path.replace("{CustomerTenantID}", SEED_CUSTOMER)
         .replace("{PartnerId}", PARTNER_ID)
+        .replace("{name}", "ana")
 }
 
 #[tokio::test]
@@ -38,7 +39,10 @@ async fn every_documented_operation_is_a_route_behind_authentication_and_nothing
     let app = spawn_app().await;
     let doc = openapi(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
-    let mut ids: Vec<String> = operations(&doc)
+    let (demo, operations): (Vec<_>, Vec<_>) = operations(&doc)
+        .into_iter()
+        .partition(|(path, _, _)| path.starts_with("/sandbox/"));
+    let mut ids: Vec<String> = operations
         .iter()
         .map(|(_, _, op)| op["operationId"].as_str().unwrap().to_owned())
         .collect();
@@ -57,7 +61,7 @@ async fn every_documented_operation_is_a_route_behind_authentication_and_nothing
             "GetInvoices",
         ]
     );
-    for (path, method, _) in operations(&doc) {
+    for (path, method, _) in operations {
         let url = app.url(&concrete(&path));
         let response = app
             .client
@@ -73,6 +77,56 @@ async fn every_documented_operation_is_a_route_behind_authentication_and_nothing
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert_eq!(schemes["api_key"]["name"], "X-API-Key");
     assert_eq!(schemes["oauth2"]["type"], "oauth2");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    // The sandbox profile's one helper is documented as needing no credentials, and needs none.
+    let [(path, method, op)] = demo.as_slice() else {
+        panic!("one sandbox route: {demo:?}")
+    };
+    assert_eq!(
+        (path.as_str(), method.as_str()),
+        ("/sandbox/users/{name}/token", "post")
+    );
+    assert_eq!(op["security"], json!([{}]));
+}
+
+/// "Try it out" on the maker's own token, as Swagger UI does it: the sandbox's documented helper mints a
+/// token, the `bearer` scheme carries it, and the operation answers on that maker's connection.
+#[tokio::test]
+async fn the_bearer_scheme_and_the_sandbox_token_let_swagger_ui_try_the_oauth_path() {
+    let app = spawn_app().await;
+    let token = app
+        .client
+        .post(app.url("/sandbox/users/ana/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let token = json(token).await;
+    assert_eq!(token["token_type"], "Bearer");
+
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/customers/{SEED_CUSTOMER}")))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(response).await["id"], SEED_CUSTOMER);
+    for bad in [".", "..", "-x", &"a".repeat(65), "ana%20b"] {
+        let response = app
+            .client
+            .post(app.url(&format!("/sandbox/users/{bad}/token")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{bad}: {}",
+            response.status()
+        );
+    }
 }
 
 #[tokio::test]
