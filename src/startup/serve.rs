@@ -1,10 +1,16 @@
-//! The accept loop: each connection served by hyper with the gateway's router, HTTP/1.1 or HTTP/2.
+//! The accept loop: each connection served by hyper with the gateway's router, over HTTP/1.1.
 //!
 //! axum's own `serve` runs hyper without a timer, so a client could hold a connection and its task forever by
-//! sending a request's headers a byte at a time (slowloris). Here hyper has a timer, and a connection that
-//! has not sent a whole header block within `server.header_timeout_ms` is closed. Shutdown is what axum's
-//! does: stop accepting (the listener is dropped), ask every connection to finish its call in flight and
-//! close, and wait for them.
+//! sending nothing, or a request's headers a byte at a time (slowloris). Here hyper has a timer: a connection
+//! that has not sent a whole header block within `server.header_timeout_ms` of opening, or of its previous
+//! answer, is closed, so idle and trickling connections cost nothing for long.
+//!
+//! HTTP/1.1 only. Power Platform, browsers and curl reach the gateway over HTTP/1.1 (the TLS listener offers
+//! only `http/1.1` in ALPN), and cleartext HTTP/2 would bring two ways to hold a connection that hyper cannot
+//! time out: the protocol sniff before the first request, and an HTTP/2 connection idling between streams.
+//!
+//! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
+//! call in flight and close, and wait for them.
 
 use std::future::Future;
 use std::time::Duration;
@@ -25,7 +31,7 @@ pub async fn serve<L>(
 where
     L: Listener,
 {
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
