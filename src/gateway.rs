@@ -27,7 +27,7 @@ pub struct Gateway(Arc<Inner>);
 pub struct Inner {
     pub registry: Registry,
     pub quotas: Quotas,
-    pub tokens: TokenSource,
+    pub tokens: Arc<TokenSource>,
     pub bearer: BearerValidator,
     pub admission: Admission,
     pub partner_center: PartnerCenter,

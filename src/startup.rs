@@ -24,6 +24,10 @@ use crate::sandbox::{self, SandboxHandle};
 use crate::tokens::TokenSource;
 use crate::upstream::PartnerCenter;
 
+/// How long an exit waits for a refresh-token exchange already under way (see `TokenSource::settle`): a token
+/// request answers in well under a second, and the supervisor's kill should not come first.
+const SETTLE_EXCHANGES: Duration = Duration::from_secs(5);
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -94,13 +98,13 @@ impl Application {
         let gateway = Gateway::new(Inner {
             quotas: Quotas::new(&settings.quota, overrides, &clock),
             bearer,
-            tokens: TokenSource::new(
+            tokens: Arc::new(TokenSource::new(
                 http.clone(),
                 authority,
                 settings.auth.scope.clone(),
                 settings.connections.len() as u64,
                 settings.upstream.breaker("token authority", &clock),
-            ),
+            )),
             registry,
             admission: settings.upstream.admission(),
             partner_center: PartnerCenter::new(
@@ -170,6 +174,7 @@ impl Application {
             shutdown_grace,
             header_timeout,
         } = self;
+        let gateway_tokens = Arc::clone(&gateway.tokens);
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -201,9 +206,11 @@ impl Application {
                 }
             }
         };
-        // Nothing to persist on the way out: a rolled refresh token is on disk (temp file, fsync, rename) before
-        // it is ever used (see `tokens`), so even a call cut off here leaves the newest token for the next start.
+        // A rolled refresh token is on disk (temp file, fsync, rename) before it is ever used (see `tokens`), and
+        // the exchange runs in a task of its own, so a call cut off here does not lose it; `settle` waits for an
+        // exchange still under way, so that the process does not exit between the two.
         let served = drain::within_grace(served, stopping, shutdown_grace, &in_flight).await;
+        gateway_tokens.settle(SETTLE_EXCHANGES).await;
         evictor.abort();
         drop(sandbox);
         served

@@ -100,6 +100,10 @@ pub struct TokenSource {
     scope: String,
     cache: Cache<ConnectionId, Arc<AccessToken>>,
     breaker: Breaker,
+    /// Each refresh-token exchange holds a read lock from its request until its new token is on disk; shutdown
+    /// takes the write lock, so the process never exits between the authority voiding a token and the disk
+    /// holding its successor.
+    exchanges: tokio::sync::RwLock<()>,
 }
 
 impl TokenSource {
@@ -120,12 +124,37 @@ impl TokenSource {
             scope,
             cache,
             breaker,
+            exchanges: tokio::sync::RwLock::new(()),
         }
     }
 
-    pub async fn token(&self, connection: &Connection) -> Result<Arc<AccessToken>, AppError> {
+    /// Waits, at most `limit`, for the refresh-token exchanges under way to be written to disk, and lets no
+    /// new one start. For shutdown.
+    pub async fn settle(&self, limit: Duration) {
+        match tokio::time::timeout(limit, self.exchanges.write()).await {
+            // Held until the process exits: nothing may start an exchange it could not finish.
+            Ok(guard) => std::mem::forget(guard),
+            Err(_) => tracing::warn!(
+                "a refresh-token exchange was still under way at exit; its connection may need a new sign-in"
+            ),
+        }
+    }
+
+    pub async fn token(
+        self: &Arc<Self>,
+        connection: &Arc<Connection>,
+    ) -> Result<Arc<AccessToken>, AppError> {
+        let (source, owned) = (Arc::clone(self), Arc::clone(connection));
+        // The fetch runs in a task of its own, which finishes even if the call that started it is dropped (its
+        // caller hung up, or a shutdown cut it off): an App+User exchange voids the old refresh token at the
+        // authority, so the new one must be read and written to disk whatever happens to that call.
+        let fetch = async move {
+            tokio::spawn(async move { source.fetch(&owned).await })
+                .await
+                .unwrap_or_else(|e| Err(TokenError::Invalid(format!("token fetch failed: {e}"))))
+        };
         self.cache
-            .try_get_with(connection.id.clone(), self.fetch(connection))
+            .try_get_with(connection.id.clone(), fetch)
             .await
             .map_err(|e| AppError::from((*e).clone()))
     }
@@ -160,6 +189,7 @@ impl TokenSource {
             } => {
                 // Held across the exchange: a second exchange with the same (now voided) token would fail.
                 let mut current = refresh_token.current.lock().await;
+                let _exchange = self.exchanges.read().await;
                 let mut form = vec![
                     ("grant_type", "refresh_token"),
                     ("client_id", client_id.as_str()),

@@ -253,3 +253,57 @@ async fn calls_still_in_flight_when_the_grace_period_ends_are_cut_off_and_named(
         "the cut-off call gets no answer"
     );
 }
+
+/// A SIGTERM that cuts off a call while its refresh-token exchange is under way still leaves the rolled token on
+/// disk: the authority has already voided the old one, so exiting before the write would cost the connection
+/// its sign-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_exchange_under_way_at_exit_is_written_before_the_process_ends() {
+    let authority = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(1500))
+                .set_body_json(serde_json::json!({
+                    "token_type": "Bearer",
+                    "expires_in": 3599,
+                    "access_token": "x",
+                    "refresh_token": ROLLED_REFRESH_TOKEN,
+                })),
+        )
+        .mount(&authority)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &authority.uri(), "shutdown_grace_secs = 0");
+    let mut gateway = Gateway::start(&config);
+    let call = tokio::spawn(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/v1/customers/{}",
+                gateway.address,
+                customer_id(1)
+            ))
+            .header("X-API-Key", "user-key")
+            .send(),
+    );
+    // The exchange is under way once the authority has the request.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while authority
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the exchange never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    gateway.sigterm();
+    let (status, stderr) = gateway.exit(Duration::from_secs(30));
+
+    assert!(!status.success(), "the call was cut off: {stderr}");
+    let on_disk = std::fs::read_to_string(dir.path().join("user.refresh-token")).unwrap();
+    assert_eq!(on_disk.trim(), ROLLED_REFRESH_TOKEN, "{stderr}");
+    let _ = call.await;
+}

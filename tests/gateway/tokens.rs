@@ -81,3 +81,54 @@ async fn refused_credentials_are_a_502_that_names_no_secret() {
     assert!(!text.contains("a-refresh-token-the-sandbox-never-issued"));
     assert_eq!(sandbox.api_calls(), 0);
 }
+
+/// The authority voids the old refresh token the moment it answers, so the new one must reach the disk even
+/// when the call that started the exchange is gone: here its caller hangs up while the authority is slow.
+#[tokio::test]
+async fn a_rolled_refresh_token_reaches_disk_even_when_its_caller_hangs_up() {
+    use std::time::Duration;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let authority = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/{}/oauth2/v2.0/token",
+            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(800))
+                .set_body_json(serde_json::json!({
+                    "token_type": "Bearer", "expires_in": 3599,
+                    "access_token": "at-1", "refresh_token": "rolled-while-nobody-waited"
+                })),
+        )
+        .mount(&authority)
+        .await;
+    let state = tempfile::tempdir().unwrap();
+    let rt = temp_file(&state, "rt");
+    let app = spawn_toml(&real_profile(&authority.uri(), &authority.uri(), &rt, "")).await;
+
+    let gave_up = app
+        .client
+        .get(app.url(&format!("/v1/customers/{SEED_CUSTOMER}")))
+        .header("X-API-Key", "user-key")
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.expect_err("the caller hung up").is_timeout());
+
+    // Wait for the outcome itself: the file rolling. The deadline only keeps a regression from hanging.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let on_disk = std::fs::read_to_string(&rt).unwrap_or_default();
+        if on_disk.trim() == "rolled-while-nobody-waited" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rolled refresh token never reached disk: {on_disk:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
