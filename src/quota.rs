@@ -350,7 +350,10 @@ pub struct QuotaStore {
 
 impl QuotaStore {
     fn new(shape: Shape, max_keys: NonZeroUsize, forced_evictions: Arc<AtomicU64>) -> Self {
-        let shards = max_keys.get().clamp(1, 64);
+        // The cap is enforced per shard, so shards only come in once each can hold many connections: with a
+        // small cap, a shard of one slot would make two connections that hash alike evict each other on every
+        // call, and neither would ever be limited. Under 2,048 connections one shard keeps the cap exact.
+        let shards = (max_keys.get() / 1024).clamp(1, 64);
         Self {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: (max_keys.get() / shards).max(1),
@@ -524,6 +527,27 @@ mod tests {
             "the newcomer gets its own quota, no more"
         );
         assert_eq!(quotas.tracked(), 1);
+    }
+
+    #[test]
+    fn under_a_small_cap_every_tracked_connection_keeps_its_debt() {
+        let clock = QuotaClock::manual();
+        // One call an hour each, 20 connections, cap 64: all fit, so none may be forgotten and called again.
+        let quotas = Quotas::new(&settings(1, 3600, false, 64), [], &clock);
+        let ids: Vec<_> = (0..20).map(|i| id(&format!("conn-{i}"))).collect();
+        for id in &ids {
+            quotas.admit(id).unwrap();
+        }
+        for round in 0..3 {
+            for id in &ids {
+                assert!(
+                    quotas.admit(id).is_err(),
+                    "round {round}: {id} admitted twice"
+                );
+            }
+        }
+        assert_eq!(quotas.forced_evictions(), 0);
+        assert_eq!(quotas.tracked(), 20);
     }
 
     /// The reference: GCRA by virtual scheduling, in integer nanoseconds, written from the definition.
