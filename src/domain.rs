@@ -95,7 +95,14 @@ pub struct PageSize(u32);
 impl PageSize {
     pub fn parse(raw: &str, max: u32) -> Result<Self, AppError> {
         match raw.parse::<u32>() {
-            Ok(n) if (1..=max).contains(&n) && !raw.starts_with('+') => Ok(Self(n)),
+            // Digits only, no leading zero: what the documents' pattern accepts, so the two agree.
+            Ok(n)
+                if (1..=max).contains(&n)
+                    && raw.bytes().all(|b| b.is_ascii_digit())
+                    && !raw.starts_with('0') =>
+            {
+                Ok(Self(n))
+            }
             _ => Err(AppError::bad_request(
                 "InvalidSize",
                 format!("Size must be a whole number from 1 to {max}."),
@@ -208,7 +215,7 @@ mod tests {
     #[test]
     fn sizes_and_offsets() {
         assert_eq!(PageSize::parse("500", 500).unwrap().get(), 500);
-        for bad in ["0", "501", "-1", "+5", "1.5", "", "ten"] {
+        for bad in ["0", "501", "-1", "+5", "1.5", "", "ten", "007"] {
             assert!(PageSize::parse(bad, 500).is_err(), "{bad}");
         }
         assert_eq!(Offset::parse("0").unwrap().get(), 0);

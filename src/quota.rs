@@ -594,25 +594,36 @@ mod tests {
             let period = 1 + rng.below(90);
             let keys = 1 + rng.below(3) as usize;
             let s = settings(calls, period, strict, 1000);
-            let shape = Shape::new(s.limit(), strict).unwrap();
             let clock = QuotaClock::manual();
             let quotas = Quotas::new(&s, [], &clock);
+            let period_ns = period * 1_000_000_000;
+            // The shape from the words, not from `Shape`: by default a burst of `calls` refilled at
+            // calls/period; strict, half the calls at once and the rest spread over the period, rounded so that
+            // no window of one period can hold more than `calls` (one call: strictly more than a period apart).
+            let calls64 = u64::from(calls);
+            let (burst, step) = match (strict, calls) {
+                (false, _) => (calls64, period_ns / calls64),
+                (true, 1) => (1, period_ns + 1),
+                (true, _) => {
+                    let burst = calls64.div_ceil(2);
+                    (burst, period_ns.div_ceil(calls64 - burst))
+                }
+            };
             let mut model = Model {
-                t: shape.t(),
-                tau: shape.tau(),
+                t: step,
+                tau: step * (burst - 1),
                 tat: HashMap::new(),
             };
             let ids: Vec<_> = (0..keys).map(|k| id(&format!("k{k}"))).collect();
             let mut admitted: Vec<Vec<u64>> = vec![vec![]; keys];
             let mut now = 0u64;
-            let period_ns = period * 1_000_000_000;
             for _ in 0..(20 + rng.below(200)) {
                 // Bursts (zero gaps), gaps around one step, and long pauses.
                 let gap = match rng.below(4) {
                     0 => 0,
-                    1 => rng.below(shape.t() * 2 + 1),
+                    1 => rng.below(step * 2 + 1),
                     2 => rng.below(period_ns / 4 + 1),
-                    _ => rng.below(3) * shape.t(),
+                    _ => rng.below(3) * step,
                 };
                 now += gap;
                 clock.advance(Duration::from_nanos(gap));

@@ -10,7 +10,10 @@ use partner_center_gateway::sandbox::{Fault, SandboxOptions};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FAST: &str = "retry_base_delay_ms = 10\ntimeout_ms = 500";
+/// Quick retries, and a timeout no healthy call comes near even on a loaded machine.
+const FAST: &str = "retry_base_delay_ms = 10\ntimeout_ms = 5000";
+/// For the faults that are about time: Partner Center too slow.
+const SHORT_TIMEOUT: &str = "retry_base_delay_ms = 10\ntimeout_ms = 500";
 
 fn customer() -> String {
     format!("/v1/customers/{SEED_CUSTOMER}")
@@ -70,7 +73,7 @@ async fn slow_headers_are_a_504_after_one_call() {
             .set_delay(Duration::from_secs(5)),
     )
     .await;
-    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), SHORT_TIMEOUT).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 504);
     assert_eq!(json(response).await["code"], "GatewayTimeout");
@@ -85,7 +88,7 @@ async fn slow_headers_are_a_504_after_one_call() {
 async fn a_slow_body_is_a_504() {
     let tokens = partner_center(ResponseTemplate::new(404)).await;
     let (pc, requests) = raw_fault_server(RawFault::SlowBody).await;
-    let (app, _s) = gateway_on(&pc, &tokens.uri(), FAST).await;
+    let (app, _s) = gateway_on(&pc, &tokens.uri(), SHORT_TIMEOUT).await;
     let response = app.get("app-key", &customer()).await;
     assert_eq!(response.status(), 504);
     assert_eq!(requests.load(Ordering::SeqCst), 1);
@@ -178,21 +181,35 @@ async fn a_429_with_a_short_retry_after_in_seconds_is_waited_out() {
 
 #[tokio::test]
 async fn a_429_with_a_short_retry_after_as_a_date_is_waited_out() {
-    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    // HTTP dates count whole seconds: 4 s ahead is at least 3 s ahead once truncated, and still more than a
+    // second ahead when the gateway reads it, so the wait below is the date's, not the backoff's 10 ms.
+    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(4));
     let pc = healthy_after(
         ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()),
         1,
     )
     .await;
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
+    let started = std::time::Instant::now();
     assert_eq!(app.get("app-key", &customer()).await.status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the date was honoured"
+    );
     assert_eq!(api_calls(&pc).await, 2);
 }
 
 #[tokio::test]
 async fn a_429_that_would_overrun_the_budget_is_handed_to_the_caller_in_both_forms() {
-    let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-    for retry_after in ["120", later.as_str()] {
+    for as_date in [false, true] {
+        // The date is made just before use: a gateway start-up in between must not eat into the 120 s.
+        let retry_after = match as_date {
+            false => "120".to_owned(),
+            true => {
+                httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120))
+            }
+        };
+        let retry_after = retry_after.as_str();
         let body =
             r#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 120 seconds."}"#;
         let pc = partner_center(
@@ -298,7 +315,8 @@ async fn overload_is_answered_503_not_queued() {
     let pc = partner_center(
         ResponseTemplate::new(200)
             .set_body_raw(r#"{"id":"x"}"#, "application/json")
-            .set_delay(Duration::from_millis(300)),
+            // Long enough for the second call to arrive while the first holds the one turn, however loaded.
+            .set_delay(Duration::from_secs(2)),
     )
     .await;
     let extra = "retry_base_delay_ms = 10\nmax_concurrent_calls = 1\nmax_queued_calls = 0";
@@ -365,7 +383,7 @@ async fn a_write_that_was_answered_is_never_sent_again() {
 
 #[tokio::test]
 async fn a_write_that_timed_out_is_retried_with_the_same_request_id() {
-    a_write_that_times_out_once_is_answered_by_its_retry(FAST).await;
+    a_write_that_times_out_once_is_answered_by_its_retry(SHORT_TIMEOUT).await;
 }
 
 #[tokio::test]
@@ -437,7 +455,7 @@ async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_clo
     let pc = partner_center(
         ResponseTemplate::new(200)
             .set_body_raw(r#"{"id":"x"}"#, "application/json")
-            .set_delay(Duration::from_millis(500)),
+            .set_delay(Duration::from_secs(3)),
     )
     .await;
     Mock::given(method("GET"))
@@ -464,8 +482,9 @@ async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_clo
     );
 
     clock.advance(Duration::from_secs(5));
+    // Patient enough to reach the breaker on a loaded machine, gone long before Partner Center's 3 s answer.
     assert!(
-        give_up_after(&app, Duration::from_millis(100))
+        give_up_after(&app, Duration::from_millis(500))
             .await
             .is_timeout(),
         "the probe is out, and its caller leaves before Partner Center answers"
@@ -496,11 +515,11 @@ async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_clo
 
 #[tokio::test]
 async fn callers_who_give_up_while_queued_leave_the_queue() {
-    // Partner Center answers the first call in a second, the rest at once.
+    // Partner Center answers the first call in three seconds, the rest at once.
     let pc = healthy_after(
         ResponseTemplate::new(200)
             .set_body_raw(r#"{"id":"x"}"#, "application/json")
-            .set_delay(Duration::from_secs(1)),
+            .set_delay(Duration::from_secs(3)),
         1,
     )
     .await;
@@ -514,9 +533,10 @@ async fn callers_who_give_up_while_queued_leave_the_queue() {
         while api_calls(&pc).await == 0 {
             tokio::task::yield_now().await;
         }
+        // Patient enough to be queued on a loaded machine, gone long before the first call ends.
         let (a, b) = tokio::join!(
-            give_up_after(&app, Duration::from_millis(100)),
-            give_up_after(&app, Duration::from_millis(100))
+            give_up_after(&app, Duration::from_millis(500)),
+            give_up_after(&app, Duration::from_millis(500))
         );
         assert!(
             a.is_timeout() && b.is_timeout(),
@@ -524,7 +544,7 @@ async fn callers_who_give_up_while_queued_leave_the_queue() {
         );
         // The gateway learns they left when it next reads their connections; a caller that comes before that
         // still finds the queue full. Well before the first call ends, a caller must find room and wait.
-        let deadline = std::time::Instant::now() + Duration::from_millis(400);
+        let deadline = std::time::Instant::now() + Duration::from_millis(1000);
         let queued = loop {
             let response = app.get("app-key", &customer()).await;
             if response.status() != 503 || std::time::Instant::now() >= deadline {
