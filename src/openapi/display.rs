@@ -1,6 +1,8 @@
 //! Display names (en-US) and visibility of every property of every schema in the document: what a maker sees
-//! as a field label in the designer and as dynamic content. They are the original connector's titles where it
-//! had them.
+//! as a field label in the designer and as dynamic content. For the original connector's five operations they
+//! are its titles exactly (less a label's trailing full stop, which Microsoft's string guidance forbids), and
+//! where it had no title, the property's key, which is what its designer showed (and what the Portuguese page
+//! lists). tests/gateway/connector.rs holds the original's values and the deliberate differences.
 //!
 //! They are kept here rather than on the model fields because utoipa attaches field extensions only to
 //! primitive fields, not to arrays or references, and a label missing from half the fields is worse than none.
@@ -13,15 +15,32 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "CustomerCollection",
         &[
             ("totalCount", "Total Count"),
-            ("items", "Customers"),
+            ("items", "items"),
             ("nextLink", "Next Link"),
+        ],
+    ),
+    (
+        "CustomerSummary",
+        &[
+            ("id", "ID"),
+            ("companyProfile", "Company Profile"),
+            ("relationshipToPartner", "Relationship To Partner"),
+        ],
+    ),
+    (
+        "CompanyProfileSummary",
+        &[
+            ("tenantId", "Tenant ID"),
+            ("domain", "Domain"),
+            ("companyName", "Company Name"),
         ],
     ),
     (
         "Customer",
         &[
             ("id", "ID"),
-            ("commerceId", "Commerce ID"),
+            // The original's "The commerce ID." without the full stop that a label may not end with.
+            ("commerceId", "The commerce ID"),
             ("companyProfile", "Company Profile"),
             ("billingProfile", "Billing Profile"),
             ("relationshipToPartner", "Relationship To Partner"),
@@ -33,8 +52,9 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "CompanyProfile",
         &[
             ("tenantId", "Tenant ID"),
+            // The original's "Company Name (Company Profile)." without the full stop.
+            ("companyName", "Company Name (Company Profile)"),
             ("domain", "Domain"),
-            ("companyName", "Company Name"),
             ("address", "Address (Company Profile)"),
             ("email", "Email (Company Profile)"),
         ],
@@ -43,6 +63,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "CompanyAddress",
         &[
             ("country", "Country (Company Profile)"),
+            // The original's "Region (Company Profile)." without the full stop.
             ("region", "Region (Company Profile)"),
             ("city", "City (Company Profile)"),
             ("state", "State (Company Profile)"),
@@ -71,16 +92,16 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("region", "Region (Billing Profile)"),
             ("city", "City (Billing Profile)"),
             ("state", "State (Billing Profile)"),
-            ("addressLine1", "Address Line1 (Billing Profile)"),
+            ("addressLine1", "AddressLine1 (Billing Profile)"),
             ("postalCode", "Postal Code (Billing Profile)"),
-            ("firstName", "Contact First Name (Billing Profile)"),
-            ("lastName", "Contact Last Name (Billing Profile)"),
+            ("firstName", "First Name (Billing Profile)"),
+            ("lastName", "Last Name (Billing Profile)"),
             ("phoneNumber", "Phone Number (Billing Profile)"),
         ],
     ),
     (
         "SubscriptionCollection",
-        &[("totalCount", "Total Count"), ("items", "Subscriptions")],
+        &[("totalCount", "Total Count"), ("items", "items")],
     ),
     (
         "Subscription",
@@ -89,7 +110,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("offerId", "Offer ID"),
             ("offerName", "Offer Name"),
             ("friendlyName", "Friendly Name"),
-            ("productType", "Product Type"),
+            ("productType", "productType"),
             ("quantity", "Quantity"),
             ("unitType", "Unit Type"),
             ("hasPurchasableAddons", "Has Purchasable Addons"),
@@ -119,11 +140,11 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "ProductType",
-        &[("id", "Product Type ID"), ("displayName", "Display Name")],
+        &[("id", "ID"), ("displayName", "Display Name")],
     ),
     (
         "OrderCollection",
-        &[("totalCount", "Total Count"), ("items", "Orders")],
+        &[("totalCount", "Total Count"), ("items", "items")],
     ),
     (
         "Order",
@@ -134,7 +155,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("billingCycle", "Billing Cycle"),
             ("currencyCode", "Currency Code"),
             ("currencySymbol", "Currency Symbol"),
-            ("lineItems", "Line Items"),
+            ("lineItems", "lineItems"),
             ("creationDate", "Creation Date"),
             ("status", "Status"),
             ("transactionType", "Transaction Type"),
@@ -143,7 +164,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     (
         "OrderLineItem",
         &[
-            ("lineItemNumber", "Line Item Number"),
+            ("lineItemNumber", "lineItemNumber"),
             ("offerId", "Offer ID"),
             ("subscriptionId", "Subscription ID"),
             ("termDuration", "Term Duration"),
@@ -151,14 +172,14 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("customTermEndDate", "Custom Term End Date"),
             ("transactionType", "Transaction Type"),
             ("friendlyName", "Friendly Name"),
-            ("quantity", "Quantity"),
+            ("quantity", "quantity"),
         ],
     ),
     (
         "InvoiceCollection",
         &[
             ("totalCount", "Total Count"),
-            ("items", "Invoices"),
+            ("items", "items"),
             ("nextLink", "Next Link"),
         ],
     ),
@@ -174,7 +195,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("currencyCode", "Currency Code"),
             ("currencySymbol", "Currency Symbol"),
             ("pdfDownloadLink", "PDF Download Link"),
-            ("invoiceDetails", "Invoice Details"),
+            ("invoiceDetails", "invoiceDetails"),
             ("documentType", "Document Type"),
             ("invoiceType", "Invoice Type"),
         ],
@@ -273,6 +294,9 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
 /// Properties the original connector shows first (`x-ms-visibility: important`), and the request fields a
 /// maker must fill in.
 pub const IMPORTANT: &[(&str, &str)] = &[
+    ("CustomerSummary", "id"),
+    ("CompanyProfileSummary", "tenantId"),
+    ("CompanyProfileSummary", "companyName"),
     ("Customer", "id"),
     ("CompanyProfile", "tenantId"),
     ("CompanyProfile", "domain"),
@@ -288,6 +312,16 @@ pub const IMPORTANT: &[(&str, &str)] = &[
     ("NewAgreementContact", "firstName"),
     ("NewAgreementContact", "lastName"),
     ("NewAgreementContact", "email"),
+];
+
+/// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice.
+/// The OpenAPI 3.1 document adds `null` (the fields are optional); the Swagger 2.0 conversion drops it.
+pub const BOOLEAN_CHOICES: &[(&str, &str)] = &[
+    ("Customer", "allowDelegatedAccess"),
+    ("Subscription", "hasPurchasableAddons"),
+    ("Subscription", "autoRenewEnabled"),
+    ("Subscription", "isTrial"),
+    ("Subscription", "isMicrosoftProduct"),
 ];
 
 /// Properties a maker never needs to see: the designer follows `nextLink` itself (`x-ms-pageable`).

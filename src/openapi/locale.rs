@@ -1,6 +1,9 @@
 //! The connector's two languages. en-US is the document as written in the code; pt-BR is a catalog from each
 //! en-US string to its Portuguese (`locales/pt-BR.json`), with the seed page's wording for the original
-//! connector's operations.
+//! connector's operations: its display names and parameter descriptions exactly (tests/gateway/connector.rs
+//! lists the few deliberate differences), and its field descriptions too, but for three where the page
+//! translated the values Partner Center returns ("êxito" for "success", "Fatura" for "Invoice"): a maker
+//! comparing a field with a translated value would never match, so those keep the literal values with a gloss.
 //!
 //! Keyed on the English text rather than on where it appears: a changed English string has no translation
 //! until someone writes one, which is what should happen, and [`localize`] refuses to produce a half-translated

@@ -16,13 +16,40 @@ use utoipa::ToSchema;
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerCollection {
-    /// Total count of elements in the collection.
+    /// Total count of elements in collection.
     #[schema(format = Int32)]
     total_count: Option<i32>,
     /// The customers.
-    items: Option<Vec<Customer>>,
+    items: Option<Vec<CustomerSummary>>,
     /// The link to the next page; absent on the last page.
     next_link: Option<String>,
+}
+
+// The original connector's GetAllCustomers items: fewer fields than GetCustomerDetails' `Customer`, labelled
+// differently ("Company Name" rather than "Company Name (Company Profile)") and with other fields marked
+// important, so they are a schema of their own. Partner Center's answer carries more; the designer shows these.
+/// A customer in the list of customers.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerSummary {
+    /// The customer ID.
+    id: Option<String>,
+    /// The customer's company profile.
+    company_profile: Option<CompanyProfileSummary>,
+    /// Defines the licensing program that the partner uses for this customer: "none", "reseller", "advisor", "syndication" or "microsoft_support".
+    relationship_to_partner: Option<String>,
+}
+
+/// The customer's company profile.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyProfileSummary {
+    /// The customer's tenant identifier for Azure AD. This is also called a MicrosoftID.
+    tenant_id: Option<String>,
+    /// The customer's name, such as contoso.onmicrosoft.com.
+    domain: Option<String>,
+    /// The name of the company or organization.
+    company_name: Option<String>,
 }
 
 /// A customer of the partner.
@@ -51,13 +78,13 @@ pub struct Customer {
 pub struct CompanyProfile {
     /// The customer's tenant identifier for Azure AD. This is also called a MicrosoftID.
     tenant_id: Option<String>,
-    /// The customer's name, such as contoso.onmicrosoft.com.
-    domain: Option<String>,
     /// The name of the company or organization.
     company_name: Option<String>,
+    /// The customer's name, such as contoso.onmicrosoft.com.
+    domain: Option<String>,
     /// The company's address.
     address: Option<CompanyAddress>,
-    /// The company's email address.
+    /// Email.
     email: Option<String>,
 }
 
@@ -181,13 +208,13 @@ pub struct Subscription {
     billing_cycle: Option<String>,
     /// An ISO 8601 representation of the term's duration.
     term_duration: Option<String>,
-    /// An ISO 8601 representation of the renewal term's duration.
+    /// An ISO 8601 representation of the term's duration.
     renewal_term_duration: Option<String>,
     /// A value indicating whether the subscription is a Microsoft product.
     is_microsoft_product: Option<bool>,
     /// The MPN ID of the reseller of record, used in the indirect partner model.
     partner_id: Option<String>,
-    /// A value indicating whether the subscription needs attention.
+    /// Is Attention Needed.
     attention_needed: Option<bool>,
     /// The type of contract: "subscription", "productKey", or "redemptionCode".
     contract_type: Option<String>,
@@ -203,9 +230,9 @@ pub struct Subscription {
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductType {
-    /// The product type identifier.
+    /// The subscription identifier.
     id: Option<String>,
-    /// The product type's display name.
+    /// Display Name.
     display_name: Option<String>,
 }
 
@@ -259,7 +286,7 @@ pub struct OrderLineItem {
     subscription_id: Option<String>,
     /// An ISO 8601 representation of the term's duration.
     term_duration: Option<String>,
-    /// The promotion ID.
+    /// Promotion ID.
     promotion_id: Option<String>,
     /// The end date of the first billing term of the new subscription.
     custom_term_end_date: Option<String>,

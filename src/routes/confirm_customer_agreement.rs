@@ -81,7 +81,7 @@ struct Contact {
     summary = "Confirm customer acceptance of the Microsoft Customer Agreement",
     description = "Confirms or reconfirms that a customer accepted the Microsoft Customer Agreement.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
     ),
     request_body(content = NewAgreement, description = "Who accepted which agreement, and when.", extensions(("x-ms-summary" = json!("Agreement")))),
     responses(

@@ -21,7 +21,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get agreement metadata",
     description = "Gets the agreement types and their templates, such as the template ID of the Microsoft Customer Agreement.",
     params(
-        ("AgreementType" = Option<String>, Query, pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement|\*)$", description = "The agreement type: MicrosoftCustomerAgreement (the default), MicrosoftCloudAgreement, or * for all.", extensions(("x-ms-summary" = json!("Agreement Type")))),
+        ("AgreementType" = Option<String>, Query, pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement|\*)$", description = "The agreement type: MicrosoftCustomerAgreement (the default), MicrosoftCloudAgreement, or * for all.", extensions(("x-ms-summary" = json!("Agreement type")))),
     ),
     responses(
         (status = 200, description = "The agreement types and their templates.", body = AgreementMetadataCollection),

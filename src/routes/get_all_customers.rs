@@ -23,11 +23,11 @@ pub const MAX_SIZE: u32 = 500;
     operation_id = "GetAllCustomers",
     tag = "Customers",
     summary = "Get all customers",
-    description = "Gets a list of customers.",
+    description = "Get a list of customers.",
     params(
         // A string, as in the original connector: flows built on it send text.
-        ("Size" = Option<String>, Query, pattern = r"^([1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$", description = "The number of customers to return at one time, from 1 to 500.", extensions(("x-ms-summary" = json!("Size")))),
-        ("ContinuationToken" = Option<String>, Query, pattern = r"^[!-~]{1,4096}$", description = "Where the next page starts; the gateway puts it in nextLink.", extensions(("x-ms-summary" = json!("Continuation Token")), ("x-ms-visibility" = json!("internal")))),
+        ("Size" = Option<String>, Query, pattern = r"^([1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$", description = "The number of results to be displayed at one time.", extensions(("x-ms-summary" = json!("Size")))),
+        ("ContinuationToken" = Option<String>, Query, pattern = r"^[!-~]{1,4096}$", description = "Where the next page starts; the gateway puts it in nextLink.", extensions(("x-ms-summary" = json!("Continuation token")), ("x-ms-visibility" = json!("internal")))),
     ),
     responses(
         (status = 200, description = "A page of customers, with nextLink when more follow.", body = CustomerCollection),

@@ -19,8 +19,8 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer agreements",
     description = "Gets the agreements confirmed for a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
-        ("AgreementType" = Option<String>, Query, pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement|\*)$", description = "Only agreements of this type, such as MicrosoftCustomerAgreement; every type when left empty.", extensions(("x-ms-summary" = json!("Agreement Type")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
+        ("AgreementType" = Option<String>, Query, pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement|\*)$", description = "Only agreements of this type, such as MicrosoftCustomerAgreement; every type when left empty.", extensions(("x-ms-summary" = json!("Agreement type")))),
     ),
     responses(
         (status = 200, description = "The customer's agreements.", body = AgreementCollection),

@@ -18,7 +18,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer details",
     description = "Gets a Customer resource that corresponds to a customer ID.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
     ),
     responses(
         (status = 200, description = "The customer.", body = Customer),

@@ -18,7 +18,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer subscriptions",
     description = "Gets a collection of all the subscriptions for a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
     ),
     responses(
         (status = 200, description = "The customer's subscriptions.", body = SubscriptionCollection),

@@ -20,7 +20,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer subscriptions by partner ID",
     description = "Gets the subscriptions that a given partner sold to a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer Tenant ID")))),
+        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
         ("PartnerId" = String, Path, pattern = r"^[0-9]{1,18}$", description = "The partner's Microsoft AI Cloud Partner Program ID (MPN ID), digits only.", extensions(("x-ms-summary" = json!("Partner ID")))),
     ),
     responses(

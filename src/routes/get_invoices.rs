@@ -22,9 +22,9 @@ pub const MAX_SIZE: u32 = 1000;
     operation_id = "GetInvoices",
     tag = "Billing",
     summary = "Get invoices",
-    description = "Gets a collection of invoices.",
+    description = "Get a collection of invoices.",
     params(
-        ("Size" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "The number of invoices to return in the response, from 1 to 1000. This parameter is optional.", extensions(("x-ms-summary" = json!("Size")))),
+        ("Size" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "The number of invoice resources to return in the response. This parameter is optional.", extensions(("x-ms-summary" = json!("Size")))),
         // A string, as in the original connector.
         ("Offset" = Option<String>, Query, pattern = r"^[0-9]{1,9}$", description = "The zero-based index of the first invoice to return.", extensions(("x-ms-summary" = json!("Offset")))),
     ),
