@@ -63,7 +63,13 @@ impl Gateway {
         match caller {
             CallerConnection::Registered(connection) => {
                 let token = self.tokens.token(connection).await?;
-                self.partner_center.send(&token, ctx, request).await
+                let reply = self.partner_center.send(&token, ctx, request).await;
+                if matches!(&reply, Ok(r) if r.status == axum::http::StatusCode::UNAUTHORIZED) {
+                    // Partner Center no longer takes this token (revoked, or the app's consent withdrawn):
+                    // the connection's next call fetches a new one instead of failing until renewal time.
+                    self.tokens.forget(&connection.id).await;
+                }
+                reply
             }
             CallerConnection::PassThrough { token, .. } => {
                 self.partner_center.send(token, ctx, request).await

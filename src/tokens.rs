@@ -128,6 +128,11 @@ impl TokenSource {
         }
     }
 
+    /// Drops the connection's cached access token, so that its next call fetches a new one.
+    pub async fn forget(&self, connection: &ConnectionId) {
+        self.cache.invalidate(connection).await;
+    }
+
     /// Waits, at most `limit`, for the refresh-token exchanges under way to be written to disk, and lets no
     /// new one start. For shutdown.
     pub async fn settle(&self, limit: Duration) {

@@ -132,3 +132,44 @@ async fn a_rolled_refresh_token_reaches_disk_even_when_its_caller_hangs_up() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A token Partner Center refuses (401: revoked, consent withdrawn) is dropped, so the connection's next call
+/// fetches a new one instead of failing until the old one's renewal time.
+#[tokio::test]
+async fn a_token_partner_center_refuses_is_replaced_on_the_next_call() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = mock_with_tokens("at-1").await;
+    let customer = format!("/v1/customers/{SEED_CUSTOMER}");
+    Mock::given(method("GET"))
+        .and(path(customer.as_str()))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            r#"{"code":401,"description":"Unauthorized"}"#,
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(customer.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
+        .mount(&server)
+        .await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
+    let token_requests = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .count()
+    };
+
+    assert_eq!(app.get("app-key", &customer).await.status(), 401);
+    assert_eq!(app.get("app-key", &customer).await.status(), 200);
+    assert_eq!(token_requests().await, 2, "the refused token was replaced");
+    assert_eq!(app.get("app-key", &customer).await.status(), 200);
+    assert_eq!(token_requests().await, 2, "and the new one is cached");
+}
