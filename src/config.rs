@@ -457,9 +457,7 @@ impl Settings {
                     }
                     // Refresh tokens roll: each exchange revokes the one before, so two connections sharing
                     // a file would keep invalidating each other's sign-in.
-                    let file = std::path::absolute(refresh_token_file)
-                        .unwrap_or_else(|_| refresh_token_file.clone());
-                    if !seen_refresh_files.insert(file) {
+                    if !seen_refresh_files.insert(file_identity(refresh_token_file)) {
                         return Err(ConfigError::key(
                             key("credentials.refresh_token_file"),
                             "is another connection's refresh token file; each App+User connection needs its own",
@@ -487,6 +485,33 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// A file's path as the file system resolves it, for telling two spellings of one file apart: `..` resolved,
+/// and symlinks followed where the directory exists already (the file itself may not, on a first start).
+fn file_identity(path: &Path) -> PathBuf {
+    let mut absolute = PathBuf::new();
+    for part in std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .components()
+    {
+        match part {
+            std::path::Component::ParentDir => {
+                absolute.pop();
+            }
+            std::path::Component::CurDir => {}
+            part => absolute.push(part),
+        }
+    }
+    match (
+        absolute
+            .parent()
+            .and_then(|dir| std::fs::canonicalize(dir).ok()),
+        absolute.file_name(),
+    ) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => absolute,
     }
 }
 
@@ -582,7 +607,7 @@ api_key_sha256 = "00000000000000000000000000000000000000000000000000000000000000
 kind = "app_user"
 tenant_id = "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f"
 client_id = "5b1e0c33-7d1f-4d8e-a1c4-0f6f3b2a9e11"
-refresh_token_file = "./var/contoso-demo.refresh-token"
+refresh_token_file = "config/../var/contoso-demo.refresh-token"
 "#;
         let e = Settings::from_toml(&format!(
             "{}{second}",
@@ -594,7 +619,7 @@ refresh_token_file = "./var/contoso-demo.refresh-token"
             e.contains("connections[2].credentials.refresh_token_file"),
             "{e}"
         );
-        let own = second.replace("./var/contoso-demo", "var/contoso-second");
+        let own = second.replace("config/../var/contoso-demo", "var/contoso-second");
         Settings::from_toml(&format!("{}{own}", include_str!("../config/default.toml"))).unwrap();
     }
 

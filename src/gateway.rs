@@ -67,7 +67,7 @@ impl Gateway {
                 if matches!(&reply, Ok(r) if r.status == axum::http::StatusCode::UNAUTHORIZED) {
                     // Partner Center no longer takes this token (revoked, or the app's consent withdrawn):
                     // the connection's next call fetches a new one instead of failing until renewal time.
-                    self.tokens.forget(&connection.id).await;
+                    self.tokens.forget(&connection.id, &token).await;
                 }
                 reply
             }

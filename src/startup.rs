@@ -104,6 +104,7 @@ impl Application {
                 settings.auth.scope.clone(),
                 settings.connections.len() as u64,
                 settings.upstream.breaker("token authority", &clock),
+                clock.clone(),
             )),
             registry,
             admission: settings.upstream.admission(),

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use governor::clock::Clock;
+use governor::nanos::Nanos;
 use moka::Expiry;
 use moka::future::Cache;
+use moka::ops::compute::Op;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -23,13 +26,20 @@ use crate::breaker::Breaker;
 use crate::connections::{Connection, Credentials};
 use crate::domain::ConnectionId;
 use crate::error::AppError;
+use crate::quota::QuotaClock;
 
 /// Tokens are renewed this long before they expire, so a token never expires in flight.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// A token Partner Center refuses is dropped only if it is at least this old: a token refused as soon as it was
+/// issued means the refusal is about the connection (a lost role), not the token, and fetching another on every
+/// call would only roll refresh tokens and get the connection throttled by Entra.
+const REFUSED_TOKEN_MIN_AGE: Duration = Duration::from_secs(60);
 
 pub struct AccessToken {
     secret: SecretString,
     renew_at: Instant,
+    /// On the gateway's clock, for [`TokenSource::forget`].
+    fetched_at: Nanos,
 }
 
 impl AccessToken {
@@ -38,6 +48,7 @@ impl AccessToken {
         Self {
             secret,
             renew_at: Instant::now(),
+            fetched_at: Nanos::from(0),
         }
     }
 
@@ -100,6 +111,7 @@ pub struct TokenSource {
     scope: String,
     cache: Cache<ConnectionId, Arc<AccessToken>>,
     breaker: Breaker,
+    clock: QuotaClock,
     /// Each refresh-token exchange holds a read lock from its request until its new token is on disk; shutdown
     /// takes the write lock, so the process never exits between the authority voiding a token and the disk
     /// holding its successor.
@@ -113,6 +125,7 @@ impl TokenSource {
         scope: String,
         max_connections: u64,
         breaker: Breaker,
+        clock: QuotaClock,
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(max_connections.max(1))
@@ -124,13 +137,29 @@ impl TokenSource {
             scope,
             cache,
             breaker,
+            clock,
             exchanges: tokio::sync::RwLock::new(()),
         }
     }
 
-    /// Drops the connection's cached access token, so that its next call fetches a new one.
-    pub async fn forget(&self, connection: &ConnectionId) {
-        self.cache.invalidate(connection).await;
+    /// Partner Center answered 401 to `refused`: drops it from the cache, so that the connection's next call
+    /// fetches a new one, unless another call already replaced it or it is too young to be the problem.
+    pub async fn forget(&self, connection: &ConnectionId, refused: &Arc<AccessToken>) {
+        let age =
+            Duration::from_nanos(self.clock.now().saturating_sub(refused.fetched_at).as_u64());
+        self.cache
+            .entry_by_ref(connection)
+            .and_compute_with(|cached| {
+                std::future::ready(match cached {
+                    Some(cached)
+                        if Arc::ptr_eq(cached.value(), refused) && age >= REFUSED_TOKEN_MIN_AGE =>
+                    {
+                        Op::Remove
+                    }
+                    _ => Op::Nop,
+                })
+            })
+            .await;
     }
 
     /// Waits, at most `limit`, for the refresh-token exchanges under way to be written to disk, and lets no
@@ -184,7 +213,7 @@ impl TokenSource {
                     ("scope", scope),
                 ];
                 let reply = self.request(&url, &form).await?;
-                Ok(Arc::new(reply.access_token()))
+                Ok(Arc::new(reply.access_token(self.clock.now())))
             }
             Credentials::AppUser {
                 client_id,
@@ -205,7 +234,7 @@ impl TokenSource {
                     form.push(("client_secret", secret.expose_secret()));
                 }
                 let reply = self.request(&url, &form).await?;
-                let token = reply.access_token();
+                let token = reply.access_token(self.clock.now());
                 if let Some(rolled) = reply.refresh_token {
                     // Memory first: even if the disk write fails, this process keeps a token that works.
                     *current = rolled;
@@ -278,11 +307,12 @@ struct TokenReply {
 }
 
 impl TokenReply {
-    fn access_token(&self) -> AccessToken {
+    fn access_token(&self, fetched_at: Nanos) -> AccessToken {
         let lifetime = Duration::from_secs(self.expires_in);
         AccessToken {
             secret: SecretString::from(self.access_token.expose_secret()),
             renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+            fetched_at,
         }
     }
 }

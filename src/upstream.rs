@@ -129,11 +129,18 @@ impl PartnerCenter {
 
         let mut retry = 0;
         loop {
-            let admitted = self.breaker.admit()?;
+            // A write is retried only when its attempt got no answer, so it may be stored: its repeat goes out
+            // even if that failure has just opened the breaker, as refusing it would lose the outcome.
+            let admitted = match is_write && retry > 0 {
+                true => None,
+                false => Some(self.breaker.admit()?),
+            };
             let outcome = self
                 .attempt(&url, &bearer, &request_id, ctx, &request)
                 .await;
-            admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
+            if let Some(admitted) = admitted {
+                admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
+            }
             let may_retry = retry < self.retry.max_retries;
             let wait = match outcome {
                 Ok(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS && !is_write => {

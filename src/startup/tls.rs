@@ -20,8 +20,11 @@ use crate::config::{ConfigError, TlsSettings};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes under way at once. Past this, no connection is accepted until one finishes (the kernel's backlog
 /// holds the rest, as nginx's worker_connections does), so a flood of clients that open connections and never
-/// handshake costs at most this many tasks and sockets for `HANDSHAKE_TIMEOUT`, not one per attempt.
-const MAX_PENDING_HANDSHAKES: usize = 1024;
+/// handshake costs at most this many tasks and sockets, not one per attempt.
+const MAX_PENDING_HANDSHAKES: usize = 4096;
+/// The handshake deadline once more than half the slots are taken: short enough that a flood of silent
+/// clients cannot hold the slots for long, long enough for a real client far away.
+const HANDSHAKE_TIMEOUT_UNDER_PRESSURE: Duration = Duration::from_secs(1);
 
 /// `server.tls`'s certificate chain and key as a rustls configuration, read once: validation loads it and
 /// start-up reuses it. Every error names the key whose file is at fault.
@@ -85,6 +88,7 @@ pub struct TlsListener {
     handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     /// One permit per handshake under way.
     room: Arc<Semaphore>,
+    capacity: usize,
 }
 
 impl TlsListener {
@@ -100,14 +104,19 @@ impl TlsListener {
             handshaken_tx,
             handshaken,
             room: Arc::new(Semaphore::new(handshakes)),
+            capacity: handshakes,
         }
     }
 
     fn handshake(&self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
         let acceptor = self.acceptor.clone();
         let handshaken = self.handshaken_tx.clone();
+        let deadline = match self.room.available_permits() * 2 < self.capacity {
+            true => HANDSHAKE_TIMEOUT_UNDER_PRESSURE,
+            false => HANDSHAKE_TIMEOUT,
+        };
         tokio::spawn(async move {
-            let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+            let outcome = tokio::time::timeout(deadline, acceptor.accept(stream)).await;
             drop(permit);
             match outcome {
                 Ok(Ok(tls)) => {
@@ -232,11 +241,13 @@ mod tests {
                 .is_err(),
             "a second handshake started while the only slot was taken"
         );
-        drop(silent);
+        // With every slot taken, the silent client got the short deadline, not the usual 10 s: its slot frees
+        // within about a second, though it is still connected.
         let peer = tokio::time::timeout(Duration::from_secs(5), accepted.recv())
             .await
-            .expect("the slot freed when the silent client left")
+            .expect("the silent client's slot was freed by the short deadline")
             .unwrap();
+        drop(silent);
         assert_eq!(peer.ip(), address.ip());
         real.await
             .unwrap()

@@ -396,6 +396,16 @@ async fn a_write_that_timed_out_is_retried_even_when_one_timeout_outlasts_the_re
     .await;
 }
 
+#[tokio::test]
+async fn a_write_that_timed_out_is_retried_even_when_its_failure_opened_the_breaker() {
+    // One failure opens the breaker: the timed-out attempt itself. Its repeat still goes out, since refusing it
+    // would leave the caller not knowing whether the agreement was stored.
+    a_write_that_times_out_once_is_answered_by_its_retry(
+        "retry_base_delay_ms = 10\ntimeout_ms = 500\nbreaker_failures = 1\nbreaker_cooldown_secs = 60",
+    )
+    .await;
+}
+
 /// Partner Center takes the first ConfirmCustomerAgreement too long to answer and the second at once: the caller
 /// gets the agreement, and both attempts carried one `MS-RequestId`.
 async fn a_write_that_times_out_once_is_answered_by_its_retry(extra: &str) {

@@ -134,29 +134,39 @@ async fn a_rolled_refresh_token_reaches_disk_even_when_its_caller_hangs_up() {
 }
 
 /// A token Partner Center refuses (401: revoked, consent withdrawn) is dropped, so the connection's next call
-/// fetches a new one instead of failing until the old one's renewal time.
+/// fetches a new one instead of failing until the old one's renewal time; but a token refused as soon as it was
+/// issued is kept, so a connection that lost its access does not fetch a token on every call.
 #[tokio::test]
-async fn a_token_partner_center_refuses_is_replaced_on_the_next_call() {
+async fn a_token_partner_center_refuses_is_replaced_once_not_on_every_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, ResponseTemplate};
-    let server = mock_with_tokens("at-1").await;
+    use wiremock::{Mock, Request, ResponseTemplate};
+    let server = mock_with_tokens("at").await;
     let customer = format!("/v1/customers/{SEED_CUSTOMER}");
+    // Partner Center refuses the 2nd call and everything from the 4th on.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
     Mock::given(method("GET"))
         .and(path(customer.as_str()))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            r#"{"code":401,"description":"Unauthorized"}"#,
-            "application/json",
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
+        .respond_with(
+            move |_: &Request| match seen.fetch_add(1, Ordering::SeqCst) {
+                0 | 2 => {
+                    ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json")
+                }
+                _ => ResponseTemplate::new(401).set_body_raw(
+                    r#"{"code":401,"description":"Unauthorized"}"#,
+                    "application/json",
+                ),
+            },
+        )
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(customer.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
-        .mount(&server)
-        .await;
-    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
+    let state = tempfile::tempdir().unwrap();
+    let clock = partner_center_gateway::quota::QuotaClock::manual();
+    let toml = real_profile(&server.uri(), &server.uri(), &temp_file(&state, "rt"), "");
+    let app = spawn_toml_with_clock(&toml, clock.clone()).await;
     let token_requests = || async {
         server
             .received_requests()
@@ -167,9 +177,23 @@ async fn a_token_partner_center_refuses_is_replaced_on_the_next_call() {
             .count()
     };
 
+    assert_eq!(app.get("app-key", &customer).await.status(), 200);
+    clock.advance(Duration::from_secs(61));
     assert_eq!(app.get("app-key", &customer).await.status(), 401);
     assert_eq!(app.get("app-key", &customer).await.status(), 200);
-    assert_eq!(token_requests().await, 2, "the refused token was replaced");
-    assert_eq!(app.get("app-key", &customer).await.status(), 200);
-    assert_eq!(token_requests().await, 2, "and the new one is cached");
+    assert_eq!(
+        token_requests().await,
+        2,
+        "the refused minute-old token was replaced"
+    );
+
+    for _ in 0..3 {
+        assert_eq!(app.get("app-key", &customer).await.status(), 401);
+    }
+    assert_eq!(
+        token_requests().await,
+        2,
+        "a token refused while new is kept: the refusal is the connection's, not the token's"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
 }
