@@ -147,7 +147,7 @@ impl Application {
 
     /// `https` when the gateway terminates TLS itself, `http` otherwise.
     pub fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
+        self.gateway.scheme
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -189,6 +189,13 @@ refresh_token_seed = "{seed}"
     )
 }
 
+/// `toml` (a profile listening on port 0) with `keys` added to its `[server]` table.
+pub fn with_server_keys(toml: &str, keys: &str) -> String {
+    const LISTEN: &str = "listen = \"127.0.0.1:0\"";
+    assert!(toml.contains(LISTEN), "the profile listens on port 0");
+    toml.replacen(LISTEN, &format!("{LISTEN}\n{keys}"), 1)
+}
+
 pub fn temp_file(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }

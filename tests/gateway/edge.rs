@@ -345,10 +345,9 @@ async fn a_cr_inside_a_header_is_a_400_before_anything_else_runs() {
 
 /// The sandbox profile with the server's header and body timeouts set to `ms`.
 fn with_client_timeouts(ms: u64, state: &tempfile::TempDir) -> String {
-    sandbox_profile(&state.path().join("contoso.refresh-token")).replacen(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:0\"\nheader_timeout_ms = {ms}\nbody_timeout_ms = {ms}"),
-        1,
+    with_server_keys(
+        &sandbox_profile(&state.path().join("contoso.refresh-token")),
+        &format!("header_timeout_ms = {ms}\nbody_timeout_ms = {ms}"),
     )
 }
 

@@ -160,10 +160,9 @@ async fn wait_for_calls_upstream(server: &MockServer, n: usize) {
 }
 
 fn write_config(dir: &Path, upstream: &str, server_extra: &str) -> std::path::PathBuf {
-    let toml = real_profile(upstream, upstream, &dir.join("user.refresh-token"), "").replacen(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:0\"\n{server_extra}"),
-        1,
+    let toml = with_server_keys(
+        &real_profile(upstream, upstream, &dir.join("user.refresh-token"), ""),
+        server_extra,
     );
     let config = dir.join("gateway.toml");
     std::fs::write(&config, toml).unwrap();

@@ -8,14 +8,13 @@ use partner_center_gateway::config::Settings;
 
 /// The sandbox profile, serving HTTPS with `cert_file` and `key_file`.
 fn tls_profile(state: &Path, cert_file: &Path, key_file: &Path) -> String {
-    sandbox_profile(&state.join("contoso.refresh-token")).replacen(
-        "listen = \"127.0.0.1:0\"",
+    with_server_keys(
+        &sandbox_profile(&state.join("contoso.refresh-token")),
         &format!(
-            "listen = \"127.0.0.1:0\"\ntls = {{ cert_file = '{}', key_file = '{}' }}",
+            "tls = {{ cert_file = '{}', key_file = '{}' }}",
             cert_file.display(),
             key_file.display()
         ),
-        1,
     )
 }
 
