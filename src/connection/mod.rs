@@ -3,17 +3,22 @@
 //! Keys are stored and looked up by their SHA-256, so the configuration never holds a usable key and a lookup
 //! never compares key bytes directly.
 
-use std::path::Path;
+pub mod bearer;
+mod refresh_token;
+
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::http::HeaderName;
-use secrecy::SecretString;
+use governor::nanos::Nanos;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::config::{ConfigError, CredentialSettings, QuotaLimit, Settings};
 use crate::domain::ConnectionId;
-use crate::tokens::RefreshTokenStore;
+pub use refresh_token::RefreshTokenStore;
+pub(crate) use refresh_token::write_atomically;
 
 pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
@@ -56,64 +61,14 @@ pub fn hash_api_key(key: &str) -> String {
 }
 
 impl Registry {
-    /// Resolves every connection's secrets (environment variables, files) now, so a missing secret stops
-    /// start-up instead of failing the first call.
-    pub fn from_settings(
-        settings: &Settings,
-    ) -> Result<(Self, Vec<(ConnectionId, QuotaLimit)>), ConfigError> {
-        let mut by_key_hash = Vec::new();
-        let mut overrides = Vec::new();
-        for (i, c) in settings.connections.iter().enumerate() {
-            let key = |field: &str| format!("connections[{i}].credentials.{field}");
-            let id = ConnectionId::parse(&c.id)
-                .map_err(|e| ConfigError::key(format!("connections[{i}].id"), e))?;
-            let credentials = match &c.credentials {
-                CredentialSettings::AppOnly {
-                    tenant_id,
-                    client_id,
-                    client_secret_env,
-                    client_secret_file,
-                } => Credentials::AppOnly {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: read_secret(
-                        &key,
-                        client_secret_env.as_deref(),
-                        client_secret_file.as_deref(),
-                    )?
-                    .expect("validated: app_only has a secret"),
-                },
-                CredentialSettings::AppUser {
-                    tenant_id,
-                    client_id,
-                    client_secret_env,
-                    client_secret_file,
-                    refresh_token_file,
-                    refresh_token_seed,
-                } => Credentials::AppUser {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: read_secret(
-                        &key,
-                        client_secret_env.as_deref(),
-                        client_secret_file.as_deref(),
-                    )?,
-                    refresh_token: RefreshTokenStore::open(
-                        refresh_token_file,
-                        refresh_token_seed.as_ref(),
-                    )
-                    .map_err(|e| ConfigError::key(key("refresh_token_file"), e))?,
-                },
-            };
-            let mut hash = [0u8; 32];
-            hex::decode_to_slice(&c.api_key_sha256, &mut hash)
-                .map_err(|e| ConfigError::key(format!("connections[{i}].api_key_sha256"), e))?;
-            if let Some(q) = c.quota {
-                overrides.push((id.clone(), q));
-            }
-            by_key_hash.push((hash, Arc::new(Connection { id, credentials })));
+    /// The registered connections, each with the SHA-256 of its API key.
+    pub fn new(connections: Vec<([u8; 32], Connection)>) -> Self {
+        Self {
+            by_key_hash: connections
+                .into_iter()
+                .map(|(hash, connection)| (hash, Arc::new(connection)))
+                .collect(),
         }
-        Ok((Self { by_key_hash }, overrides))
     }
 
     /// The connection whose key this is. Every registered hash is compared, in constant time and without
@@ -130,35 +85,140 @@ impl Registry {
     }
 }
 
-fn read_secret(
-    key: &dyn Fn(&str) -> String,
-    env: Option<&str>,
-    file: Option<&Path>,
-) -> Result<Option<SecretString>, ConfigError> {
-    if let Some(var) = env {
-        let value = std::env::var(var).map_err(|_| {
-            ConfigError::key(
-                key("client_secret_env"),
-                format!("environment variable {var} is not set"),
-            )
-        })?;
-        return Ok(Some(value.into()));
+/// A connection's credentials as configured: where its secrets are, not yet the secrets themselves.
+#[derive(Debug)]
+pub enum CredentialSource {
+    AppOnly {
+        tenant_id: String,
+        client_id: String,
+        client_secret: SecretSource,
+    },
+    AppUser {
+        tenant_id: String,
+        client_id: String,
+        client_secret: Option<SecretSource>,
+        refresh_token_file: PathBuf,
+        /// Written to `refresh_token_file` only when that file does not exist yet (first start).
+        refresh_token_seed: Option<SecretString>,
+    },
+}
+
+/// Where a client secret is read from at start-up.
+#[derive(Debug)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+/// A credential that could not be read: the configuration field it came from, and why.
+#[derive(Debug)]
+pub struct CredentialError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl CredentialSource {
+    /// Reads the secrets (environment variables, files) and opens the refresh token file, so a missing secret
+    /// stops start-up instead of failing the first call.
+    pub fn resolve(&self) -> Result<Credentials, CredentialError> {
+        Ok(match self {
+            CredentialSource::AppOnly {
+                tenant_id,
+                client_id,
+                client_secret,
+            } => Credentials::AppOnly {
+                tenant_id: tenant_id.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.read()?,
+            },
+            CredentialSource::AppUser {
+                tenant_id,
+                client_id,
+                client_secret,
+                refresh_token_file,
+                refresh_token_seed,
+            } => Credentials::AppUser {
+                tenant_id: tenant_id.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.as_ref().map(SecretSource::read).transpose()?,
+                refresh_token: RefreshTokenStore::open(
+                    refresh_token_file,
+                    refresh_token_seed.as_ref(),
+                )
+                .map_err(|problem| CredentialError {
+                    field: "refresh_token_file",
+                    problem,
+                })?,
+            },
+        })
     }
-    if let Some(path) = file {
-        let value = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::key(
-                key("client_secret_file"),
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(ConfigError::key(
-                key("client_secret_file"),
-                format!("{} is empty", path.display()),
-            ));
+}
+
+impl SecretSource {
+    fn read(&self) -> Result<SecretString, CredentialError> {
+        match self {
+            SecretSource::Env(var) => {
+                let value = std::env::var(var).map_err(|_| CredentialError {
+                    field: "client_secret_env",
+                    problem: format!("environment variable {var} is not set"),
+                })?;
+                Ok(value.into())
+            }
+            SecretSource::File(path) => {
+                let problem = |problem| CredentialError {
+                    field: "client_secret_file",
+                    problem,
+                };
+                let value = std::fs::read_to_string(path)
+                    .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+                let value = value.trim();
+                if value.is_empty() {
+                    return Err(problem(format!("{} is empty", path.display())));
+                }
+                Ok(value.into())
+            }
         }
-        return Ok(Some(value.into()));
     }
-    Ok(None)
+}
+
+pub struct AccessToken {
+    pub(crate) secret: SecretString,
+    pub(crate) renew_at: Instant,
+    /// On the gateway's clock, for `TokenSource::forget`.
+    pub(crate) fetched_at: Nanos,
+}
+
+impl AccessToken {
+    /// A caller's own token, forwarded as it came; the gateway never renews it.
+    pub fn forwarded(secret: SecretString) -> Self {
+        Self {
+            secret,
+            renew_at: Instant::now(),
+            fetched_at: Nanos::from(0),
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.secret.expose_secret()
+    }
+}
+
+/// The connection a call is made on, as the authentication layer named it.
+pub enum CallerConnection {
+    /// A connection of the registry: the gateway holds its credentials and gets its tokens.
+    Registered(Arc<Connection>),
+    /// A maker's own validated Entra token, forwarded to Partner Center unchanged.
+    PassThrough {
+        id: ConnectionId,
+        token: AccessToken,
+    },
+}
+
+impl CallerConnection {
+    pub fn id(&self) -> &ConnectionId {
+        match self {
+            CallerConnection::Registered(connection) => &connection.id,
+            CallerConnection::PassThrough { id, .. } => id,
+        }
+    }
 }

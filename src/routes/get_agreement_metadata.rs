@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::domain::AgreementType;
+use crate::edge::{Caller, Gateway, QueryParams, json};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, QueryParams, json};
 use crate::openapi::models::AgreementMetadataCollection;
 use crate::openapi::responses::CommonErrors;
 use crate::upstream::{CallContext, UpstreamRequest};
