@@ -119,28 +119,19 @@ impl Settings {
     }
 
     fn parse(file: File) -> Result<Self, ConfigError> {
-        let File {
-            server,
-            upstream,
-            auth,
-            quota,
-            sandbox,
-            connections,
-        } = file;
-        if let Some(url) = &upstream.base_url {
+        if let Some(url) = &file.upstream.base_url {
             check_base_url("upstream.base_url", url)?;
         }
-        check_base_url("auth.authority", &auth.authority)?;
-        server.check()?;
-        quota::check(quota.limit()).map_err(|e| ConfigError::key("quota", e))?;
-        let connections = connections::parse(connections, upstream.base_url.is_none())?;
+        check_base_url("auth.authority", &file.auth.authority)?;
+        file.server.check()?;
+        quota::check(file.quota.limit()).map_err(|e| ConfigError::key("quota", e))?;
         Ok(Settings {
-            server,
-            upstream,
-            auth,
-            quota,
-            sandbox,
-            connections,
+            connections: connections::parse(file.connections, file.upstream.base_url.is_none())?,
+            server: file.server,
+            upstream: file.upstream,
+            auth: file.auth,
+            quota: file.quota,
+            sandbox: file.sandbox,
         })
     }
 }

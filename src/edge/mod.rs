@@ -81,6 +81,16 @@ impl Gateway {
             }
         }
     }
+
+    /// A read whose answer reaches the caller unchanged, as most operations are.
+    pub async fn get_json(
+        &self,
+        caller: &CallerConnection,
+        ctx: &CallContext,
+        path: String,
+    ) -> Result<Response, AppError> {
+        json(self.call(caller, ctx, UpstreamRequest::get(path)).await?)
+    }
 }
 
 static JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::domain::AgreementType;
-use crate::edge::{Caller, CustomerPath, Gateway, QueryParams, json};
+use crate::edge::{Caller, CustomerPath, Gateway, QueryParams};
 use crate::error::AppError;
 use crate::openapi::models::AgreementCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[utoipa::path(
     get,
@@ -44,9 +44,5 @@ pub async fn get_customer_agreements(
         path.push_str("?agreementType=");
         path.push_str(kind.as_str());
     }
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

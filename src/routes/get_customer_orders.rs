@@ -3,11 +3,11 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::edge::{Caller, CustomerPath, Gateway, Plain, json};
+use crate::edge::{Caller, CustomerPath, Gateway, Plain};
 use crate::error::AppError;
 use crate::openapi::models::OrderCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[utoipa::path(
     get,
@@ -32,9 +32,5 @@ pub async fn get_customer_orders(
     CustomerPath { customer, .. }: CustomerPath<Plain>,
 ) -> Result<Response, AppError> {
     let path = format!("/v1/customers/{customer}/orders");
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

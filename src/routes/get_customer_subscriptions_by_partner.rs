@@ -7,11 +7,11 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::domain::PartnerId;
-use crate::edge::{Caller, CustomerPath, Gateway, PathParams, json};
+use crate::edge::{Caller, CustomerPath, Gateway, PathParams};
 use crate::error::AppError;
 use crate::openapi::models::SubscriptionCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[derive(Deserialize)]
 pub struct PartnerPath {
@@ -48,9 +48,5 @@ pub async fn get_customer_subscriptions_by_partner(
         "/v1/customers/{customer}/subscriptions?mpn_id={}",
         partner.as_str()
     );
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }
