@@ -9,9 +9,9 @@ use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use partner_center_gateway::config::QuotaSettings;
+use partner_center_gateway::clock::Clock;
 use partner_center_gateway::domain::ConnectionId;
-use partner_center_gateway::quota::{QuotaClock, Quotas};
+use partner_center_gateway::quota::{QuotaSettings, Quotas};
 
 struct Counting;
 
@@ -71,7 +71,7 @@ fn main() {
         return;
     }
     println!("quota store at {KEYS} connections (100 calls / 60 s, one call each)");
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     // Room for every key, so the figure is the cost of tracking, not of the cap.
     let quotas = Quotas::new(&settings(2 * KEYS as usize), [], &clock);
     let empty = live();
@@ -120,7 +120,7 @@ fn main() {
     }
 
     let cap = 100_000;
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let capped = Quotas::new(&settings(cap), [], &clock);
     let empty = live();
     for i in 0..KEYS {

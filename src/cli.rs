@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::config::{DEFAULT_CONFIG_FILE, Settings};
-use crate::openapi::connector::{Auth, Target};
-use crate::openapi::locale::Locale;
-use crate::openapi::{document, export};
+use crate::connector::export;
+use crate::connector::locale::Locale;
+use crate::connector::package::{Auth, Target};
+use crate::routes;
 use crate::sandbox::SandboxOptions;
 use crate::startup::{Application, shutdown_signal};
 
@@ -94,7 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     })?,
             };
             let target = Target::parse(&host).map_err(anyhow::Error::msg)?;
-            for path in export::write(&out, &document::openapi(), locale, auth, &target)? {
+            for path in export::write(&out, &routes::openapi(), locale, auth, &target)? {
                 println!("{}", path.display());
             }
         }

@@ -2,45 +2,71 @@
 //! Power Automate, Logic Apps and Power Apps makers, each call proxied to Partner Center on the caller's
 //! connection and under that connection's quota.
 //!
-//! Layout, in the order a call meets it:
+//! # The house
 //!
-//! - [`cli`] and [`startup`]: the command line, `Application::build` (binds, starts the sandbox when no real
-//!   Partner Center is configured) and `run_until_stopped` (the accept loop, with header and body timeouts,
-//!   HTTPS when configured, and the graceful drain).
-//! - [`config`]: layered settings (TOML file, then `PCGW_` environment), checked on load.
-//! - [`routes`]: the router factory and one file per operation; the middleware stack is explained there.
+//! Layers, bottom first. A module imports (`use crate::…` or an inline `crate::…` path) only modules of the
+//! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
+//! this list and fails the build on an import that points up or closes a cycle.
+//!
+//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`
+//! 2. components: `connection`, `quota`, `upstream`, `openapi`
+//! 3. edge: `edge`
+//! 4. surface: `routes`, `connector`
+//! 5. settings: `config`
+//! 6. wiring: `startup`
+//! 7. command line: `cli`
+//!
+//! The components never read the configuration: [`config`] parses the file once, at load, into their own types
+//! (a quota's numbers, a connection's ID and key hash and where its secrets are), and [`startup`] builds the
+//! components from that.
+//!
+//! Layout, bottom first:
+//!
+//! - [`clock`]: the gateway's clock (quotas, breaker cooldowns, the JWKS refetch window); moved by hand in tests.
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
-//! - [`auth`]: who is calling (API key, or a validated Entra bearer token passed through) and the quota check,
-//!   with the `RateLimit` headers every answered call carries.
-//! - [`connections`]: the registry of API keys → connections and their credentials.
-//! - [`quota`]: governor limiters keyed on the connection ID.
-//! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
-//! - [`gateway`]: shared state, extractors and the steps every operation takes.
-//! - [`tokens`]: access tokens per connection (moka cache) and rolling refresh tokens on disk.
-//! - [`upstream`]: the one reqwest client that calls Partner Center, with retries.
-//! - [`breaker`]: circuit breakers per upstream and the concurrency limit with its bounded queue.
-//! - [`retry`]: when to ask Partner Center again (`Retry-After` in both forms, backoff).
-//! - [`paging`]: `nextLink` for paged collections.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
+//! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
-//! - [`openapi`]: the OpenAPI 3.1 document generated from the routes, Swagger UI, and the Power Platform
-//!   custom-connector package (Swagger 2.0 in en-US and pt-BR, `apiProperties.json`, icon) converted from it.
+//! - [`connection`]: who the caller is: the registry of API keys → connections and their credentials (rolling
+//!   refresh tokens on disk), a validated Entra bearer token passed through (`connection::bearer`), and the
+//!   caller's connection.
+//! - [`quota`]: governor limiters keyed on the connection ID; it answers numbers, the edge writes the headers.
+//! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
+//!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); circuit
+//!   breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
+//! - `openapi`: the contract: the OpenAPI document's base and finish, the models and the shared error
+//!   responses.
+//! - `edge`: shared state, extractors (`Caller`, `CustomerPath`, `QueryParams`, `LinkBase`, the call context),
+//!   answers and `nextLink` paging, and the authentication middleware with the `RateLimit` headers.
+//! - [`routes`]: one file per operation, collected with their descriptions.
+//! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
+//!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
+//!   the documents and Swagger UI.
+//! - [`config`]: layered settings (TOML file, then `PCGW_` environment), one file per section, checked on load.
+//! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
+//!   builds the components from the settings and assembles the router with its middleware stack) and
+//!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
+//!   graceful drain).
+//! - [`cli`]: the command line.
 
-pub mod auth;
-pub mod breaker;
-pub mod cli;
-pub mod config;
-pub mod connections;
-pub mod correlation;
+pub mod clock;
+pub(crate) mod correlation;
 pub mod domain;
-pub mod error;
-pub mod gateway;
-pub mod openapi;
-pub mod paging;
-pub mod quota;
-pub mod retry;
-pub mod routes;
+pub(crate) mod error;
 pub mod sandbox;
-pub mod startup;
-pub mod tokens;
+
+pub mod connection;
+pub(crate) mod openapi;
+pub mod quota;
 pub mod upstream;
+
+pub(crate) mod edge;
+
+pub mod connector;
+pub mod routes;
+
+pub mod config;
+
+pub mod startup;
+
+pub mod cli;

@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
-use partner_center_gateway::auth::bearer::parse_header;
+use partner_center_gateway::connection::bearer::parse_header;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(raw) = std::str::from_utf8(data)

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use partner_center_gateway::retry::parse_retry_after;
+use partner_center_gateway::upstream::retry::parse_retry_after;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {

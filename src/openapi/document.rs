@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document: utoipa generates it from the operations' `#[utoipa::path]` declarations (collected
-//! by `routes!` in [`crate::routes`]) and the [`models`](super::models); [`finish`] adds the display names.
+//! by `routes!` in the routes, which hand it to [`finish`]) and the [`models`](super::models); [`finish`] adds
+//! the display names.
 
 use serde_json::Value;
 use utoipa::openapi::security::{
@@ -11,8 +12,6 @@ use utoipa::{Modify, OpenApi};
 use super::display;
 use super::models::{GatewayError, PartnerCenterError, RateLimitError};
 
-/// The connector's title: Power Platform allows 30 characters and no "API".
-pub const TITLE: &str = "Partner Center Gateway";
 /// Partner Center's resource: the audience of the tokens the OAuth variant passes through.
 pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
 /// The delegated permission an Entra application asks for to call Partner Center as a user.
@@ -211,11 +210,6 @@ fn sort_extensions(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(sort_extensions),
         _ => {}
     }
-}
-
-/// The finished OpenAPI 3.1 document of this build.
-pub fn openapi() -> Value {
-    finish(&crate::routes::openapi()).expect("every schema property has a display name")
 }
 
 /// Adds the sandbox's try-it-out operation (and its tag) to a finished document.

@@ -16,9 +16,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-use crate::domain::CustomerTenantId;
+use crate::edge::{Caller, CustomerPath, Gateway, json};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, PathParam, json};
 use crate::openapi::models::{Agreement, GatewayError, PartnerCenterError};
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
@@ -81,7 +80,7 @@ struct Contact {
     summary = "Confirm customer acceptance of the Microsoft Customer Agreement",
     description = "Confirms or reconfirms that a customer accepted the Microsoft Customer Agreement.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
+        CustomerPath,
     ),
     request_body(content = NewAgreement, description = "Who accepted which agreement, and when.", extensions(("x-ms-summary" = json!("Agreement")))),
     responses(
@@ -96,10 +95,9 @@ pub async fn confirm_customer_agreement(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,
     ctx: CallContext,
-    PathParam(customer): PathParam,
+    CustomerPath { customer, .. }: CustomerPath,
     body: Body,
 ) -> Result<Response, AppError> {
-    let customer = CustomerTenantId::parse(&customer)?;
     let body = read_limited(body, gateway.max_body_bytes, gateway.body_timeout).await?;
     validate(&body)?;
     let request = UpstreamRequest {

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::domain::AgreementType;
+use crate::edge::{Caller, Gateway, QueryParams};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, QueryParams, json};
 use crate::openapi::models::AgreementMetadataCollection;
 use crate::openapi::responses::CommonErrors;
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[utoipa::path(
     get,
@@ -39,9 +39,5 @@ pub async fn get_agreement_metadata(
         .unwrap_or(AgreementType::MICROSOFT_CUSTOMER_AGREEMENT);
     let kind = AgreementType::parse(kind)?;
     let path = format!("/v1/agreements?agreementType={}", kind.as_str());
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

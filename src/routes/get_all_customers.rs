@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::domain::{ContinuationToken, PageSize};
+use crate::edge::paging::push_query;
+use crate::edge::{Caller, Gateway, LinkBase, QueryParams, paged};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
 use crate::openapi::models::CustomerCollection;
 use crate::openapi::responses::CommonErrors;
-use crate::paging::push_query;
 use crate::upstream::{CallContext, UpstreamRequest};
 
 /// Partner Center's own maximum page size for customers.

@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::domain::{AgreementType, CustomerTenantId};
+use crate::domain::AgreementType;
+use crate::edge::{Caller, CustomerPath, Gateway, QueryParams};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, PathParam, QueryParams, json};
 use crate::openapi::models::AgreementCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[utoipa::path(
     get,
@@ -19,7 +19,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer agreements",
     description = "Gets the agreements confirmed for a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
+        CustomerPath,
         ("AgreementType" = Option<String>, Query, pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement|\*)$", description = "Only agreements of this type, such as MicrosoftCustomerAgreement; every type when left empty.", extensions(("x-ms-summary" = json!("Agreement type")))),
     ),
     responses(
@@ -32,10 +32,9 @@ pub async fn get_customer_agreements(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,
     ctx: CallContext,
-    PathParam(customer): PathParam,
+    CustomerPath { customer, .. }: CustomerPath,
     query: QueryParams,
 ) -> Result<Response, AppError> {
-    let customer = CustomerTenantId::parse(&customer)?;
     let kind = query
         .single("AgreementType")?
         .map(AgreementType::parse)
@@ -45,9 +44,5 @@ pub async fn get_customer_agreements(
         path.push_str("?agreementType=");
         path.push_str(kind.as_str());
     }
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::domain::CustomerTenantId;
+use crate::edge::{Caller, CustomerPath, Gateway, Plain};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, PathParam, json};
 use crate::openapi::models::OrderCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
 
 #[utoipa::path(
     get,
@@ -18,7 +17,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer orders",
     description = "Gets a collection of all the orders for a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
+        CustomerPath<Plain>,
     ),
     responses(
         (status = 200, description = "The customer's orders.", body = OrderCollection),
@@ -30,13 +29,8 @@ pub async fn get_customer_orders(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,
     ctx: CallContext,
-    PathParam(customer): PathParam,
+    CustomerPath { customer, .. }: CustomerPath<Plain>,
 ) -> Result<Response, AppError> {
-    let customer = CustomerTenantId::parse(&customer)?;
     let path = format!("/v1/customers/{customer}/orders");
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

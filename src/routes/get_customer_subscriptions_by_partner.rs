@@ -4,13 +4,20 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use serde::Deserialize;
 
-use crate::domain::{CustomerTenantId, PartnerId};
+use crate::domain::PartnerId;
+use crate::edge::{Caller, CustomerPath, Gateway, PathParams};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, PathParams2, json};
 use crate::openapi::models::SubscriptionCollection;
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
-use crate::upstream::{CallContext, UpstreamRequest};
+use crate::upstream::CallContext;
+
+#[derive(Deserialize)]
+pub struct PartnerPath {
+    #[serde(rename = "PartnerId")]
+    partner: String,
+}
 
 #[utoipa::path(
     get,
@@ -20,7 +27,7 @@ use crate::upstream::{CallContext, UpstreamRequest};
     summary = "Get customer subscriptions by partner ID",
     description = "Gets the subscriptions that a given partner sold to a specified customer.",
     params(
-        ("CustomerTenantID" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "A customer's tenant ID.", extensions(("x-ms-summary" = json!("Customer tenant ID")))),
+        CustomerPath,
         ("PartnerId" = String, Path, pattern = r"^[0-9]{1,18}$", description = "The partner's Microsoft AI Cloud Partner Program ID (MPN ID), digits only.", extensions(("x-ms-summary" = json!("Partner ID")))),
     ),
     responses(
@@ -33,17 +40,13 @@ pub async fn get_customer_subscriptions_by_partner(
     State(gateway): State<Gateway>,
     Caller(connection): Caller,
     ctx: CallContext,
-    PathParams2(customer, partner): PathParams2,
+    CustomerPath { customer, .. }: CustomerPath,
+    PathParams(PartnerPath { partner }): PathParams<PartnerPath>,
 ) -> Result<Response, AppError> {
-    let customer = CustomerTenantId::parse(&customer)?;
     let partner = PartnerId::parse(&partner)?;
     let path = format!(
         "/v1/customers/{customer}/subscriptions?mpn_id={}",
         partner.as_str()
     );
-    json(
-        gateway
-            .call(&connection, &ctx, UpstreamRequest::get(path))
-            .await?,
-    )
+    gateway.get_json(&connection, &ctx, path).await
 }

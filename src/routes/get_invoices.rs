@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::domain::{Offset, PageSize};
+use crate::edge::paging::push_query;
+use crate::edge::{Caller, Gateway, LinkBase, QueryParams, paged};
 use crate::error::AppError;
-use crate::gateway::{Caller, Gateway, LinkBase, QueryParams, paged};
 use crate::openapi::models::InvoiceCollection;
 use crate::openapi::responses::CommonErrors;
-use crate::paging::push_query;
 use crate::upstream::{CallContext, UpstreamRequest};
 
 /// Refuses absurd page sizes before Partner Center has to.

@@ -9,12 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::server::TlsStream;
-
-use crate::config::{ConfigError, TlsSettings};
 
 /// A client that opens a connection and never finishes its handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,59 +20,6 @@ const MAX_PENDING_HANDSHAKES: usize = 4096;
 /// The handshake deadline once more than half the slots are taken: short enough that a flood of silent
 /// clients cannot hold the slots for long, long enough for a real client far away.
 const HANDSHAKE_TIMEOUT_UNDER_PRESSURE: Duration = Duration::from_secs(1);
-
-/// `server.tls`'s certificate chain and key as a rustls configuration, read once: validation loads it and
-/// start-up reuses it. Every error names the key whose file is at fault.
-pub fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
-    if let Some(config) = tls.loaded.get() {
-        return Ok(config.clone());
-    }
-    let config = load(tls)?;
-    Ok(tls.loaded.get_or_init(|| config).clone())
-}
-
-fn load(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
-    const CERT: &str = "server.tls.cert_file";
-    const KEY: &str = "server.tls.key_file";
-    let unreadable = |key: &str, path: &std::path::Path, e: pem::Error| {
-        let problem = match e {
-            pem::Error::NoItemsFound if key == CERT => "has no PEM CERTIFICATE block".to_owned(),
-            pem::Error::NoItemsFound => {
-                "has no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)"
-                    .to_owned()
-            }
-            e => e.to_string(),
-        };
-        ConfigError::key(key, format!("{}: {problem}", path.display()))
-    };
-    let chain = CertificateDer::pem_file_iter(&tls.cert_file)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| unreadable(CERT, &tls.cert_file, e))?;
-    if chain.is_empty() {
-        return Err(unreadable(CERT, &tls.cert_file, pem::Error::NoItemsFound));
-    }
-    let key = PrivateKeyDer::from_pem_file(&tls.key_file)
-        .map_err(|e| unreadable(KEY, &tls.key_file, e))?;
-    // ring explicitly: it is the provider reqwest already links, and naming it keeps aws-lc-rs out of the build.
-    let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::key("server.tls", e))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| {
-            ConfigError::key(
-                KEY,
-                format!(
-                    "{}: not usable with the certificate in {} ({e})",
-                    tls.key_file.display(),
-                    tls.cert_file.display()
-                ),
-            )
-        })?;
-    // The gateway serves HTTP/1.1 only (see `serve`); offering h2 would strand clients that pick it.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
 
 /// Accepts TCP connections and hands axum only those that completed a TLS handshake. Handshakes run in tasks
 /// of their own, so one slow or silent client does not hold up the next; a failed one is dropped unanswered.
@@ -186,7 +128,8 @@ async fn accept_error(e: std::io::Error) {
 mod tests {
     use super::*;
     use axum::serve::Listener;
-    use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
+    use tokio_rustls::rustls::crypto::ring;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
     use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
     fn self_signed() -> (Arc<ServerConfig>, CertificateDer<'static>) {

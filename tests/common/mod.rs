@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use partner_center_gateway::clock::Clock;
 use partner_center_gateway::config::Settings;
-use partner_center_gateway::quota::QuotaClock;
 use partner_center_gateway::sandbox::{self, SandboxHandle, SandboxOptions};
 use partner_center_gateway::startup::Application;
 use tokio::sync::oneshot;
@@ -52,12 +52,12 @@ pub fn sandbox_profile(refresh_token_file: &Path) -> String {
 }
 
 pub async fn spawn_toml(toml: &str) -> TestApp {
-    spawn_toml_with_clock(toml, QuotaClock::real()).await
+    spawn_toml_with_clock(toml, Clock::real()).await
 }
 
 /// The gateway on `clock` (quotas, JWKS refetch window, breaker cooldowns), so a test can move time instead of
 /// waiting for it.
-pub async fn spawn_toml_with_clock(toml: &str, clock: QuotaClock) -> TestApp {
+pub async fn spawn_toml_with_clock(toml: &str, clock: Clock) -> TestApp {
     let settings = Settings::from_toml(toml).expect("test configuration is valid");
     let app = Application::build_with_clock(settings, clock)
         .await
@@ -137,7 +137,7 @@ pub async fn standalone_sandbox(options: SandboxOptions) -> SandboxHandle {
 }
 
 pub fn sha256_hex(key: &str) -> String {
-    partner_center_gateway::connections::hash_api_key(key)
+    partner_center_gateway::connection::hash_api_key(key)
 }
 
 /// A real-upstream profile (no demo keys) with one app-only and one App+User connection, keys "app-key" and

@@ -5,9 +5,10 @@
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
-use partner_center_gateway::openapi::connector::{self, Auth, Target};
-use partner_center_gateway::openapi::locale::{self, Locale};
-use partner_center_gateway::openapi::{document, export};
+use partner_center_gateway::connector::export;
+use partner_center_gateway::connector::locale::{self, Locale};
+use partner_center_gateway::connector::package::{self as connector, Auth, Target};
+use partner_center_gateway::routes;
 use serde_json::Value;
 
 /// The host the committed exports name; makers export their own with `--host`.
@@ -15,7 +16,7 @@ const EXPORT_HOST: &str = "pcgw.example.com";
 
 fn definition(locale: Locale, auth: Auth) -> Value {
     connector::api_definition(
-        &document::openapi(),
+        &routes::openapi(),
         locale,
         auth,
         &Target::parse(EXPORT_HOST).unwrap(),
@@ -1158,7 +1159,7 @@ fn the_icon_is_a_square_png_and_settings_name_the_packages_files() {
     assert_eq!(width, height);
     assert!((100..=230).contains(&width), "{width}");
     let files = export::package(
-        &document::openapi(),
+        &routes::openapi(),
         Locale::EnUs,
         Auth::ApiKey,
         &Target::parse(EXPORT_HOST).unwrap(),
@@ -1173,7 +1174,7 @@ fn the_icon_is_a_square_png_and_settings_name_the_packages_files() {
 
 #[test]
 fn snapshots_of_both_documents() {
-    insta::assert_json_snapshot!("openapi-3.1", document::openapi());
+    insta::assert_json_snapshot!("openapi-3.1", routes::openapi());
     insta::assert_json_snapshot!(
         "swagger-2.0-en-US-api-key",
         definition(Locale::EnUs, Auth::ApiKey)
@@ -1190,7 +1191,7 @@ fn snapshots_of_both_documents() {
 fn the_committed_exports_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi");
     let update = std::env::var_os("UPDATE_EXPORTS").is_some();
-    let openapi = document::openapi();
+    let openapi = routes::openapi();
     let mut expected = vec![(root.join("openapi.json"), export::pretty(&openapi))];
     for locale in Locale::ALL {
         for auth in Auth::ALL {

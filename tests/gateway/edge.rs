@@ -134,7 +134,7 @@ async fn the_101st_call_in_a_minute_gets_429_while_another_connection_is_served(
     let state = tempfile::tempdir().unwrap();
     // The quota's clock stands still: on real time, a slow machine taking over 0.6 s for the 100 calls would
     // have earned a 101st.
-    let clock = partner_center_gateway::quota::QuotaClock::manual();
+    let clock = partner_center_gateway::clock::Clock::manual();
     let app = spawn_toml_with_clock(&sandbox_profile(&state.path().join("rt")), clock).await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     for i in 0..100 {

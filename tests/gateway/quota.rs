@@ -6,13 +6,13 @@ use std::time::Duration;
 use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use partner_center_gateway::quota::QuotaClock;
+use partner_center_gateway::clock::Clock;
 
 fn header(response: &reqwest::Response, name: &str) -> String {
     response.headers()[name].to_str().unwrap().to_owned()
 }
 
-async fn app_with_clock(clock: QuotaClock, extra_quota: &str) -> (TestApp, tempfile::TempDir) {
+async fn app_with_clock(clock: Clock, extra_quota: &str) -> (TestApp, tempfile::TempDir) {
     let state = tempfile::tempdir().unwrap();
     let toml = sandbox_profile(&state.path().join("rt")).replace(
         "period_secs = 60\n",
@@ -23,7 +23,7 @@ async fn app_with_clock(clock: QuotaClock, extra_quota: &str) -> (TestApp, tempf
 
 #[tokio::test]
 async fn remaining_counts_down_to_zero_at_the_429_and_waiting_retry_after_is_enough() {
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let (app, _state) = app_with_clock(clock.clone(), "").await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     for expected_remaining in (0..100).rev() {
@@ -57,7 +57,7 @@ async fn remaining_counts_down_to_zero_at_the_429_and_waiting_retry_after_is_eno
 
 #[tokio::test]
 async fn strict_window_spends_half_at_once_then_one_call_every_1_2_seconds() {
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let (app, _state) = app_with_clock(clock.clone(), "strict_window = true").await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     for _ in 0..50 {
@@ -77,7 +77,7 @@ async fn strict_window_spends_half_at_once_then_one_call_every_1_2_seconds() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_calls_on_a_fresh_connection_admit_exactly_the_burst() {
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let (app, _state) = app_with_clock(clock, "").await;
     let url = app.url(&format!("/v1/customers/{SEED_CUSTOMER}"));
     let calls: Vec<_> = (0..200)
@@ -109,7 +109,7 @@ async fn two_hundred_concurrent_calls_on_a_fresh_connection_admit_exactly_the_bu
 
 #[tokio::test]
 async fn a_maker_keeps_one_bucket_across_two_tokens_and_another_maker_has_their_own() {
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let state = tempfile::tempdir().unwrap();
     let toml = sandbox_profile(&state.path().join("rt")).replace("calls = 100", "calls = 3");
     let app = spawn_toml_with_clock(&toml, clock).await;
@@ -280,7 +280,7 @@ async fn an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute() {
             issuer.uri()
         ),
     );
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let app = spawn_toml_with_clock(&toml, clock.clone()).await;
     let path = format!("/v1/customers/{SEED_CUSTOMER}");
     let claims = user_claims(&issuer.uri(), "2f0c8b4e-6d7a-4c1b-9e3f-5a6b7c8d9e0f");

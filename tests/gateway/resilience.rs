@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
-use partner_center_gateway::quota::QuotaClock;
+use partner_center_gateway::clock::Clock;
 use partner_center_gateway::sandbox::{Fault, SandboxOptions};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -474,7 +474,7 @@ async fn a_probe_whose_caller_gave_up_reopens_the_circuit_and_the_next_probe_clo
         "retry_base_delay_ms = 10\ntimeout_ms = 5000\nmax_retries = 0\nbreaker_failures = 1\nbreaker_cooldown_secs = 5{NO_QUOTA_IN_THE_WAY}"
     );
     let state = tempfile::tempdir().unwrap();
-    let clock = QuotaClock::manual();
+    let clock = Clock::manual();
     let app = spawn_toml_with_clock(
         &real_profile(&pc.uri(), &pc.uri(), &temp_file(&state, "rt"), &extra),
         clock.clone(),

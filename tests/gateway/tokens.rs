@@ -164,7 +164,7 @@ async fn a_token_partner_center_refuses_is_replaced_once_not_on_every_call() {
         .mount(&server)
         .await;
     let state = tempfile::tempdir().unwrap();
-    let clock = partner_center_gateway::quota::QuotaClock::manual();
+    let clock = partner_center_gateway::clock::Clock::manual();
     let toml = real_profile(&server.uri(), &server.uri(), &temp_file(&state, "rt"), "");
     let app = spawn_toml_with_clock(&toml, clock.clone()).await;
     let token_requests = || async {

@@ -21,61 +21,19 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::http::HeaderValue;
-use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::config::{QuotaLimit, QuotaSettings};
+mod limit;
+
+use crate::clock::Clock;
 use crate::domain::ConnectionId;
-
-/// The time source of every quota, of the once-a-minute JWKS refetch window and of the circuit breakers'
-/// cooldowns. Real time in production; a hand-moved clock in tests and benchmarks, so that "wait exactly
-/// Retry-After" can be tested without waiting.
-#[derive(Clone, Debug)]
-pub enum QuotaClock {
-    Real(Instant),
-    Manual(Arc<AtomicU64>),
-}
-
-impl QuotaClock {
-    pub fn real() -> Self {
-        QuotaClock::Real(Instant::now())
-    }
-
-    pub fn manual() -> Self {
-        QuotaClock::Manual(Arc::new(AtomicU64::new(0)))
-    }
-
-    /// Moves a manual clock forward; a real clock cannot be moved.
-    pub fn advance(&self, by: Duration) {
-        match self {
-            QuotaClock::Manual(nanos) => {
-                nanos.fetch_add(
-                    u64::try_from(by.as_nanos()).unwrap_or(u64::MAX),
-                    Ordering::SeqCst,
-                );
-            }
-            QuotaClock::Real(_) => panic!("a real clock cannot be advanced"),
-        }
-    }
-}
-
-impl Clock for QuotaClock {
-    type Instant = Nanos;
-
-    fn now(&self) -> Nanos {
-        match self {
-            QuotaClock::Real(origin) => Nanos::from(origin.elapsed()),
-            QuotaClock::Manual(nanos) => Nanos::from(nanos.load(Ordering::SeqCst)),
-        }
-    }
-}
+pub use limit::{QuotaLimit, QuotaSettings};
 
 /// The GCRA shape of a quota: how many calls at once, then one call per `step`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,23 +87,12 @@ pub fn check(limit: QuotaLimit) -> Result<(), String> {
 /// What the caller is told about its quota on every answered call.
 #[derive(Debug, Clone)]
 pub struct QuotaState {
-    /// `RateLimit-Policy`, fixed per quota.
-    pub policy: HeaderValue,
+    /// The quota the call was counted against.
+    pub limit: QuotaLimit,
     /// Calls that would be admitted right now, after this one.
     pub remaining: u32,
     /// Whole seconds (rounded up) until the next call would be admitted; 0 when one would be now.
     pub reset_secs: u64,
-}
-
-impl QuotaState {
-    /// `RateLimit` as in the IETF httpapi ratelimit-headers draft.
-    pub fn header(&self) -> HeaderValue {
-        HeaderValue::try_from(format!(
-            "\"connection\";r={};t={}",
-            self.remaining, self.reset_secs
-        ))
-        .expect("digits and ASCII make a valid header value")
-    }
 }
 
 /// A call over quota: when to come back, and the state to report.
@@ -155,11 +102,11 @@ pub struct Refused {
     pub state: QuotaState,
 }
 
-type Limiter = RateLimiter<ConnectionId, QuotaStore, QuotaClock, NoOpMiddleware<Nanos>>;
+type Limiter = RateLimiter<ConnectionId, QuotaStore, Clock, NoOpMiddleware<Nanos>>;
 
 struct Bucket {
     shape: Shape,
-    policy: HeaderValue,
+    limit: QuotaLimit,
     limiter: Limiter,
     forced_evictions: Arc<AtomicU64>,
 }
@@ -168,7 +115,7 @@ impl Bucket {
     fn new(
         limit: QuotaLimit,
         settings: &QuotaSettings,
-        clock: &QuotaClock,
+        clock: &Clock,
         max_keys: NonZeroUsize,
     ) -> Self {
         let shape = Shape::new(limit, settings.strict_window)
@@ -176,17 +123,11 @@ impl Bucket {
         let quota = Quota::with_period(shape.step)
             .expect("non-zero step")
             .allow_burst(shape.burst);
-        let policy = HeaderValue::try_from(format!(
-            "\"connection\";q={};w={}",
-            limit.calls.get(),
-            limit.period_secs.get()
-        ))
-        .expect("digits make a valid header value");
         let forced_evictions = Arc::new(AtomicU64::new(0));
         let store = QuotaStore::new(shape, max_keys, forced_evictions.clone());
         Bucket {
             shape,
-            policy,
+            limit,
             limiter: RateLimiter::new(quota, store, clock.clone()),
             forced_evictions,
         }
@@ -204,7 +145,7 @@ impl Bucket {
                     ((measure.t0 + tau + t).saturating_sub(tat).min(tau + t) / t) as u32;
                 let wait = (tat.saturating_sub(tau)).saturating_sub(measure.t0);
                 Ok(QuotaState {
-                    policy: self.policy.clone(),
+                    limit: self.limit,
                     remaining,
                     reset_secs: ceil_secs(wait),
                 })
@@ -215,7 +156,7 @@ impl Bucket {
                 let wait = tat.saturating_sub(tau).saturating_sub(measure.t0);
                 let retry_after_secs = ceil_secs(wait).max(1);
                 let state = QuotaState {
-                    policy: self.policy.clone(),
+                    limit: self.limit,
                     remaining: 0,
                     reset_secs: retry_after_secs,
                 };
@@ -244,7 +185,7 @@ impl Quotas {
     pub fn new(
         settings: &QuotaSettings,
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
-        clock: &QuotaClock,
+        clock: &Clock,
     ) -> Self {
         let one = NonZeroUsize::MIN;
         Self {
@@ -499,7 +440,7 @@ mod tests {
 
     #[test]
     fn remaining_counts_down_to_zero_and_reset_says_when() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let quotas = Quotas::new(&settings(3, 60, false, 10), [], &clock);
         let a = id("a");
         let seen: Vec<_> = (0..3)
@@ -509,14 +450,14 @@ mod tests {
         assert_eq!(seen, [(2, 0), (1, 0), (0, 20)]);
         let refused = quotas.admit(&a).unwrap_err();
         assert_eq!(refused.retry_after_secs, 20);
-        assert_eq!(refused.state.header(), "\"connection\";r=0;t=20");
+        assert_eq!((refused.state.remaining, refused.state.reset_secs), (0, 20));
         clock.advance(Duration::from_secs(20));
         assert_eq!(quotas.admit(&a).unwrap().remaining, 0);
     }
 
     #[test]
     fn at_the_cap_a_new_connection_is_still_limited_exactly() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let quotas = Quotas::new(&settings(2, 60, false, 1), [], &clock);
         quotas.admit(&id("old")).unwrap();
         for _ in 0..2 {
@@ -531,7 +472,7 @@ mod tests {
 
     #[test]
     fn under_a_small_cap_every_tracked_connection_keeps_its_debt() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         // One call an hour each, 20 connections, cap 64: all fit, so none may be forgotten and called again.
         let quotas = Quotas::new(&settings(1, 3600, false, 64), [], &clock);
         let ids: Vec<_> = (0..20).map(|i| id(&format!("conn-{i}"))).collect();
@@ -594,7 +535,7 @@ mod tests {
             let period = 1 + rng.below(90);
             let keys = 1 + rng.below(3) as usize;
             let s = settings(calls, period, strict, 1000);
-            let clock = QuotaClock::manual();
+            let clock = Clock::manual();
             let quotas = Quotas::new(&s, [], &clock);
             let period_ns = period * 1_000_000_000;
             // The shape from the issue's words, not from `Shape`: by default a burst of `calls` refilled at
@@ -666,7 +607,7 @@ mod tests {
     #[test]
     fn default_mode_can_exceed_one_window_and_strict_mode_cannot() {
         let count = |strict| {
-            let clock = QuotaClock::manual();
+            let clock = Clock::manual();
             let quotas = Quotas::new(&settings(100, 60, strict, 10), [], &clock);
             let a = id("a");
             let mut admitted = 0;
@@ -687,7 +628,7 @@ mod tests {
 
     #[test]
     fn idle_connections_are_forgotten_and_nothing_is_lost() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let quotas = Quotas::new(&settings(2, 60, false, 1000), [], &clock);
         for i in 0..100 {
             quotas.admit(&id(&format!("c{i}"))).unwrap();

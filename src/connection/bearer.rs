@@ -14,15 +14,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use governor::clock::Clock;
+use governor::clock::Clock as _;
 use governor::nanos::Nanos;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use moka::Expiry;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::domain::ConnectionId;
-use crate::quota::QuotaClock;
 
 /// How often an unknown `kid` may trigger a JWKS fetch: a stream of forged tokens must not become a stream of
 /// requests to the issuer.
@@ -78,7 +78,7 @@ impl BearerValidator {
         audiences: Vec<String>,
         allowed_tenants: Vec<String>,
         leeway_secs: u64,
-        clock: QuotaClock,
+        clock: Clock,
     ) -> Self {
         // Issuers sharing a JWKS (Entra's v1 and v2 do) share one key set and one fetch budget.
         let mut key_sets: HashMap<String, Arc<KeySet>> = HashMap::new();
@@ -258,7 +258,7 @@ struct KeySet {
     /// When the last fetch happened and whether it worked; held across a fetch so concurrent cold calls make one.
     last_fetch: tokio::sync::Mutex<Option<(Nanos, bool)>>,
     /// The gateway's clock, so tests can show the once-a-minute refetch by moving it rather than waiting.
-    clock: QuotaClock,
+    clock: Clock,
     fetches: AtomicU64,
 }
 
@@ -276,7 +276,7 @@ struct Jwk {
 }
 
 impl KeySet {
-    fn new(http: reqwest::Client, uri: String, clock: QuotaClock) -> Self {
+    fn new(http: reqwest::Client, uri: String, clock: Clock) -> Self {
         Self {
             http,
             uri,

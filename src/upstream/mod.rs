@@ -4,17 +4,21 @@
 //! and locale, and it returns the answer as bytes: the per-call path never re-serialises a body it does not
 //! have to change.
 
+pub mod breaker;
+pub mod retry;
+pub mod tokens;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::breaker::Breaker;
+use crate::connection::AccessToken;
 use crate::domain::ContinuationToken;
 use crate::error::AppError;
-use crate::retry::{RetryPolicy, parse_retry_after};
-use crate::tokens::AccessToken;
+use breaker::Breaker;
+use retry::{RetryPolicy, parse_retry_after};
 
 static MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");
 static MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid");

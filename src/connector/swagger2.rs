@@ -1,7 +1,7 @@
 //! OpenAPI 3.1 → Swagger 2.0, which is all Power Platform imports.
 //!
 //! General rather than connector-specific: what the connector adds (metadata, one security scheme, locales) is
-//! [`super::connector`]'s business. Where 3.1 says something 2.0 cannot (a value of several types, `oneOf`
+//! [`super::package`]'s business. Where 3.1 says something 2.0 cannot (a value of several types, `oneOf`
 //! with several alternatives, a `$ref` to a parameter), conversion fails instead of guessing: the document is
 //! ours, so the fix belongs in the models, not in a lossy rewrite here.
 

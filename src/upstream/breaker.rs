@@ -13,12 +13,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use governor::clock::Clock;
+use governor::clock::Clock as _;
 use governor::nanos::Nanos;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::clock::Clock;
 use crate::error::AppError;
-use crate::quota::QuotaClock;
 
 #[derive(Debug)]
 enum State {
@@ -39,7 +39,7 @@ pub struct Breaker {
     failures_to_open: u32,
     cooldown: Duration,
     /// The gateway's clock, so tests can end a cooldown by moving it rather than waiting.
-    clock: QuotaClock,
+    clock: Clock,
     state: Mutex<State>,
     /// Numbers the probes, so that a probe given up late cannot reopen a breaker that a newer probe is testing.
     probes: AtomicU64,
@@ -91,7 +91,7 @@ impl Breaker {
         name: &'static str,
         failures_to_open: u32,
         cooldown: Duration,
-        clock: QuotaClock,
+        clock: Clock,
     ) -> Self {
         Self {
             name,
@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_failures_and_a_good_probe_closes_it() {
-        let breaker = Breaker::new("pc", 3, Duration::ZERO, QuotaClock::manual());
+        let breaker = Breaker::new("pc", 3, Duration::ZERO, Clock::manual());
         for success in [false, false, true, false, false] {
             breaker
                 .admit()
@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn an_open_breaker_says_when_to_come_back() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let breaker = Breaker::new("pc", 1, Duration::from_secs(30), clock.clone());
         breaker.admit().unwrap().record(false);
         clock.advance(Duration::from_millis(500));
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_probe_given_up_reopens_the_breaker_for_a_cooldown() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let breaker = Breaker::new("pc", 1, Duration::from_secs(30), clock.clone());
         breaker.admit().unwrap().record(false);
         clock.advance(Duration::from_secs(30));
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn a_probe_given_up_late_leaves_a_newer_probe_alone() {
-        let clock = QuotaClock::manual();
+        let clock = Clock::manual();
         let breaker = Breaker::new("pc", 1, Duration::from_secs(30), clock.clone());
         let slow = breaker.admit().unwrap();
         breaker.admit().unwrap().record(false);

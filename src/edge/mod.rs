@@ -1,6 +1,10 @@
 //! The state every handler shares and the few steps every operation takes: who is calling, what they asked,
 //! fetch the connection's token, call Partner Center, and turn the answer into the caller's response.
 
+pub mod auth;
+mod customer_path;
+pub mod paging;
+
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -9,17 +13,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
 
-use crate::auth::bearer::BearerValidator;
-use crate::breaker::Admission;
-use crate::connections::{Connection, Registry};
+use crate::connection::bearer::BearerValidator;
+use crate::connection::{CallerConnection, Registry};
 use crate::correlation;
-use crate::domain::ConnectionId;
 use crate::error::AppError;
-use crate::paging::{Page, with_next_link};
 use crate::quota::Quotas;
-use crate::tokens::{AccessToken, TokenSource};
+use crate::upstream::breaker::Admission;
+use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
+pub use customer_path::{CustomerPath, Plain};
+use paging::{Page, with_next_link};
 
 #[derive(Clone)]
 pub struct Gateway(Arc<Inner>);
@@ -64,10 +69,10 @@ impl Gateway {
             CallerConnection::Registered(connection) => {
                 let token = self.tokens.token(connection).await?;
                 let reply = self.partner_center.send(&token, ctx, request).await;
-                if matches!(&reply, Ok(r) if r.status == axum::http::StatusCode::UNAUTHORIZED) {
-                    // Partner Center no longer takes this token (revoked, or the app's consent withdrawn):
-                    // the connection's next call fetches a new one instead of failing until renewal time.
-                    self.tokens.forget(&connection.id, &token).await;
+                if let Ok(reply) = &reply {
+                    self.tokens
+                        .answered(&connection.id, &token, reply.status)
+                        .await;
                 }
                 reply
             }
@@ -75,6 +80,16 @@ impl Gateway {
                 self.partner_center.send(token, ctx, request).await
             }
         }
+    }
+
+    /// A read whose answer reaches the caller unchanged, as most operations are.
+    pub async fn get_json(
+        &self,
+        caller: &CallerConnection,
+        ctx: &CallContext,
+        path: String,
+    ) -> Result<Response, AppError> {
+        json(self.call(caller, ctx, UpstreamRequest::get(path)).await?)
     }
 }
 
@@ -192,26 +207,6 @@ fn locale(accept_language: &HeaderValue) -> Option<HeaderValue> {
     ok.then(|| HeaderValue::from_str(first).ok()).flatten()
 }
 
-/// The connection a call is made on, as the authentication layer named it.
-pub enum CallerConnection {
-    /// A connection of the registry: the gateway holds its credentials and gets its tokens.
-    Registered(Arc<Connection>),
-    /// A maker's own validated Entra token, forwarded to Partner Center unchanged.
-    PassThrough {
-        id: ConnectionId,
-        token: AccessToken,
-    },
-}
-
-impl CallerConnection {
-    pub fn id(&self) -> &ConnectionId {
-        match self {
-            CallerConnection::Registered(connection) => &connection.id,
-            CallerConnection::PassThrough { id, .. } => id,
-        }
-    }
-}
-
 /// The connection the authentication layer named for this call.
 pub struct Caller(pub Arc<CallerConnection>);
 
@@ -230,32 +225,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// The one path parameter of an operation, as the caller sent it (percent-decoded), for a newtype to parse.
-pub struct PathParam(pub String);
+/// An operation's path parameters, as the caller sent them (percent-decoded), for newtypes to parse.
+pub struct PathParams<T>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(PathParam(value)),
-            Err(_) => Err(AppError::bad_request(
-                "InvalidPath",
-                "A path parameter is not valid UTF-8.",
-            )),
-        }
-    }
-}
-
-/// Two path parameters, in path order.
-pub struct PathParams2(pub String, pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for PathParams2 {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        match Path::<(String, String)>::from_request_parts(parts, state).await {
-            Ok(Path((a, b))) => Ok(PathParams2(a, b)),
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathParams(value)),
             Err(_) => Err(AppError::bad_request(
                 "InvalidPath",
                 "A path parameter is not valid UTF-8.",

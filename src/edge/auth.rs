@@ -2,8 +2,6 @@
 //! pass-through). Then the connection's quota: over it, the call ends here and Partner Center never sees it.
 //! Every call that gets this far is answered with the quota's `RateLimit-Policy` and `RateLimit` headers.
 
-pub mod bearer;
-
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -12,11 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
-use crate::connections::X_API_KEY;
+use super::Gateway;
+use crate::connection::bearer::BearerError;
+use crate::connection::{AccessToken, CallerConnection, X_API_KEY};
 use crate::error::AppError;
-use crate::gateway::{CallerConnection, Gateway};
 use crate::quota::QuotaState;
-use crate::tokens::AccessToken;
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -48,9 +46,26 @@ pub async fn authenticate(
     response
 }
 
+/// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft.
 fn describe_quota(headers: &mut HeaderMap, state: &QuotaState) {
-    headers.insert(RATELIMIT_POLICY.clone(), state.policy.clone());
-    headers.insert(RATELIMIT.clone(), state.header());
+    let value = |text: String| {
+        HeaderValue::try_from(text).expect("digits and ASCII make a valid header value")
+    };
+    headers.insert(
+        RATELIMIT_POLICY.clone(),
+        value(format!(
+            "\"connection\";q={};w={}",
+            state.limit.calls.get(),
+            state.limit.period_secs.get()
+        )),
+    );
+    headers.insert(
+        RATELIMIT.clone(),
+        value(format!(
+            "\"connection\";r={};t={}",
+            state.remaining, state.reset_secs
+        )),
+    );
 }
 
 /// `X-API-Key` wins when both are sent: a connection the administrator registered is the more specific claim.
@@ -77,8 +92,8 @@ async fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<CallerConnec
             id: validated.connection,
             token: AccessToken::forwarded(SecretString::from(token)),
         }),
-        Err(bearer::BearerError::Invalid(message)) => Err(AppError::Unauthorized(message.into())),
-        Err(bearer::BearerError::KeysUnavailable(cause)) => Err(AppError::KeysUnavailable(cause)),
+        Err(BearerError::Invalid(message)) => Err(AppError::Unauthorized(message.into())),
+        Err(BearerError::KeysUnavailable(cause)) => Err(AppError::KeysUnavailable(cause)),
     }
 }
 
@@ -87,4 +102,28 @@ fn bearer_token(value: &HeaderValue) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::{NonZeroU32, NonZeroU64};
+
+    use super::*;
+    use crate::quota::QuotaLimit;
+
+    #[test]
+    fn quota_headers_carry_the_policy_and_the_state() {
+        let mut headers = HeaderMap::new();
+        let state = QuotaState {
+            limit: QuotaLimit {
+                calls: NonZeroU32::new(100).unwrap(),
+                period_secs: NonZeroU64::new(60).unwrap(),
+            },
+            remaining: 0,
+            reset_secs: 20,
+        };
+        describe_quota(&mut headers, &state);
+        assert_eq!(headers["ratelimit-policy"], "\"connection\";q=100;w=60");
+        assert_eq!(headers["ratelimit"], "\"connection\";r=0;t=20");
+    }
 }

@@ -8,9 +8,9 @@ use std::str::FromStr;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::document::{API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
 use super::locale::{Locale, localize};
 use super::swagger2;
+use crate::openapi::document::{API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
 
 pub const ICON: &[u8] = include_bytes!("icon.png");
 /// The original connector's colour; the icon's background is the same.

@@ -4,8 +4,9 @@
 //! serves HTTPS itself ([`tls`]).
 
 mod drain;
+mod router;
 mod serve;
-pub mod tls;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,15 +15,16 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::bearer::{BearerValidator, TrustedIssuer};
-use crate::config::{Settings, trimmed};
-use crate::connections::Registry;
-use crate::gateway::{Gateway, Inner};
-use crate::quota::{QuotaClock, Quotas};
-use crate::routes;
+use crate::clock::Clock;
+use crate::config::{ConfigError, Settings, UpstreamSettings, server_config, trimmed};
+use crate::connection::bearer::{BearerValidator, TrustedIssuer};
+use crate::connection::{Connection, Registry};
+use crate::edge::{Gateway, Inner};
+use crate::quota::Quotas;
 use crate::sandbox::{self, SandboxHandle};
-use crate::tokens::TokenSource;
 use crate::upstream::PartnerCenter;
+use crate::upstream::breaker::{Admission, Breaker};
+use crate::upstream::tokens::TokenSource;
 
 /// How long an exit waits for a refresh-token exchange already under way (see `TokenSource::settle`): a token
 /// request answers in well under a second, and the supervisor's kill should not come first.
@@ -41,13 +43,17 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_with_clock(settings, QuotaClock::real()).await
+        Self::build_with_clock(settings, Clock::real()).await
     }
 
     /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
     /// `clock`: tests move a manual clock instead of waiting.
-    pub async fn build_with_clock(settings: Settings, clock: QuotaClock) -> anyhow::Result<Self> {
-        let (registry, overrides) = Registry::from_settings(&settings)?;
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let registry = registry(&settings)?;
+        let overrides = settings
+            .connections
+            .iter()
+            .filter_map(|c| c.quota.map(|q| (c.id.clone(), q)));
         let sandbox = match settings.uses_sandbox() {
             true => {
                 let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -103,16 +109,20 @@ impl Application {
                 authority,
                 settings.auth.scope.clone(),
                 settings.connections.len() as u64,
-                settings.upstream.breaker("token authority", &clock),
+                breaker(&settings.upstream, "token authority", &clock),
                 clock.clone(),
             )),
             registry,
-            admission: settings.upstream.admission(),
+            admission: Admission::new(
+                settings.upstream.max_concurrent_calls.get(),
+                settings.upstream.max_queued_calls,
+                Duration::from_millis(settings.upstream.queue_timeout_ms),
+            ),
             partner_center: PartnerCenter::new(
                 http,
                 base,
                 settings.upstream.retry_policy(),
-                settings.upstream.breaker("Partner Center", &clock),
+                breaker(&settings.upstream, "Partner Center", &clock),
             ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
@@ -127,12 +137,12 @@ impl Application {
             .server
             .tls
             .as_ref()
-            .map(tls::server_config)
+            .map(server_config)
             .transpose()?;
         let listener = TcpListener::bind(settings.server.listen).await?;
         // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
         let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
-        let router = routes::router(gateway.clone(), demo);
+        let router = router::router(gateway.clone(), demo);
         Ok(Self {
             listener,
             router,
@@ -216,6 +226,35 @@ impl Application {
         drop(sandbox);
         served
     }
+}
+
+/// Every connection of the configuration with its credentials read (secrets, refresh token files), so a
+/// missing secret stops start-up instead of failing the first call.
+fn registry(settings: &Settings) -> Result<Registry, ConfigError> {
+    let mut connections = Vec::new();
+    for (i, c) in settings.connections.iter().enumerate() {
+        let credentials = c.credentials.resolve().map_err(|e| {
+            ConfigError::key(
+                format!("connections[{i}].credentials.{}", e.field),
+                e.problem,
+            )
+        })?;
+        let connection = Connection {
+            id: c.id.clone(),
+            credentials,
+        };
+        connections.push((c.api_key_sha256, connection));
+    }
+    Ok(Registry::new(connections))
+}
+
+fn breaker(upstream: &UpstreamSettings, name: &'static str, clock: &Clock) -> Breaker {
+    Breaker::new(
+        name,
+        upstream.breaker_failures.get(),
+        Duration::from_secs(upstream.breaker_cooldown_secs),
+        clock.clone(),
+    )
 }
 
 /// Completes on Ctrl-C or SIGTERM (what container runtimes send).

@@ -9,12 +9,11 @@
 //! new one is written to disk (temp file, fsync, rename, fsync of the directory, mode 0600) before the access
 //! token it came with is used, so a crash or restart at any point leaves a usable token on disk.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use governor::clock::Clock;
+use axum::http::StatusCode;
+use governor::clock::Clock as _;
 use governor::nanos::Nanos;
 use moka::Expiry;
 use moka::future::Cache;
@@ -22,11 +21,11 @@ use moka::ops::compute::Op;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::breaker::Breaker;
-use crate::connections::{Connection, Credentials};
+use super::breaker::Breaker;
+use crate::clock::Clock;
+use crate::connection::{AccessToken, Connection, Credentials, write_atomically};
 use crate::domain::ConnectionId;
 use crate::error::AppError;
-use crate::quota::QuotaClock;
 
 /// Tokens are renewed this long before they expire, so a token never expires in flight.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
@@ -34,28 +33,6 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// issued means the refusal is about the connection (a lost role), not the token, and fetching another on every
 /// call would only roll refresh tokens and get the connection throttled by Entra.
 const REFUSED_TOKEN_MIN_AGE: Duration = Duration::from_secs(60);
-
-pub struct AccessToken {
-    secret: SecretString,
-    renew_at: Instant,
-    /// On the gateway's clock, for [`TokenSource::forget`].
-    fetched_at: Nanos,
-}
-
-impl AccessToken {
-    /// A caller's own token, forwarded as it came; the gateway never renews it.
-    pub fn forwarded(secret: SecretString) -> Self {
-        Self {
-            secret,
-            renew_at: Instant::now(),
-            fetched_at: Nanos::from(0),
-        }
-    }
-
-    pub fn expose(&self) -> &str {
-        self.secret.expose_secret()
-    }
-}
 
 struct RenewBeforeExpiry;
 
@@ -111,7 +88,7 @@ pub struct TokenSource {
     scope: String,
     cache: Cache<ConnectionId, Arc<AccessToken>>,
     breaker: Breaker,
-    clock: QuotaClock,
+    clock: Clock,
     /// Each refresh-token exchange holds a read lock from its request until its new token is on disk; shutdown
     /// takes the write lock, so the process never exits between the authority voiding a token and the disk
     /// holding its successor.
@@ -125,7 +102,7 @@ impl TokenSource {
         scope: String,
         max_connections: u64,
         breaker: Breaker,
-        clock: QuotaClock,
+        clock: Clock,
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(max_connections.max(1))
@@ -142,9 +119,23 @@ impl TokenSource {
         }
     }
 
+    /// Partner Center answered `status` to a call made with `token`. A 401 means it no longer takes the token
+    /// (revoked, or the app's consent withdrawn): the connection's next call fetches a new one instead of
+    /// failing until renewal time.
+    pub async fn answered(
+        &self,
+        connection: &ConnectionId,
+        token: &Arc<AccessToken>,
+        status: StatusCode,
+    ) {
+        if status == StatusCode::UNAUTHORIZED {
+            self.forget(connection, token).await;
+        }
+    }
+
     /// Partner Center answered 401 to `refused`: drops it from the cache, so that the connection's next call
     /// fetches a new one, unless another call already replaced it or it is too young to be the problem.
-    pub async fn forget(&self, connection: &ConnectionId, refused: &Arc<AccessToken>) {
+    async fn forget(&self, connection: &ConnectionId, refused: &Arc<AccessToken>) {
         let age =
             Duration::from_nanos(self.clock.now().saturating_sub(refused.fetched_at).as_u64());
         self.cache
@@ -335,91 +326,5 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match NumberOrString::deserialize(d)? {
         NumberOrString::N(n) => Ok(n),
         NumberOrString::S(s) => s.parse().map_err(serde::de::Error::custom),
-    }
-}
-
-/// A connection's refresh token: the one in memory is always the newest, and is on disk before it is used.
-pub struct RefreshTokenStore {
-    path: PathBuf,
-    current: tokio::sync::Mutex<SecretString>,
-}
-
-impl RefreshTokenStore {
-    /// Reads the file, or creates it from `seed` on first start.
-    pub fn open(path: &Path, seed: Option<&SecretString>) -> Result<Self, String> {
-        let token = match std::fs::read_to_string(path) {
-            Ok(text) => text.trim().to_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match seed {
-                Some(seed) => {
-                    write_atomically(path, seed.expose_secret())
-                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-                    seed.expose_secret().to_owned()
-                }
-                None => {
-                    return Err(format!(
-                        "{} does not exist and no refresh_token_seed is configured",
-                        path.display()
-                    ));
-                }
-            },
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        };
-        if token.is_empty() {
-            return Err(format!("{} is empty", path.display()));
-        }
-        Ok(Self {
-            path: path.to_owned(),
-            current: tokio::sync::Mutex::new(token.into()),
-        })
-    }
-}
-
-/// Replaces `path` so that a reader (or a restart after a crash) sees either the old or the new content, whole.
-fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("refresh_token_file names no file"))?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    // A leftover from a crash may carry other permissions; start clean so the secret is never world-readable.
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn refresh_token_file_is_seeded_once_and_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state/conn.refresh-token");
-        let seed = SecretString::from("seed-token");
-        RefreshTokenStore::open(&path, Some(&seed)).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "seed-token");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        write_atomically(&path, "rolled").unwrap();
-        // The seed only applies to a missing file: a rolled token is never overwritten by it.
-        RefreshTokenStore::open(&path, Some(&seed)).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "rolled");
-        assert!(RefreshTokenStore::open(&dir.path().join("missing"), None).is_err());
     }
 }

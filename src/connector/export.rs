@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::connector::{self, Auth, Target};
 use super::locale::Locale;
+use super::package::{self as connector, Auth, Target};
 
 pub const API_DEFINITION: &str = "apiDefinition.swagger.json";
 pub const API_PROPERTIES: &str = "apiProperties.json";

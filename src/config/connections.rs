@@ -1,0 +1,232 @@
+//! `[[connections]]`: the registered connections, each parsed into an ID, a key hash, an optional quota and the
+//! place its credentials are read from.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{ConfigError, DEMO_API_KEYS};
+use crate::connection::{CredentialSource, SecretSource, hash_api_key};
+use crate::domain::ConnectionId;
+use crate::quota::{self, QuotaLimit};
+
+/// A `[[connections]]` entry as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSettings {
+    pub id: String,
+    /// Lower-case hex SHA-256 of the connection's API key: the key itself is never stored.
+    pub api_key_sha256: String,
+    pub quota: Option<QuotaLimit>,
+    pub credentials: CredentialSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CredentialSettings {
+    /// App-only: client credentials grant.
+    AppOnly {
+        tenant_id: String,
+        client_id: String,
+        client_secret_env: Option<String>,
+        client_secret_file: Option<PathBuf>,
+    },
+    /// App+User: a rolling refresh token kept in a file the gateway rewrites on every exchange.
+    AppUser {
+        tenant_id: String,
+        client_id: String,
+        client_secret_env: Option<String>,
+        client_secret_file: Option<PathBuf>,
+        refresh_token_file: PathBuf,
+        /// Written to `refresh_token_file` only when that file does not exist yet (first start).
+        refresh_token_seed: Option<SecretString>,
+    },
+}
+
+/// A connection, checked: what start-up needs to register it.
+#[derive(Debug)]
+pub struct RegisteredConnection {
+    pub id: ConnectionId,
+    /// The SHA-256 of the connection's API key.
+    pub api_key_sha256: [u8; 32],
+    pub quota: Option<QuotaLimit>,
+    pub credentials: CredentialSource,
+}
+
+/// Checks the connections as a whole (no ID, key or refresh token file twice; no demo key against the real
+/// Partner Center) and parses each.
+pub(super) fn parse(
+    connections: Vec<ConnectionSettings>,
+    uses_sandbox: bool,
+) -> Result<Vec<RegisteredConnection>, ConfigError> {
+    let mut parsed = Vec::new();
+    let demo_hashes: Vec<String> = DEMO_API_KEYS.iter().map(|k| hash_api_key(k)).collect();
+    let mut seen_ids = std::collections::HashSet::new();
+    let mut seen_keys = std::collections::HashSet::new();
+    let mut seen_refresh_files = std::collections::HashSet::new();
+    for (i, c) in connections.into_iter().enumerate() {
+        let key = |field: &str| format!("connections[{i}].{field}");
+        let id = ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(key("id"), e))?;
+        if !seen_ids.insert(c.id.clone()) {
+            return Err(ConfigError::key(
+                key("id"),
+                format!("{:?} is used by another connection", c.id),
+            ));
+        }
+        let hash = &c.api_key_sha256;
+        if hash.len() != 64
+            || !hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ConfigError::key(
+                key("api_key_sha256"),
+                "must be 64 lower-case hex digits (sha256sum of the key)",
+            ));
+        }
+        if !seen_keys.insert(hash.clone()) {
+            return Err(ConfigError::key(
+                key("api_key_sha256"),
+                "is the same key as another connection's",
+            ));
+        }
+        if !uses_sandbox && demo_hashes.contains(hash) {
+            return Err(ConfigError::key(
+                key("api_key_sha256"),
+                "is one of the sandbox's published demo keys; a profile that calls the real Partner Center \
+                 (upstream.base_url is set) refuses to start with it",
+            ));
+        }
+        if let Some(q) = c.quota {
+            quota::check(q).map_err(|e| ConfigError::key(key("quota"), e))?;
+        }
+        let credentials = match c.credentials {
+            CredentialSettings::AppOnly {
+                tenant_id,
+                client_id,
+                client_secret_env,
+                client_secret_file,
+            } => {
+                let Some(client_secret) = secret_source(client_secret_env, client_secret_file)
+                else {
+                    return Err(ConfigError::key(
+                        key("credentials"),
+                        "an app_only connection needs exactly one of client_secret_env and client_secret_file",
+                    ));
+                };
+                CredentialSource::AppOnly {
+                    tenant_id,
+                    client_id,
+                    client_secret,
+                }
+            }
+            CredentialSettings::AppUser {
+                tenant_id,
+                client_id,
+                client_secret_env,
+                client_secret_file,
+                refresh_token_file,
+                refresh_token_seed,
+            } => {
+                if client_secret_env.is_some() && client_secret_file.is_some() {
+                    return Err(ConfigError::key(
+                        key("credentials"),
+                        "give at most one of client_secret_env and client_secret_file",
+                    ));
+                }
+                // Refresh tokens roll: each exchange revokes the one before, so two connections sharing
+                // a file would keep invalidating each other's sign-in.
+                if !seen_refresh_files.insert(file_identity(&refresh_token_file)) {
+                    return Err(ConfigError::key(
+                        key("credentials.refresh_token_file"),
+                        "is another connection's refresh token file; each App+User connection needs its own",
+                    ));
+                }
+                CredentialSource::AppUser {
+                    tenant_id,
+                    client_id,
+                    client_secret: secret_source(client_secret_env, client_secret_file),
+                    refresh_token_file,
+                    refresh_token_seed,
+                }
+            }
+        };
+        let (CredentialSource::AppOnly {
+            tenant_id,
+            client_id,
+            ..
+        }
+        | CredentialSource::AppUser {
+            tenant_id,
+            client_id,
+            ..
+        }) = &credentials;
+        // Both end up in the token request's URL path or form; anything but a GUID or a domain name is a typo.
+        if !is_tenant(tenant_id) {
+            return Err(ConfigError::key(
+                key("credentials.tenant_id"),
+                "must be a tenant GUID or domain name",
+            ));
+        }
+        if client_id.is_empty()
+            || !client_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(ConfigError::key(
+                key("credentials.client_id"),
+                "must be an application (client) ID",
+            ));
+        }
+        let mut api_key_sha256 = [0u8; 32];
+        hex::decode_to_slice(hash, &mut api_key_sha256)
+            .map_err(|e| ConfigError::key(key("api_key_sha256"), e))?;
+        parsed.push(RegisteredConnection {
+            id,
+            api_key_sha256,
+            quota: c.quota,
+            credentials,
+        });
+    }
+    Ok(parsed)
+}
+
+/// At most one of the two places a client secret may be named.
+fn secret_source(env: Option<String>, file: Option<PathBuf>) -> Option<SecretSource> {
+    env.map(SecretSource::Env).or(file.map(SecretSource::File))
+}
+
+/// A file's path as the file system resolves it, for telling two spellings of one file apart: `..` resolved,
+/// and symlinks followed where the directory exists already (the file itself may not, on a first start).
+fn file_identity(path: &Path) -> PathBuf {
+    let mut absolute = PathBuf::new();
+    for part in std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .components()
+    {
+        match part {
+            std::path::Component::ParentDir => {
+                absolute.pop();
+            }
+            std::path::Component::CurDir => {}
+            part => absolute.push(part),
+        }
+    }
+    match (
+        absolute
+            .parent()
+            .and_then(|dir| std::fs::canonicalize(dir).ok()),
+        absolute.file_name(),
+    ) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => absolute,
+    }
+}
+
+fn is_tenant(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}

@@ -1,0 +1,256 @@
+//! Layered configuration: one TOML file (`config/default.toml`, the sandbox profile, unless `--config FILE`
+//! names another), then environment variables `PCGW_SECTION__KEY` on top.
+//!
+//! Unknown keys are errors: a misspelt key silently ignored is how a gateway ends up in production with the
+//! sandbox's settings. Every error names the key it is about.
+
+mod auth;
+mod connections;
+mod server;
+mod upstream;
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+use crate::quota::{self, QuotaSettings};
+use crate::sandbox::SandboxOptions;
+pub use auth::{AuthSettings, IssuerSettings};
+pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use server::{ServerSettings, TlsSettings, server_config};
+pub use upstream::UpstreamSettings;
+
+/// The file read when `--config` is not given, relative to the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// The sandbox profile's demo API keys; a profile that calls the real Partner Center must not accept them.
+pub const DEMO_API_KEYS: [&str; 2] = ["demo-key-contoso", "demo-key-fabrikam"];
+
+/// The configuration as written: one table per section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: ServerSettings,
+    #[serde(default)]
+    upstream: UpstreamSettings,
+    #[serde(default)]
+    auth: AuthSettings,
+    #[serde(default)]
+    quota: QuotaSettings,
+    #[serde(default)]
+    sandbox: SandboxOptions,
+    #[serde(default)]
+    connections: Vec<ConnectionSettings>,
+}
+
+/// The configuration, checked, in the components' own types.
+#[derive(Debug)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub upstream: UpstreamSettings,
+    pub auth: AuthSettings,
+    pub quota: QuotaSettings,
+    pub sandbox: SandboxOptions,
+    pub connections: Vec<RegisteredConnection>,
+}
+
+/// A configuration problem, worded for the administrator who has to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    pub fn key(key: impl std::fmt::Display, problem: impl std::fmt::Display) -> Self {
+        ConfigError(format!("`{key}`: {problem}"))
+    }
+}
+
+impl Settings {
+    /// Reads `file` (or [`DEFAULT_CONFIG_FILE`]) and the `PCGW_` environment, then checks what types cannot.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        if !path.is_file() {
+            return Err(ConfigError(format!(
+                "configuration file {} not found",
+                path.display()
+            )));
+        }
+        Self::from_figment(Figment::from(Toml::file(path)).merge(Self::env()))
+    }
+
+    /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(text)))
+    }
+
+    fn env() -> Env {
+        // Every key lives in a section, so a configuration variable always has a `__`. The others are not
+        // ours: PCGW_CONFIG is the CLI's, and Kubernetes injects PCGW_PORT, PCGW_SERVICE_HOST, ... for a
+        // Service named pcgw. Refusing them would stop start-up there; they are ignored, with a warning in
+        // case one is a typo (PCGW_SERVER_LISTEN).
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if let Some(rest) = name.strip_prefix("PCGW_")
+                && !rest.contains("__")
+                && rest != "CONFIG"
+            {
+                tracing::warn!(
+                    variable = %name,
+                    "ignored: configuration variables name a section and a key, as in PCGW_SERVER__LISTEN"
+                );
+            }
+        }
+        Env::prefixed("PCGW_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__")
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let file: File = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        Self::parse(file)
+    }
+
+    pub fn uses_sandbox(&self) -> bool {
+        self.upstream.base_url.is_none()
+    }
+
+    fn parse(file: File) -> Result<Self, ConfigError> {
+        if let Some(url) = &file.upstream.base_url {
+            check_base_url("upstream.base_url", url)?;
+        }
+        check_base_url("auth.authority", &file.auth.authority)?;
+        file.server.check()?;
+        quota::check(file.quota.limit()).map_err(|e| ConfigError::key("quota", e))?;
+        Ok(Settings {
+            connections: connections::parse(file.connections, file.upstream.base_url.is_none())?,
+            server: file.server,
+            upstream: file.upstream,
+            auth: file.auth,
+            quota: file.quota,
+            sandbox: file.sandbox,
+        })
+    }
+}
+
+fn check_base_url(key: &str, url: &Url) -> Result<(), ConfigError> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::key(
+            key,
+            format!("{url} must be an http(s) URL with a host"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::key(
+            key,
+            format!("{url} must not have a query or fragment"),
+        ));
+    }
+    Ok(())
+}
+
+/// One line per error, each naming the key as it is written in the TOML file and where the value came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_ascii_lowercase();
+            let origin = match &e.metadata {
+                Some(m) => match &m.source {
+                    Some(source) => format!(" (in {source})"),
+                    None => format!(" (from {})", m.name),
+                },
+                None => String::new(),
+            };
+            if key.is_empty() {
+                format!("{}{origin}", e.kind)
+            } else {
+                format!("`{key}`: {}{origin}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A base URL as a string with no trailing slash, so that `{base}{path}` never doubles or drops a `/`.
+pub fn trimmed(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_profiles_parse() {
+        let sandbox = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
+        assert!(sandbox.uses_sandbox());
+        assert_eq!(sandbox.server.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(sandbox.connections.len(), 2);
+        let real =
+            Settings::from_toml(include_str!("../../config/partner-center.example.toml")).unwrap();
+        assert!(!real.uses_sandbox());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Settings::from_toml("[server]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.listen"), "{e}");
+        let e = Settings::from_toml("[server]\nlistne = \"127.0.0.1:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listne"), "{e}");
+        let e = Settings::from_toml("[quota]\ncalls = 0\nperiod_secs = 60\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quota.calls"), "{e}");
+    }
+
+    #[test]
+    fn two_connections_cannot_share_a_refresh_token_file() {
+        let second = r#"
+[[connections]]
+id = "contoso-second"
+api_key_sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
+[connections.credentials]
+kind = "app_user"
+tenant_id = "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f"
+client_id = "5b1e0c33-7d1f-4d8e-a1c4-0f6f3b2a9e11"
+refresh_token_file = "config/../var/contoso-demo.refresh-token"
+"#;
+        let e = Settings::from_toml(&format!(
+            "{}{second}",
+            include_str!("../../config/default.toml")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("connections[2].credentials.refresh_token_file"),
+            "{e}"
+        );
+        let own = second.replace("config/../var/contoso-demo", "var/contoso-second");
+        Settings::from_toml(&format!(
+            "{}{own}",
+            include_str!("../../config/default.toml")
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn a_real_upstream_refuses_the_demo_keys() {
+        let sandbox = include_str!("../../config/default.toml");
+        let real = format!(
+            "{sandbox}\n[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n"
+        );
+        let e = Settings::from_toml(&real).unwrap_err().to_string();
+        assert!(
+            e.contains("connections[0].api_key_sha256") && e.contains("demo"),
+            "{e}"
+        );
+    }
+}

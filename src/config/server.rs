@@ -1,0 +1,133 @@
+//! `[server]`: where and how the gateway listens, and `[server.tls]` when it serves HTTPS itself.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU64;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use url::Url;
+
+use super::{ConfigError, check_base_url};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// The address makers reach the gateway at; `nextLink`s are built on it. When absent, they are built from
+    /// the request's `Host`, which is right for direct use but wrong behind a proxy that rewrites it.
+    pub public_base_url: Option<Url>,
+    /// Largest request body accepted; larger bodies are refused before they are read in full.
+    pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate and key; absent, plain HTTP (behind a proxy that terminates TLS).
+    pub tls: Option<TlsSettings>,
+    /// After SIGTERM, how long calls in flight may take to finish before the process exits anyway.
+    pub shutdown_grace_secs: u64,
+    /// How long a client has to send a request's whole header block; then the connection is closed, so a client
+    /// trickling bytes cannot hold a connection forever.
+    pub header_timeout_ms: NonZeroU64,
+    /// How long a client has to send a request's whole body; then the call is answered 408.
+    pub body_timeout_ms: NonZeroU64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM: the server certificate first, then any intermediates.
+    pub cert_file: PathBuf,
+    /// PEM: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// The pair as loaded by validation, kept so that start-up does not read and parse it a second time.
+    #[serde(skip)]
+    pub(crate) loaded: std::sync::OnceLock<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            public_base_url: None,
+            max_body_bytes: 64 * 1024,
+            tls: None,
+            shutdown_grace_secs: 30,
+            header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+            body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+        }
+    }
+}
+
+impl ServerSettings {
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_base_url {
+            check_base_url("server.public_base_url", url)?;
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::key(
+                "server.max_body_bytes",
+                "must be more than 0",
+            ));
+        }
+        if let Some(tls) = &self.tls {
+            // Read now, so that an unreadable or mismatched pair stops start-up like any other bad key.
+            server_config(tls)?;
+        }
+        Ok(())
+    }
+}
+
+/// `server.tls`'s certificate chain and key as a rustls configuration, read once: validation loads it and
+/// start-up reuses it. Every error names the key whose file is at fault.
+pub fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    if let Some(config) = tls.loaded.get() {
+        return Ok(config.clone());
+    }
+    let config = load(tls)?;
+    Ok(tls.loaded.get_or_init(|| config).clone())
+}
+
+fn load(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    const CERT: &str = "server.tls.cert_file";
+    const KEY: &str = "server.tls.key_file";
+    let unreadable = |key: &str, path: &std::path::Path, e: pem::Error| {
+        let problem = match e {
+            pem::Error::NoItemsFound if key == CERT => "has no PEM CERTIFICATE block".to_owned(),
+            pem::Error::NoItemsFound => {
+                "has no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)"
+                    .to_owned()
+            }
+            e => e.to_string(),
+        };
+        ConfigError::key(key, format!("{}: {problem}", path.display()))
+    };
+    let chain = CertificateDer::pem_file_iter(&tls.cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| unreadable(CERT, &tls.cert_file, e))?;
+    if chain.is_empty() {
+        return Err(unreadable(CERT, &tls.cert_file, pem::Error::NoItemsFound));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key_file)
+        .map_err(|e| unreadable(KEY, &tls.key_file, e))?;
+    // ring explicitly: it is the provider reqwest already links, and naming it keeps aws-lc-rs out of the build.
+    let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::key("server.tls", e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| {
+            ConfigError::key(
+                KEY,
+                format!(
+                    "{}: not usable with the certificate in {} ({e})",
+                    tls.key_file.display(),
+                    tls.cert_file.display()
+                ),
+            )
+        })?;
+    // The gateway serves HTTP/1.1 only (see `serve`); offering h2 would strand clients that pick it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

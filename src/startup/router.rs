@@ -1,0 +1,65 @@
+//! The whole application's router: the operations behind authentication, the documents, and the middleware
+//! stack around everything.
+
+use axum::Router;
+use axum::http::header;
+use axum::middleware;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::connection::X_API_KEY;
+use crate::connector;
+use crate::correlation;
+use crate::edge::{Gateway, auth};
+use crate::error::AppError;
+use crate::routes;
+
+/// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
+/// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
+/// `/openapi.json` (never in the connector package).
+pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
+    let (operations, api) = routes::operations()
+        // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
+        // mistyped path is a plain 404 that costs the caller nothing.
+        .route_layer(middleware::from_fn_with_state(
+            gateway.clone(),
+            auth::authenticate,
+        ))
+        .split_for_parts();
+    // The documents are built here, once, so serving them costs nothing per call.
+    let (demo_routes, demo_api) = demo.unzip();
+    let documents =
+        connector::Documents::build(api, gateway.public_base_url.as_deref(), demo_api.as_ref())
+            .expect("the OpenAPI document converts; the openapi tests prove it");
+
+    Router::new()
+        .merge(operations)
+        .merge(demo_routes.map(|r| r.with_state(())).unwrap_or_default())
+        .merge(connector::router(documents))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(
+            // Outermost first. The correlation ID is set before anything else runs, so every answer, including a
+            // 401, a 429 or a caught panic, carries it; tracing sits inside it so spans are per call; panics are
+            // caught innermost and become a 500 that still passes through the other two.
+            ServiceBuilder::new()
+                // Credentials are marked sensitive before anything can see them, so no Debug or trace of the
+                // request's headers, now or added later, can print them.
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    X_API_KEY.clone(),
+                ]))
+                .layer(middleware::from_fn(correlation::middleware))
+                .layer(TraceLayer::new_for_http())
+                .layer(CatchPanicLayer::custom(|_| {
+                    axum::response::IntoResponse::into_response(AppError::Internal(
+                        "handler panicked".into(),
+                    ))
+                })),
+        )
+        .with_state(gateway)
+}
