@@ -265,7 +265,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams2 {
 }
 
 /// The query string as key/value pairs. Keys match case-insensitively (makers type `size` as often as `Size`),
-/// and a key given twice is refused: which of the two the caller meant is not ours to guess.
+/// and a key given twice is refused, even when one of the two is empty (`Size=&Size=5`): which of the two the
+/// caller meant is not ours to guess.
+///
+/// Every query parameter of every operation is optional, and an empty value (`Size=`) means the parameter is
+/// absent: it is what a flow sends for an optional input mapped to an empty variable, and the original
+/// connector passed it on as nothing. The documents say so once for all of them (`allowEmptyValue`, added in
+/// [`crate::openapi::document::finish`]).
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
@@ -278,7 +284,7 @@ impl QueryParams {
                 format!("{key} is given more than once."),
             ));
         }
-        Ok(first.map(|(_, v)| v.as_str()))
+        Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
     }
 }
 
