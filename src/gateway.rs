@@ -16,7 +16,7 @@ use crate::connections::{Connection, Registry};
 use crate::correlation;
 use crate::domain::ConnectionId;
 use crate::error::AppError;
-use crate::paging::{Page, with_next_link};
+use crate::paging::{Page, PageShape, with_next_link};
 use crate::quota::Quotas;
 use crate::tokens::{AccessToken, TokenSource};
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
@@ -119,9 +119,11 @@ pub fn json(reply: Reply) -> Result<Response, AppError> {
     Ok(json_response(reply.status, reply.body))
 }
 
-/// The answer of a paged operation: Partner Center's page, plus a `nextLink` when `next_link` makes one.
+/// The answer of a paged operation: Partner Center's page in `shape`, with a `nextLink` when `next_link` makes
+/// one.
 pub fn paged(
     reply: Reply,
+    shape: PageShape,
     next_link: impl FnOnce(&Page) -> Option<String>,
 ) -> Result<Response, AppError> {
     let reply = checked(reply)?;
@@ -131,11 +133,13 @@ pub fn paged(
             reply.status
         ))
     })?;
-    let body = match next_link(&page) {
-        Some(link) => with_next_link(&reply.body, &link).ok_or_else(|| {
+    let link = next_link(&page);
+    let body = match (shape, link) {
+        (PageShape::Value, link) => page.value_page(link.as_deref()),
+        (PageShape::Items, Some(link)) => with_next_link(&reply.body, &link).ok_or_else(|| {
             AppError::BadGateway("Partner Center answered a page that is not a JSON object".into())
         })?,
-        None => reply.body.clone(),
+        (PageShape::Items, None) => reply.body.clone(),
     };
     Ok(json_response(reply.status, body))
 }

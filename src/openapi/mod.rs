@@ -15,6 +15,7 @@ pub mod document;
 pub mod export;
 pub mod locale;
 pub mod models;
+pub mod parameters;
 pub mod responses;
 pub mod swagger2;
 

@@ -9,6 +9,8 @@ mod get_customer_orders;
 mod get_customer_subscription;
 mod get_customer_subscriptions_by_partner;
 mod get_invoices;
+mod list_customers;
+mod list_invoices;
 
 use axum::Router;
 use axum::http::header;
@@ -47,6 +49,9 @@ fn operations() -> OpenApiRouter<Gateway> {
         ))
         .routes(routes!(get_agreement_metadata::get_agreement_metadata))
         .routes(routes!(get_invoices::get_invoices))
+        // The paged twins of GetAllCustomers and GetInvoices, for the platform's Pagination setting.
+        .routes(routes!(list_customers::list_customers))
+        .routes(routes!(list_invoices::list_invoices))
 }
 
 /// The OpenAPI 3.1 document of the operations, as utoipa generates it (see [`openapi::document`] for what is

@@ -12,6 +12,7 @@ mod edge;
 mod faults;
 mod openapi;
 mod operations;
+mod paging;
 mod query;
 mod quota;
 mod resilience;
