@@ -16,6 +16,7 @@ use crate::connections::{Connection, Registry};
 use crate::correlation;
 use crate::domain::ConnectionId;
 use crate::error::AppError;
+use crate::forwarded::{TrustedProxies, is_host};
 use crate::paging::{Page, PageShape, with_next_link};
 use crate::quota::Quotas;
 use crate::tokens::{AccessToken, TokenSource};
@@ -36,6 +37,8 @@ pub struct Inner {
     /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
     /// the scheme, so links built from the Host header need it from here.
     pub scheme: &'static str,
+    /// `server.trusted_proxies`: whose forwarding headers name the scheme and host of links.
+    pub trusted_proxies: TrustedProxies,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
 }
@@ -305,7 +308,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
-/// Where `nextLink`s point: the configured public base URL, else the scheme and `Host` the caller used.
+/// Where `nextLink`s (and the served connector definition) point: the configured public base URL; else the
+/// scheme and host a trusted proxy reports (see [`crate::forwarded`]); else the gateway's own scheme and the
+/// `Host` the caller used.
 pub struct LinkBase(pub String);
 
 impl FromRequestParts<Gateway> for LinkBase {
@@ -315,23 +320,27 @@ impl FromRequestParts<Gateway> for LinkBase {
         if let Some(base) = &gateway.public_base_url {
             return Ok(LinkBase(base.clone()));
         }
+        let forwarded = gateway
+            .trusted_proxies
+            .forwarded(parts)?
+            .unwrap_or_default();
+        let scheme = forwarded.proto.unwrap_or(gateway.scheme);
+        if let Some(host) = forwarded.host {
+            return Ok(LinkBase(format!("{scheme}://{host}")));
+        }
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .filter(|h| {
-                !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-            })
+            .filter(|h| is_host(h))
             .ok_or_else(|| {
                 AppError::bad_request(
                     "InvalidHost",
                     "The Host header is missing or not a host name.",
                 )
             })?;
-        Ok(LinkBase(format!("{}://{host}", gateway.scheme)))
+        Ok(LinkBase(format!("{scheme}://{host}")))
     }
 }
 

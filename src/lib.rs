@@ -20,7 +20,8 @@
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries.
 //! - [`breaker`]: circuit breakers per upstream and the concurrency limit with its bounded queue.
 //! - [`retry`]: when to ask Partner Center again (`Retry-After` in both forms, backoff).
-//! - [`paging`]: `nextLink` for paged collections.
+//! - [`paging`]: `nextLink` for paged collections, in the original's shape and in the platform's.
+//! - [`forwarded`]: the scheme and host a trusted TLS-terminating proxy reports, for the links handed out.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the routes, Swagger UI, and the Power Platform
@@ -34,6 +35,7 @@ pub mod connections;
 pub mod correlation;
 pub mod domain;
 pub mod error;
+pub mod forwarded;
 pub mod gateway;
 pub mod openapi;
 pub mod paging;

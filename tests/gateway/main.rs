@@ -13,6 +13,7 @@ mod faults;
 mod openapi;
 mod operations;
 mod paging;
+mod proxies;
 mod query;
 mod quota;
 mod resilience;
