@@ -212,6 +212,36 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let settings = Settings::from_toml(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\", \"fd00::/8\"]\n",
+        )
+        .unwrap();
+        let ranges: Vec<String> = settings
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| p.0.to_string())
+            .collect();
+        assert_eq!(
+            ranges,
+            ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "fd00::/8"]
+        );
+        assert!(ServerSettings::default().trusted_proxies.is_empty());
+        for bad in [
+            "\"10.0.0.0/33\"",
+            "\"proxy.internal\"",
+            "\"\"",
+            "\"10.0.0.1-10.0.0.9\"",
+        ] {
+            let e = Settings::from_toml(&format!("[server]\ntrusted_proxies = [{bad}]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("server.trusted_proxies"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn two_connections_cannot_share_a_refresh_token_file() {
         let second = r#"
 [[connections]]

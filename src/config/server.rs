@@ -32,6 +32,31 @@ pub struct ServerSettings {
     pub header_timeout_ms: NonZeroU64,
     /// How long a client has to send a request's whole body; then the call is answered 408.
     pub body_timeout_ms: NonZeroU64,
+    /// The proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host`
+    /// headers say where callers reached the gateway, when `public_base_url` is not set. Empty: nobody's, since
+    /// a caller who could set them would choose the host of the links the gateway hands out.
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// One `server.trusted_proxies` entry: `10.0.0.5`, `10.0.0.0/8`, `::1` or `fd00::/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl TryFrom<String> for TrustedProxy {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        let raw = raw.trim();
+        raw.parse::<ipnet::IpNet>()
+            .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(TrustedProxy)
+            .map_err(|_| {
+                format!(
+                    "{raw:?} is not an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8"
+                )
+            })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +81,7 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 30,
             header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+            trusted_proxies: Vec::new(),
         }
     }
 }

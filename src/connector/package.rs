@@ -15,8 +15,10 @@ use crate::openapi::document::{API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESO
 pub const ICON: &[u8] = include_bytes!("icon.png");
 /// The original connector's colour; the icon's background is the same.
 pub const ICON_BRAND_COLOR: &str = "#da3b01";
-/// Operations that page with `nextLink`.
-pub const PAGED_OPERATIONS: [&str; 2] = ["GetAllCustomers", "GetInvoices"];
+/// Operations whose pages the platform's Pagination setting follows (`x-ms-pageable`): the twins that answer
+/// `value`. GetAllCustomers and GetInvoices answer `items`, which the platform cannot page, so they do not
+/// claim it; their `nextLink` is for clients that page by hand.
+pub const PAGED_OPERATIONS: [&str; 2] = ["ListCustomers", "ListInvoices"];
 
 /// How the connector's connections authenticate to the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

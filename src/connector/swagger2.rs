@@ -261,6 +261,7 @@ fn parameter(parameter: &Value, at: &str) -> Result<Value, ConvertError> {
             .and_then(Value::as_bool)
             .unwrap_or(false);
     out.insert("required".into(), required.into());
+    copy_keys(parameter, &mut out, &["allowEmptyValue"]);
     let schema = schema(
         parameter
             .get("schema")

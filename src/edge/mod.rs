@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod customer_path;
+pub mod forwarded;
 pub mod paging;
 
 use std::ops::Deref;
@@ -24,7 +25,8 @@ use crate::upstream::breaker::Admission;
 use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
 pub use customer_path::{CustomerPath, Plain};
-use paging::{Page, with_next_link};
+use forwarded::{TrustedProxies, is_host};
+use paging::{Page, PageShape, with_next_link};
 
 #[derive(Clone)]
 pub struct Gateway(Arc<Inner>);
@@ -41,6 +43,8 @@ pub struct Inner {
     /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
     /// the scheme, so links built from the Host header need it from here.
     pub scheme: &'static str,
+    /// `server.trusted_proxies`: whose forwarding headers name the scheme and host of links.
+    pub trusted_proxies: TrustedProxies,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
 }
@@ -134,9 +138,11 @@ pub fn json(reply: Reply) -> Result<Response, AppError> {
     Ok(json_response(reply.status, reply.body))
 }
 
-/// The answer of a paged operation: Partner Center's page, plus a `nextLink` when `next_link` makes one.
+/// The answer of a paged operation: Partner Center's page in `shape`, with a `nextLink` when `next_link` makes
+/// one.
 pub fn paged(
     reply: Reply,
+    shape: PageShape,
     next_link: impl FnOnce(&Page) -> Option<String>,
 ) -> Result<Response, AppError> {
     let reply = checked(reply)?;
@@ -146,11 +152,13 @@ pub fn paged(
             reply.status
         ))
     })?;
-    let body = match next_link(&page) {
-        Some(link) => with_next_link(&reply.body, &link).ok_or_else(|| {
+    let link = next_link(&page);
+    let body = match (shape, link) {
+        (PageShape::Value, link) => page.value_page(link.as_deref()),
+        (PageShape::Items, Some(link)) => with_next_link(&reply.body, &link).ok_or_else(|| {
             AppError::BadGateway("Partner Center answered a page that is not a JSON object".into())
         })?,
-        None => reply.body.clone(),
+        (PageShape::Items, None) => reply.body.clone(),
     };
     Ok(json_response(reply.status, body))
 }
@@ -243,7 +251,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
 }
 
 /// The query string as key/value pairs. Keys match case-insensitively (makers type `size` as often as `Size`),
-/// and a key given twice is refused: which of the two the caller meant is not ours to guess.
+/// and a key given twice is refused, even when one of the two is empty (`Size=&Size=5`): which of the two the
+/// caller meant is not ours to guess.
+///
+/// Every query parameter of every operation is optional, and an empty value (`Size=`) means the parameter is
+/// absent: it is what a flow sends for an optional input mapped to an empty variable, and the original
+/// connector passed it on as nothing. The documents say so once for all of them (`allowEmptyValue`, added in
+/// [`crate::openapi::document::finish`]).
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
@@ -256,7 +270,7 @@ impl QueryParams {
                 format!("{key} is given more than once."),
             ));
         }
-        Ok(first.map(|(_, v)| v.as_str()))
+        Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
     }
 }
 
@@ -273,7 +287,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
-/// Where `nextLink`s point: the configured public base URL, else the scheme and `Host` the caller used.
+/// Where `nextLink`s (and the served connector definition) point: the configured public base URL; else the
+/// scheme and host a trusted proxy reports (see [`crate::edge::forwarded`]); else the gateway's own scheme and the
+/// `Host` the caller used.
 pub struct LinkBase(pub String);
 
 impl FromRequestParts<Gateway> for LinkBase {
@@ -283,23 +299,27 @@ impl FromRequestParts<Gateway> for LinkBase {
         if let Some(base) = &gateway.public_base_url {
             return Ok(LinkBase(base.clone()));
         }
+        let forwarded = gateway
+            .trusted_proxies
+            .forwarded(parts)?
+            .unwrap_or_default();
+        let scheme = forwarded.proto.unwrap_or(gateway.scheme);
+        if let Some(host) = forwarded.host {
+            return Ok(LinkBase(format!("{scheme}://{host}")));
+        }
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .filter(|h| {
-                !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-            })
+            .filter(|h| is_host(h))
             .ok_or_else(|| {
                 AppError::bad_request(
                     "InvalidHost",
                     "The Host header is missing or not a host name.",
                 )
             })?;
-        Ok(LinkBase(format!("{}://{host}", gateway.scheme)))
+        Ok(LinkBase(format!("{scheme}://{host}")))
     }
 }
 

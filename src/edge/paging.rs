@@ -1,24 +1,49 @@
 //! Paging for flows: Partner Center hands out the next page of customers as a continuation token in a header
 //! and the next page of invoices as an offset, neither of which a Power Automate flow can follow on its own.
-//! The gateway adds a `nextLink` (an absolute URL back to itself) to a page that has a successor, which is
-//! what `x-ms-pageable` follows.
+//! The gateway adds a `nextLink` (an absolute URL back to itself) to a page that has a successor.
 //!
-//! The page is read once, borrowing what it can, and `nextLink` is spliced in before the closing brace: every
-//! other byte of Partner Center's answer reaches the caller as it was sent.
+//! A page reaches the caller in one of two shapes ([`PageShape`]). The original operations answer Partner
+//! Center's page as it is, its list in `items` (the name flows built on the original connector read), with
+//! `nextLink` spliced in before the closing brace: every other byte of Partner Center's answer reaches the
+//! caller as it was sent. Their paged twins answer `{"value": [...], "nextLink": "..."}`, the only shape the
+//! platform's Pagination setting (`x-ms-pageable`) follows: Logic Apps refuses a page without a `value` array
+//! (`InvalidPageResponse`), and Power Platform's connector schema allows `x-ms-pageable` no other item name.
+//! The twin's `value` is the bytes of Partner Center's `items` array, borrowed, never re-parsed into values.
+//!
+//! The page is read once, borrowing what it can.
 
 use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// What a page looks like to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageShape {
+    /// Partner Center's page unchanged, `items` and all, plus `nextLink`: the original connector's operations.
+    Items,
+    /// `{"value": [...the items...], "nextLink": "..."}`: the twins made for the platform's paging.
+    Value,
+}
+
+/// An operation that pages: where its `nextLink`s lead (its own path, so the next page has the same shape) and
+/// the shape of its pages.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    pub path: &'static str,
+    pub shape: PageShape,
+}
 
 /// What the gateway needs to know of a collection page.
 #[derive(Deserialize, Default)]
 pub struct Page<'a> {
     #[serde(borrow, default)]
     links: Option<Links<'a>>,
-    #[serde(default)]
-    items: ItemCount,
+    /// The list exactly as Partner Center wrote it.
+    #[serde(borrow, default)]
+    items: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -66,17 +91,43 @@ impl<'de> Deserialize<'de> for ItemCount {
 }
 
 impl<'a> Page<'a> {
-    /// Reads a page; this also checks that the whole body is JSON.
+    /// Reads a page; this also checks that the whole body is JSON and that `items`, if any, is an array.
     pub fn parse(body: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
+        let page: Self = serde_json::from_slice(body)?;
+        if page
+            .items
+            .is_some_and(|items| !items.get().starts_with('['))
+        {
+            return Err(serde::de::Error::custom("items is not an array"));
+        }
+        Ok(page)
     }
 
     pub fn has_next(&self) -> bool {
         self.links.as_ref().is_some_and(|l| l.next.is_some())
     }
 
+    /// How many items the page holds. The array was checked when the page was read; counting skims its bytes
+    /// again and keeps nothing.
     pub fn items(&self) -> u32 {
-        self.items.0
+        self.items
+            .and_then(|items| serde_json::from_str::<ItemCount>(items.get()).ok())
+            .map_or(0, |count| count.0)
+    }
+
+    /// The page in the twins' shape: `{"value":[...],"nextLink":"..."}`, the items' bytes as Partner Center sent
+    /// them (an empty list when it sent none), and `nextLink` only when there is a next page.
+    pub fn value_page(&self, next_link: Option<&str>) -> Bytes {
+        let items = self.items.map_or("[]", RawValue::get);
+        let mut out = BytesMut::with_capacity(items.len() + next_link.map_or(0, str::len) + 32);
+        out.put_slice(b"{\"value\":");
+        out.put_slice(items.as_bytes());
+        if let Some(link) = next_link {
+            out.put_slice(b",\"nextLink\":");
+            push_json_string(&mut out, link);
+        }
+        out.put_slice(b"}");
+        out.freeze()
     }
 
     /// The `MS-ContinuationToken` Partner Center asks to be sent for the next page.
@@ -107,9 +158,14 @@ pub fn with_next_link(body: &[u8], link: &str) -> Option<Bytes> {
     } else {
         b",\"nextLink\":"
     });
-    serde_json::to_writer((&mut out).writer(), link).ok()?;
+    push_json_string(&mut out, link);
     out.put_slice(&body[end..]);
     Some(out.freeze())
+}
+
+fn push_json_string(out: &mut BytesMut, text: &str) {
+    serde_json::to_writer(out.writer(), text)
+        .expect("a string serializes, and memory takes every write");
 }
 
 /// Appends `key=value` to a query string being built, percent-encoding the value.
@@ -146,6 +202,26 @@ mod tests {
             Bytes::from_static(b"{ \"nextLink\":\"l\"}")
         );
         assert!(with_next_link(b"[1]", "l").is_none());
+    }
+
+    #[test]
+    fn the_twins_page_carries_the_items_bytes_in_value() {
+        let body =
+            br#"{"totalCount":2,"items":[ {"id":"a","n":1.50} ,{"id":"\u00e9"}],"links":{}}"#;
+        let page = Page::parse(body).unwrap();
+        assert_eq!(page.items(), 2);
+        let out = page.value_page(Some("http://gw/v1/paged/invoices?Offset=2"));
+        assert_eq!(
+            out,
+            Bytes::from_static(
+                br#"{"value":[ {"id":"a","n":1.50} ,{"id":"\u00e9"}],"nextLink":"http://gw/v1/paged/invoices?Offset=2"}"#
+            )
+        );
+        assert_eq!(
+            Page::parse(b"{}").unwrap().value_page(None),
+            Bytes::from_static(br#"{"value":[]}"#)
+        );
+        assert!(Page::parse(br#"{"items":{"id":"a"}}"#).is_err());
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "CustomerPage",
+        &[("value", "Customers"), ("nextLink", "Next Link")],
+    ),
+    (
         "CustomerSummary",
         &[
             ("id", "ID"),
@@ -184,6 +188,10 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "InvoicePage",
+        &[("value", "Invoices"), ("nextLink", "Next Link")],
+    ),
+    (
         "Invoice",
         &[
             ("id", "ID"),
@@ -324,8 +332,12 @@ pub const BOOLEAN_CHOICES: &[(&str, &str)] = &[
     ("Subscription", "isMicrosoftProduct"),
 ];
 
-/// Properties a maker never needs to see: the designer follows `nextLink` itself (`x-ms-pageable`).
+/// Properties a maker never needs to see. The twins' `nextLink` is what the Pagination setting follows
+/// (`x-ms-pageable`); the originals' is for clients that page by hand, and hidden so that their dynamic content
+/// stays the original connector's.
 pub const INTERNAL: &[(&str, &str)] = &[
     ("CustomerCollection", "nextLink"),
+    ("CustomerPage", "nextLink"),
     ("InvoiceCollection", "nextLink"),
+    ("InvoicePage", "nextLink"),
 ];

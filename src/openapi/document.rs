@@ -96,6 +96,7 @@ pub fn base() -> utoipa::openapi::OpenApi {
 /// property labelled from [`display`]. Fails on a property without a label or a label without a property.
 pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
     let mut doc = serde_json::to_value(api).map_err(|e| e.to_string())?;
+    allow_empty_optional_queries(&mut doc);
     sort_extensions(&mut doc);
     let schemas = doc
         .pointer_mut("/components/schemas")
@@ -185,6 +186,33 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
         Ok(doc)
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// An optional query parameter sent empty (`Size=`) is taken as absent (see [`crate::edge::QueryParams`]),
+/// for every operation alike, so the documents say it here once rather than on each declaration (utoipa has no
+/// attribute for it). Clients and fuzzers then know that `Size=` is a valid request, not a malformed one.
+fn allow_empty_optional_queries(doc: &mut Value) {
+    let operations = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut);
+        for parameter in parameters {
+            let optional = parameter.get("required").and_then(Value::as_bool) != Some(true);
+            if parameter.get("in").and_then(Value::as_str) == Some("query") && optional {
+                parameter.insert("allowEmptyValue".into(), true.into());
+            }
+        }
     }
 }
 

@@ -7,4 +7,5 @@
 pub mod display;
 pub mod document;
 pub mod models;
+pub mod parameters;
 pub mod responses;

@@ -25,6 +25,16 @@ pub struct CustomerCollection {
     next_link: Option<String>,
 }
 
+/// A page of customers, in the shape that the platform's Pagination setting reads.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPage {
+    /// The customers.
+    value: Vec<CustomerSummary>,
+    /// The link to the next page; absent on the last page.
+    next_link: Option<String>,
+}
+
 // The original connector's GetAllCustomers items: fewer fields than GetCustomerDetails' `Customer`, labelled
 // differently ("Company Name" rather than "Company Name (Company Profile)") and with other fields marked
 // important, so they are a schema of their own. Partner Center's answer carries more; the designer shows these.
@@ -308,6 +318,16 @@ pub struct InvoiceCollection {
     total_count: Option<i32>,
     /// The invoices.
     items: Option<Vec<Invoice>>,
+    /// The link to the next page; absent on the last page.
+    next_link: Option<String>,
+}
+
+/// A page of invoices, in the shape that the platform's Pagination setting reads.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoicePage {
+    /// The invoices.
+    value: Vec<Invoice>,
     /// The link to the next page; absent on the last page.
     next_link: Option<String>,
 }

@@ -9,6 +9,8 @@ mod get_customer_orders;
 mod get_customer_subscription;
 mod get_customer_subscriptions_by_partner;
 mod get_invoices;
+mod list_customers;
+mod list_invoices;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,6 +38,9 @@ pub(crate) fn operations() -> OpenApiRouter<Gateway> {
         ))
         .routes(routes!(get_agreement_metadata::get_agreement_metadata))
         .routes(routes!(get_invoices::get_invoices))
+        // The paged twins of GetAllCustomers and GetInvoices, for the platform's Pagination setting.
+        .routes(routes!(list_customers::list_customers))
+        .routes(routes!(list_invoices::list_invoices))
 }
 
 /// The finished OpenAPI 3.1 document of this build: the operations' own, with what [`document::finish`] adds.

@@ -130,6 +130,14 @@ impl Application {
             } else {
                 "http"
             },
+            trusted_proxies: crate::edge::forwarded::TrustedProxies::new(
+                settings
+                    .server
+                    .trusted_proxies
+                    .iter()
+                    .map(|p| p.0)
+                    .collect(),
+            ),
             max_body_bytes: settings.server.max_body_bytes,
             body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),
         });

@@ -9,18 +9,24 @@
 //! only `http/1.1` in ALPN), and cleartext HTTP/2 would bring two ways to hold a connection that hyper cannot
 //! time out: the protocol sniff before the first request, and an HTTP/2 connection idling between streams.
 //!
+//! Each request carries its connection's peer address (axum's `ConnectInfo`), from which forwarding headers are
+//! believed only if it is a trusted proxy (see [`crate::edge::forwarded`]).
+//!
 //! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
 //! call in flight and close, and wait for them.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tower_http::add_extension::AddExtension;
 
 pub async fn serve<L>(
     mut listener: L,
@@ -29,7 +35,7 @@ pub async fn serve<L>(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
-    L: Listener,
+    L: Listener<Addr = SocketAddr>,
 {
     let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
@@ -40,9 +46,10 @@ where
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            (io, _) = listener.accept() => {
+            (io, peer) = listener.accept() => {
+                let service = AddExtension::new(router.clone(), ConnectInfo(peer));
                 let connection = builder
-                    .serve_connection(TokioIo::new(io), TowerToHyperService::new(router.clone()))
+                    .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
                     .into_owned();
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {

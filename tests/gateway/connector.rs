@@ -702,7 +702,7 @@ fn the_original_connectors_display_names_and_descriptions_are_unchanged() {
                 }
             }
             // Nothing the original's list or object lacks shows up in its dynamic content, but for nextLink,
-            // which the designer hides (x-ms-visibility internal) and follows itself.
+            // which the designer hides (x-ms-visibility internal).
             let mut extra = Vec::new();
             every_property(&doc, root, String::new(), &mut extra);
             extra.retain(|path| {
@@ -997,6 +997,51 @@ fn the_definition_has_only_what_swagger_2_and_power_platform_accept() {
                 );
             }
             Auth::OAuth => assert_eq!(definition["type"], "oauth2"),
+        }
+    }
+}
+
+/// The platform's Pagination reads a page's items from `value` (Logic Apps refuses a page without it), so only
+/// the twins, which answer `value`, claim `x-ms-pageable`; GetAllCustomers and GetInvoices answer `items`, which
+/// it cannot page, and claim nothing, as the original connector did not. A twin takes its original's parameters
+/// and lists its original's items.
+#[test]
+fn the_twins_are_pageable_and_the_originals_are_not() {
+    for (locale, auth, doc) in variants() {
+        for (original, twin) in [
+            ("GetAllCustomers", "ListCustomers"),
+            ("GetInvoices", "ListInvoices"),
+        ] {
+            let at = format!("{locale}/{auth} {twin}");
+            let (original, twin) = (operation(&doc, original), operation(&doc, twin));
+            assert!(
+                original.get("x-ms-pageable").is_none(),
+                "{at}: the original"
+            );
+            assert_eq!(
+                twin["x-ms-pageable"],
+                serde_json::json!({"nextLinkName": "nextLink"}),
+                "{at}"
+            );
+            assert_eq!(twin["parameters"], original["parameters"], "{at}");
+            let page = resolve(&doc, &twin["responses"]["200"]["schema"]);
+            let value = &page["properties"]["value"];
+            assert_eq!(value["type"], "array", "{at}");
+            assert!(
+                page["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"value".into()),
+                "{at}: every page has value"
+            );
+            let items = property(&doc, &original["responses"]["200"]["schema"], "items").unwrap();
+            assert_eq!(value["items"], items["items"], "{at}: the same items");
+            let next = property(&doc, &twin["responses"]["200"]["schema"], "nextLink").unwrap();
+            assert_eq!(
+                (&next["type"], &next["x-ms-visibility"]),
+                (&"string".into(), &"internal".into()),
+                "{at}"
+            );
         }
     }
 }
