@@ -168,7 +168,10 @@ pub fn router(documents: Documents) -> Router<Gateway> {
             async move { Ok::<_, AppError>(json(docs.properties[&variant.0.parse()?].clone())) }
         }
     };
-    let swagger_ui = SwaggerUi::new("/swagger-ui").config(Config::new([OPENAPI_PATH]));
+    // Swagger UI's default sends the document's address to validator.swagger.io and shows its badge: nothing of
+    // the page may leave the gateway (the rest of the page is served from here, vendored).
+    let swagger_ui =
+        SwaggerUi::new("/swagger-ui").config(Config::new([OPENAPI_PATH]).validator_url("none"));
     Router::new()
         .route(OPENAPI_PATH, get(move || async move { json(openapi) }))
         .route(

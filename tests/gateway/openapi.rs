@@ -150,6 +150,69 @@ async fn swagger_ui_is_served_and_reads_the_document() {
     assert!(init.text().await.unwrap().contains("/openapi.json"));
 }
 
+/// Where a resource reference in HTML (`src=`, `href=`) or CSS (`url(`, `@import`) points, for every such
+/// reference in `text`.
+fn references(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for opener in ["src=", "href=", "url(", "@import"] {
+        for (at, _) in text.match_indices(opener) {
+            let rest = text[at + opener.len()..].trim_start_matches([' ', '"', '\'', '(']);
+            let end = rest
+                .find(['"', '\'', ')', ' ', '>', ';'])
+                .unwrap_or(rest.len());
+            found.push(rest[..end].to_owned());
+        }
+    }
+    found
+}
+
+/// Served under a real host name, the page must not call anyone but the gateway: Swagger UI's default sends the
+/// document's address to validator.swagger.io for a badge, and the page's HTML and CSS load only what the
+/// gateway serves (or inline data).
+#[tokio::test]
+async fn swagger_ui_loads_nothing_from_other_hosts_and_asks_no_validator() {
+    let app = spawn_app().await;
+    let get = |path: &str| {
+        let path = path.to_owned();
+        let request = app
+            .client
+            .get(app.url(&format!("/swagger-ui/{path}")))
+            .header("Host", "pcgw.contoso.example");
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.text().await.unwrap()
+        }
+    };
+    let init = get("swagger-initializer.js").await;
+    assert!(
+        init.contains(r#""validatorUrl": "none""#),
+        "the online validator is not turned off: {init}"
+    );
+    let index = get("").await;
+    let mut checked = 0;
+    for reference in references(&index) {
+        assert!(
+            !reference.contains("//"),
+            "index.html loads {reference} from elsewhere"
+        );
+        if reference.ends_with(".css") {
+            let css = get(reference.trim_start_matches("./")).await;
+            for inner in references(&css) {
+                assert!(
+                    inner.starts_with("data:") || !inner.contains("//"),
+                    "{reference} loads {inner} from elsewhere"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the page's stylesheets were not found in {index}"
+    );
+}
+
 /// Whether `value` has the documented JSON type, recursively, for every documented property it carries.
 fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     let schema = resolve(doc, schema);
