@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::document::{API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
+use super::document::{self, API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
 use super::locale::{Locale, localize};
 use super::swagger2;
 
@@ -97,7 +97,7 @@ pub fn api_definition(
     target: &Target,
 ) -> Result<Value, String> {
     let mut source = openapi.clone();
-    source["servers"] = json!([{"url": target.url()}]);
+    document::set_server(&mut source, target.url(), None);
     let converted = swagger2::convert(&source).map_err(|e| e.to_string())?;
     let Value::Object(mut converted) = converted else {
         unreachable!("the converter answers an object")

@@ -213,9 +213,42 @@ fn sort_extensions(value: &mut Value) {
     }
 }
 
-/// The finished OpenAPI 3.1 document of this build.
+/// Where a client reaches the gateway: the document's one `servers` entry, right after `info` where people look.
+pub fn set_server(doc: &mut Value, url: &str, description: Option<&str>) {
+    let mut server = serde_json::Map::new();
+    server.insert("url".into(), url.into());
+    if let Some(description) = description {
+        server.insert("description".into(), description.into());
+    }
+    let Value::Object(map) = doc else { return };
+    map.shift_remove("servers");
+    let at = map.keys().position(|k| k == "info").map_or(0, |i| i + 1);
+    map.shift_insert(
+        at,
+        "servers".into(),
+        Value::Array(vec![Value::Object(server)]),
+    );
+}
+
+/// The address `cargo run` serves in the sandbox profile.
+pub fn local_server() -> String {
+    format!("http://{}", crate::config::ServerSettings::default().listen)
+}
+
+/// The finished OpenAPI 3.1 document of this build, as committed in `openapi/openapi.json`. A file has no
+/// address of its own, so its server is the one `cargo run` serves: a client generated from it calls the sandbox
+/// as it is. The served `/openapi.json` names the address it was reached at instead (or the public URL).
 pub fn openapi() -> Value {
-    finish(&crate::routes::openapi()).expect("every schema property has a display name")
+    let mut doc =
+        finish(&crate::routes::openapi()).expect("every schema property has a display name");
+    set_server(
+        &mut doc,
+        &local_server(),
+        Some(
+            "A gateway started with `cargo run` on this machine (the sandbox profile). A running gateway's /openapi.json names its own address.",
+        ),
+    );
+    doc
 }
 
 /// Adds the sandbox's try-it-out operation (and its tag) to a finished document.

@@ -278,8 +278,8 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 async fn try_it_out_against_the_sandbox_with_the_demo_key_answers_what_the_document_says() {
     let app = spawn_app().await;
     let doc = openapi(&app).await;
-    // What Swagger UI does: no servers in the document, so it calls the origin that served it.
-    assert!(doc.get("servers").is_none());
+    // The document names the address it was fetched from, which is where Swagger UI sends "Try it out".
+    assert_eq!(doc["servers"], json!([{"url": app.address}]));
     for (path, method, op) in operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let response = if method == "post" {
@@ -418,6 +418,11 @@ async fn with_a_public_url_the_connector_names_it() {
     assert_eq!(doc["host"], "pcgw.contoso.example");
     assert_eq!(doc["basePath"], "/partner-center");
     assert_eq!(doc["schemes"], json!(["https"]));
+    let openapi = openapi(&app).await;
+    assert_eq!(
+        openapi["servers"],
+        json!([{"url": "https://pcgw.contoso.example/partner-center"}])
+    );
 }
 
 #[test]
