@@ -314,8 +314,10 @@ pub const IMPORTANT: &[(&str, &str)] = &[
     ("NewAgreementContact", "email"),
 ];
 
-/// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice.
-/// The OpenAPI 3.1 document adds `null` (the fields are optional); the Swagger 2.0 conversion drops it.
+/// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice. Only
+/// the connector definition lists them (see [`super::connector`]): in the OpenAPI 3.1 document an enum says
+/// nothing that `type: boolean` does not, and code generators refuse the `enum: [true, false, null]` a nullable
+/// boolean would need.
 pub const BOOLEAN_CHOICES: &[(&str, &str)] = &[
     ("Customer", "allowDelegatedAccess"),
     ("Subscription", "hasPurchasableAddons"),

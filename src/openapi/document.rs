@@ -131,18 +131,6 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
             if let Some(visibility) = visibility {
                 value.insert("x-ms-visibility".into(), visibility.into());
             }
-            if display::BOOLEAN_CHOICES.contains(&(name.as_str(), property.as_str())) {
-                let nullable = value
-                    .get("type")
-                    .and_then(Value::as_array)
-                    .is_some_and(|kinds| kinds.contains(&Value::from("null")));
-                let choices = if nullable {
-                    serde_json::json!([true, false, null])
-                } else {
-                    serde_json::json!([true, false])
-                };
-                value.insert("enum".into(), choices);
-            }
         }
     }
     let has = |schema: &str, property: &str| {
@@ -164,21 +152,6 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
         if !has(schema, property) {
             problems.push(format!(
                 "visibility for {schema}.{property}, which does not exist"
-            ));
-        }
-    }
-    for (schema, property) in display::BOOLEAN_CHOICES {
-        let is_boolean = schemas
-            .get(*schema)
-            .and_then(|s| s.pointer(&format!("/properties/{property}/type")))
-            .is_some_and(|kind| match kind {
-                Value::String(kind) => kind == "boolean",
-                Value::Array(kinds) => kinds.contains(&Value::from("boolean")),
-                _ => false,
-            });
-        if !is_boolean {
-            problems.push(format!(
-                "boolean choices for {schema}.{property}, which is not a boolean"
             ));
         }
     }

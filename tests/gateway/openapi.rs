@@ -311,6 +311,41 @@ async fn try_it_out_against_the_sandbox_with_the_demo_key_answers_what_the_docum
     }
 }
 
+/// The five booleans the original connector offers as a choice are plain optional booleans here: code generators
+/// refuse an `enum` that lists `null` (openapi-python-client dropped the Customer and Subscription models).
+#[tokio::test]
+async fn no_schema_lists_null_among_its_values() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let mut found = Vec::new();
+    fn walk(value: &Value, at: String, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if map
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|values| values.contains(&Value::Null))
+                {
+                    found.push(at.clone());
+                }
+                for (key, v) in map {
+                    walk(v, format!("{at}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&doc, String::new(), &mut found);
+    assert!(found.is_empty(), "enums with null: {found:#?}");
+    let allow = &doc["components"]["schemas"]["Customer"]["properties"]["allowDelegatedAccess"];
+    assert_eq!(allow["type"], json!(["boolean", "null"]));
+}
+
 #[tokio::test]
 async fn documented_errors_are_the_errors_callers_get() {
     let app = spawn_app().await;
