@@ -17,6 +17,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("totalCount", "Total Count"),
             ("items", "items"),
             ("nextLink", "Next Link"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -25,6 +27,9 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("id", "ID"),
             ("companyProfile", "Company Profile"),
             ("relationshipToPartner", "Relationship To Partner"),
+            ("allowDelegatedAccess", "Allow Delegated Access"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -46,6 +51,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("relationshipToPartner", "Relationship To Partner"),
             ("allowDelegatedAccess", "Allow Delegated Access"),
             ("customDomains", "Custom Domains"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -57,6 +64,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("domain", "Domain"),
             ("address", "Address (Company Profile)"),
             ("email", "Email (Company Profile)"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -83,6 +92,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("language", "Language (Billing Profile)"),
             ("companyName", "Company Name (Billing Profile)"),
             ("defaultAddress", "Billing Profile Address"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -101,7 +112,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "SubscriptionCollection",
-        &[("totalCount", "Total Count"), ("items", "items")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "items"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Subscription",
@@ -117,11 +133,13 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("creationDate", "Creation Date"),
             ("effectiveStartDate", "Effective Start Date"),
             ("commitmentEndDate", "Commitment End Date"),
+            ("commitmentEndDateTime", "Commitment End Date Time"),
             (
                 "cancellationAllowedUntilDate",
                 "Cancellation Allowed Until Date",
             ),
             ("billingCycleEndDate", "Billing Cycle End Date"),
+            ("billingCycleEndDateTime", "Billing Cycle End Date Time"),
             ("status", "Status"),
             ("autoRenewEnabled", "Auto Renew Enabled"),
             ("isTrial", "Is Trial"),
@@ -132,10 +150,14 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("isMicrosoftProduct", "Is Microsoft Product"),
             ("partnerId", "Partner ID"),
             ("attentionNeeded", "Attention Needed"),
+            ("actionTaken", "Action Taken"),
             ("contractType", "Contract Type"),
             ("publisherName", "Publisher Name"),
+            ("refundableQuantity", "Refundable Quantity"),
             ("promotionId", "Promotion ID"),
             ("orderId", "Order ID"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -144,7 +166,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "OrderCollection",
-        &[("totalCount", "Total Count"), ("items", "items")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "items"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Order",
@@ -159,6 +186,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("creationDate", "Creation Date"),
             ("status", "Status"),
             ("transactionType", "Transaction Type"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -173,6 +202,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("transactionType", "Transaction Type"),
             ("friendlyName", "Friendly Name"),
             ("quantity", "quantity"),
+            ("partnerIdOnRecord", "Partner ID On Record"),
+            ("links", "Links"),
         ],
     ),
     (
@@ -181,6 +212,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("totalCount", "Total Count"),
             ("items", "items"),
             ("nextLink", "Next Link"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -198,6 +231,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("invoiceDetails", "invoiceDetails"),
             ("documentType", "Document Type"),
             ("invoiceType", "Invoice Type"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -205,11 +240,18 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("invoiceLineItemType", "Invoice Line Item Type"),
             ("billingProvider", "Billing Provider"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
         "AgreementMetadataCollection",
-        &[("totalCount", "Total Count"), ("items", "Agreement Types")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Agreement Types"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "AgreementMetadata",
@@ -222,7 +264,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "AgreementCollection",
-        &[("totalCount", "Total Count"), ("items", "Agreements")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Agreements"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Agreement",
@@ -261,6 +308,61 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("email", "Email"),
             ("phoneNumber", "Phone Number"),
         ],
+    ),
+    (
+        "RefundableQuantity",
+        &[("totalQuantity", "Total Quantity"), ("details", "Details")],
+    ),
+    (
+        "RefundableQuantityDetail",
+        &[
+            ("quantity", "Quantity"),
+            ("allowedUntilDateTime", "Allowed Until Date Time"),
+        ],
+    ),
+    (
+        "Link",
+        &[
+            ("uri", "URI"),
+            ("method", "Method"),
+            ("headers", "Headers"),
+            ("body", "Body"),
+        ],
+    ),
+    ("LinkHeader", &[("key", "Key"), ("value", "Value")]),
+    (
+        "CollectionLinks",
+        &[("self", "Self"), ("next", "Next"), ("previous", "Previous")],
+    ),
+    ("ResourceLinks", &[("self", "Self")]),
+    (
+        "SubscriptionLinks",
+        &[
+            ("self", "Self"),
+            ("offer", "Offer"),
+            ("product", "Product"),
+            ("sku", "SKU"),
+            ("availability", "Availability"),
+        ],
+    ),
+    (
+        "OrderLinks",
+        &[
+            ("self", "Self"),
+            ("provisioningStatus", "Provisioning Status"),
+        ],
+    ),
+    (
+        "OrderLineItemLinks",
+        &[
+            ("subscription", "Subscription"),
+            ("provisioningStatus", "Provisioning Status"),
+            ("sku", "SKU"),
+        ],
+    ),
+    (
+        "ResourceAttributes",
+        &[("etag", "ETag"), ("objectType", "Object Type")],
     ),
     (
         "GatewayError",
@@ -331,3 +433,8 @@ pub const INTERNAL: &[(&str, &str)] = &[
     ("CustomerCollection", "nextLink"),
     ("InvoiceCollection", "nextLink"),
 ];
+
+/// Properties hidden from makers wherever Partner Center's answers carry them: `links` are requests to Partner
+/// Center's own API, which a flow cannot make through the connector, and `attributes` is Partner Center's
+/// bookkeeping (object type, version). They are documented all the same, so that a client sees every field.
+pub const INTERNAL_EVERYWHERE: &[&str] = &["links", "attributes"];

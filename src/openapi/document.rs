@@ -123,7 +123,9 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
             value.insert("x-ms-summary".into(), (*label).into());
             let visibility = if display::IMPORTANT.contains(&(name.as_str(), property.as_str())) {
                 Some("important")
-            } else if display::INTERNAL.contains(&(name.as_str(), property.as_str())) {
+            } else if display::INTERNAL.contains(&(name.as_str(), property.as_str()))
+                || display::INTERNAL_EVERYWHERE.contains(&property.as_str())
+            {
                 Some("internal")
             } else {
                 None
