@@ -36,7 +36,10 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 /// The served documents, built once.
 #[derive(Clone)]
 pub struct Documents {
-    openapi: Bytes,
+    /// The served OpenAPI document, server aside.
+    openapi: Value,
+    /// The same, serialized, when the configuration names the public URL and so the server is known.
+    openapi_fixed: Option<Bytes>,
     /// The connector definition for each language and authentication, host aside.
     definitions: HashMap<(Locale, Auth), Value>,
     /// The same, serialized, when the configuration names the public URL and so the host is known.
@@ -82,8 +85,14 @@ impl Documents {
         if let Some(demo) = demo {
             document::add_demo(&mut served, demo)?;
         }
+        let openapi_fixed = target.as_ref().map(|target| {
+            let mut doc = served.clone();
+            document::set_server(&mut doc, target.url(), None);
+            Bytes::from(export::pretty(&doc))
+        });
         Ok(Self {
-            openapi: Bytes::from(export::pretty(&served)),
+            openapi: served,
+            openapi_fixed,
             definitions,
             fixed,
             properties,
@@ -129,8 +138,23 @@ fn json(bytes: Bytes) -> Response {
 /// `/openapi.json`, Swagger UI, and the connector package's files under `/openapi/connector/`. None of these
 /// need an API key: they describe the gateway, they do not call Partner Center.
 pub fn router(documents: Documents) -> Router<Gateway> {
-    let openapi = documents.openapi.clone();
     let docs = std::sync::Arc::new(documents);
+    let openapi = {
+        let docs = docs.clone();
+        move |LinkBase(base): LinkBase| {
+            let docs = docs.clone();
+            async move {
+                if let Some(fixed) = &docs.openapi_fixed {
+                    return json(fixed.clone());
+                }
+                // No public URL configured: the server is the one this request reached, as for nextLinks and
+                // the connector's host.
+                let mut doc = docs.openapi.clone();
+                document::set_server(&mut doc, &base, None);
+                json(Bytes::from(export::pretty(&doc)))
+            }
+        }
+    };
     let definition = {
         let docs = docs.clone();
         move |variant: Query<Variant>, LinkBase(base): LinkBase| {
@@ -164,9 +188,12 @@ pub fn router(documents: Documents) -> Router<Gateway> {
             async move { Ok::<_, AppError>(json(docs.properties[&variant.0.parse()?].clone())) }
         }
     };
-    let swagger_ui = SwaggerUi::new("/swagger-ui").config(Config::new([OPENAPI_PATH]));
+    // Swagger UI's default sends the document's address to validator.swagger.io and shows its badge: nothing of
+    // the page may leave the gateway (the rest of the page is served from here, vendored).
+    let swagger_ui =
+        SwaggerUi::new("/swagger-ui").config(Config::new([OPENAPI_PATH]).validator_url("none"));
     Router::new()
-        .route(OPENAPI_PATH, get(move || async move { json(openapi) }))
+        .route(OPENAPI_PATH, get(openapi))
         .route(
             "/openapi/connector/apiDefinition.swagger.json",
             get(definition),

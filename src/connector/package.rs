@@ -10,7 +10,8 @@ use url::Url;
 
 use super::locale::{Locale, localize};
 use super::swagger2;
-use crate::openapi::document::{API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
+use crate::openapi::display::BOOLEAN_CHOICES;
+use crate::openapi::document::{self, API_KEY_SCHEME, OAUTH_SCHEME, PARTNER_CENTER_RESOURCE};
 
 pub const ICON: &[u8] = include_bytes!("icon.png");
 /// The original connector's colour; the icon's background is the same.
@@ -99,7 +100,8 @@ pub fn api_definition(
     target: &Target,
 ) -> Result<Value, String> {
     let mut source = openapi.clone();
-    source["servers"] = json!([{"url": target.url()}]);
+    document::set_server(&mut source, target.url(), None);
+    for_power_platform(&mut source)?;
     let converted = swagger2::convert(&source).map_err(|e| e.to_string())?;
     let Value::Object(mut converted) = converted else {
         unreachable!("the converter answers an object")
@@ -170,25 +172,50 @@ pub fn api_definition(
         }
     }
 
-    // The original connector labels response properties with `title`; the designer reads either.
-    if let Some(definitions) = doc.get_mut("definitions").and_then(Value::as_object_mut) {
-        for definition in definitions.values_mut() {
-            for property in definition
-                .get_mut("properties")
-                .and_then(Value::as_object_mut)
-                .into_iter()
-                .flat_map(|p| p.values_mut())
-            {
-                if let Some(label) = property.get("x-ms-summary").cloned() {
-                    property["title"] = label;
-                }
-            }
-        }
-    }
-
     let mut doc = Value::Object(doc);
     localize(&mut doc, locale)?;
     Ok(doc)
+}
+
+/// What the designer reads that the OpenAPI 3.1 document does without, added to the 3.1 schemas before they are
+/// converted (so that the converter carries them wherever a schema ends up): the original connector's `title` on
+/// every property (the designer reads it or `x-ms-summary`), and its `enum: [true, false]` on the booleans it
+/// offers as a choice.
+fn for_power_platform(source: &mut Value) -> Result<(), String> {
+    let schemas = source
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no schemas")?;
+    for schema in schemas.values_mut() {
+        titles(schema);
+    }
+    for (schema, property) in BOOLEAN_CHOICES {
+        let value = schemas
+            .get_mut(*schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+            .filter(|p| match &p["type"] {
+                Value::String(kind) => kind == "boolean",
+                Value::Array(kinds) => kinds.contains(&Value::from("boolean")),
+                _ => false,
+            })
+            .ok_or_else(|| {
+                format!("boolean choices for {schema}.{property}, which is not a boolean")
+            })?;
+        value["enum"] = json!([true, false]);
+    }
+    Ok(())
+}
+
+fn titles(schema: &mut Value) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for property in properties.values_mut() {
+        if let Some(label) = property.get("x-ms-summary").cloned() {
+            property["title"] = label;
+        }
+        titles(property);
+    }
 }
 
 /// `apiProperties.json`: the connection's parameters, the icon colour, and the policy that routes `nextLink`s

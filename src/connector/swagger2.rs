@@ -4,6 +4,13 @@
 //! [`super::package`]'s business. Where 3.1 says something 2.0 cannot (a value of several types, `oneOf`
 //! with several alternatives, a `$ref` to a parameter), conversion fails instead of guessing: the document is
 //! ours, so the fix belongs in the models, not in a lossy rewrite here.
+//!
+//! One thing 3.1 says that 2.0 would silently lose is rewritten rather than refused, because 3.1 documents say it
+//! all the time: keywords beside a `$ref` (a property's label and description next to the object it refers to).
+//! 2.0 ignores a `$ref`'s siblings, so there the referenced definition is written out in place, as the original
+//! connector wrote its objects, with what stood beside the `$ref` on top. See [`inline_refs_with_siblings`].
+
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -114,8 +121,6 @@ pub fn convert(doc: &Value) -> Result<Value, ConvertError> {
         }
         paths.insert(path.clone(), Value::Object(converted));
     }
-    out.insert("paths".into(), Value::Object(paths));
-
     let mut definitions = Map::new();
     if let Some(schemas) = doc.pointer("/components/schemas") {
         for (name, schema) in object(Some(schemas), "components.schemas")? {
@@ -125,6 +130,9 @@ pub fn convert(doc: &Value) -> Result<Value, ConvertError> {
             );
         }
     }
+    let mut paths = Value::Object(paths);
+    inline_refs_with_siblings(&mut paths, &mut definitions)?;
+    out.insert("paths".into(), paths);
     out.insert("definitions".into(), Value::Object(definitions));
     out.insert("parameters".into(), json!({}));
     out.insert("responses".into(), json!({}));
@@ -524,6 +532,153 @@ pub fn schema(schema: &Value, at: &str) -> Result<Value, ConvertError> {
     Ok(Value::Object(out))
 }
 
+/// 2.0 ignores every keyword beside a `$ref` (Spectral's `no-$ref-siblings`), so a label, description or
+/// visibility written next to one would never reach the designer. Each such schema, in `paths` and in the
+/// definitions, becomes a copy of the definition it refers to, with its own keywords on top (they win: they are
+/// what the property says about itself). Definitions that nothing refers to any more are dropped. A definition
+/// that would have to be written out inside itself cannot be, and fails.
+fn inline_refs_with_siblings(
+    paths: &mut Value,
+    definitions: &mut Map<String, Value>,
+) -> Result<(), ConvertError> {
+    let source = definitions.clone();
+    let mut inlined = BTreeSet::new();
+    let mut inliner = Inliner {
+        definitions: &source,
+        within: Vec::new(),
+        inlined: &mut inlined,
+    };
+    for (path, item) in paths.as_object_mut().into_iter().flatten() {
+        for (method, operation) in item.as_object_mut().into_iter().flatten() {
+            let at = format!("paths.{path}.{method}");
+            let parameters = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut);
+            for (i, parameter) in parameters.into_iter().flatten().enumerate() {
+                if let Some(schema) = parameter.get_mut("schema") {
+                    inliner.schema(schema, &format!("{at}.parameters[{i}]"))?;
+                }
+            }
+            let responses = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut);
+            for (status, response) in responses.into_iter().flatten() {
+                if let Some(schema) = response.get_mut("schema") {
+                    inliner.schema(schema, &format!("{at}.responses.{status}"))?;
+                }
+            }
+        }
+    }
+    for (name, definition) in definitions.iter_mut() {
+        inliner.within = vec![name.clone()];
+        inliner.children(definition, &format!("definitions.{name}"))?;
+    }
+    // What is still referred to: from the paths and, through them, from other definitions.
+    let mut reachable = BTreeSet::new();
+    let mut pending = Vec::new();
+    refs(paths, &mut pending);
+    while let Some(name) = pending.pop() {
+        if reachable.insert(name.clone())
+            && let Some(definition) = definitions.get(&name)
+        {
+            refs(definition, &mut pending);
+        }
+    }
+    definitions.retain(|name, _| !inlined.contains(name) || reachable.contains(name));
+    Ok(())
+}
+
+struct Inliner<'a> {
+    definitions: &'a Map<String, Value>,
+    /// The definitions being written out around the schema at hand, innermost last.
+    within: Vec<String>,
+    inlined: &'a mut BTreeSet<String>,
+}
+
+impl Inliner<'_> {
+    fn schema(&mut self, schema: &mut Value, at: &str) -> Result<(), ConvertError> {
+        let Some(map) = schema.as_object() else {
+            return Ok(());
+        };
+        let name = map
+            .get("$ref")
+            .and_then(Value::as_str)
+            .filter(|_| map.len() > 1)
+            .and_then(|target| target.strip_prefix("#/definitions/"))
+            .map(str::to_owned);
+        let Some(name) = name else {
+            return self.children(schema, at);
+        };
+        if self.within.contains(&name) {
+            return Err(fail(
+                at,
+                format!("{name} holds itself with keywords beside the $ref; 2.0 cannot say that"),
+            ));
+        }
+        let mut copy = self
+            .definitions
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| fail(at, format!("$ref to missing definition {name}")))?;
+        let copy_map = copy
+            .as_object_mut()
+            .expect("a converted schema is an object");
+        for (key, sibling) in map.iter().filter(|(key, _)| key.as_str() != "$ref") {
+            copy_map.insert(key.clone(), sibling.clone());
+        }
+        self.within.push(name.clone());
+        self.children(&mut copy, at)?;
+        self.within.pop();
+        self.inlined.insert(name);
+        *schema = copy;
+        Ok(())
+    }
+
+    /// The schemas inside a 2.0 schema: its properties, items, additional properties and `allOf` parts.
+    fn children(&mut self, schema: &mut Value, at: &str) -> Result<(), ConvertError> {
+        let Some(map) = schema.as_object_mut() else {
+            return Ok(());
+        };
+        for (key, child) in map.iter_mut() {
+            match (key.as_str(), child) {
+                ("properties", Value::Object(properties)) => {
+                    for (name, property) in properties.iter_mut() {
+                        self.schema(property, &format!("{at}.{name}"))?;
+                    }
+                }
+                ("items" | "additionalProperties", child) => {
+                    self.schema(child, &format!("{at}.{key}"))?
+                }
+                ("allOf", Value::Array(parts)) => {
+                    for (i, part) in parts.iter_mut().enumerate() {
+                        self.schema(part, &format!("{at}.allOf[{i}]"))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The definitions `value` refers to.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|t| t.strip_prefix("#/definitions/"))
+            {
+                found.push(name.to_owned());
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
 fn is_null(schema: &Value) -> bool {
     schema.get("type") == Some(&json!("null"))
 }
@@ -599,6 +754,76 @@ mod tests {
             s,
             json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "example": 1.5, "enum": [2]})
         );
+    }
+
+    fn document(schemas: Value) -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "info": {"title": "T", "version": "1"},
+            "paths": {"/things": {"get": {
+                "operationId": "GetThing",
+                "responses": {"200": {"description": "a thing", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}
+            }}},
+            "components": {"schemas": schemas}
+        })
+    }
+
+    #[test]
+    fn a_label_beside_a_ref_is_kept_by_writing_the_definition_out_in_its_place() {
+        let out = convert(&document(json!({
+            "Thing": {"type": "object", "properties": {
+                "part": {"oneOf": [{"$ref": "#/components/schemas/Part", "description": "The thing's part."}, {"type": "null"}],
+                         "x-ms-summary": "Part"},
+                "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}
+            }},
+            "Part": {"type": "object", "description": "A part.", "properties": {
+                "kind": {"$ref": "#/components/schemas/Kind", "description": "The part's kind."}
+            }},
+            "Kind": {"type": "object", "properties": {"name": {"type": "string"}}}
+        })))
+        .unwrap();
+        let part = &out["definitions"]["Thing"]["properties"]["part"];
+        assert_eq!(part["description"], "The thing's part.");
+        assert_eq!(part["x-ms-summary"], "Part");
+        assert_eq!(part["type"], "object");
+        assert_eq!(
+            part["properties"]["kind"],
+            json!({"type": "object", "properties": {"name": {"type": "string"}}, "description": "The part's kind."})
+        );
+        // A plain reference stays one; a definition that is still referred to stays, one that is not goes.
+        assert_eq!(
+            out["definitions"]["Thing"]["properties"]["parts"]["items"],
+            json!({"$ref": "#/definitions/Part"})
+        );
+        assert!(out["definitions"].get("Part").is_some());
+        assert!(out["definitions"].get("Kind").is_none());
+        let mut siblings = Vec::new();
+        visit_refs(&out, &mut siblings);
+        assert!(siblings.is_empty(), "{siblings:?}");
+    }
+
+    fn visit_refs(value: &Value, siblings: &mut Vec<Value>) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("$ref") && map.len() > 1 {
+                    siblings.push(value.clone());
+                }
+                map.values().for_each(|v| visit_refs(v, siblings));
+            }
+            Value::Array(items) => items.iter().for_each(|v| visit_refs(v, siblings)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_definition_that_would_hold_itself_inline_is_refused() {
+        let err = convert(&document(json!({
+            "Thing": {"type": "object", "properties": {
+                "parent": {"$ref": "#/components/schemas/Thing", "description": "The parent."}
+            }}
+        })))
+        .unwrap_err();
+        assert!(err.to_string().contains("Thing"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("totalCount", "Total Count"),
             ("items", "items"),
             ("nextLink", "Next Link"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -29,6 +31,9 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("id", "ID"),
             ("companyProfile", "Company Profile"),
             ("relationshipToPartner", "Relationship To Partner"),
+            ("allowDelegatedAccess", "Allow Delegated Access"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -50,6 +55,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("relationshipToPartner", "Relationship To Partner"),
             ("allowDelegatedAccess", "Allow Delegated Access"),
             ("customDomains", "Custom Domains"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -61,6 +68,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("domain", "Domain"),
             ("address", "Address (Company Profile)"),
             ("email", "Email (Company Profile)"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -87,6 +96,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("language", "Language (Billing Profile)"),
             ("companyName", "Company Name (Billing Profile)"),
             ("defaultAddress", "Billing Profile Address"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -105,7 +116,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "SubscriptionCollection",
-        &[("totalCount", "Total Count"), ("items", "items")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "items"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Subscription",
@@ -121,11 +137,13 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("creationDate", "Creation Date"),
             ("effectiveStartDate", "Effective Start Date"),
             ("commitmentEndDate", "Commitment End Date"),
+            ("commitmentEndDateTime", "Commitment End Date Time"),
             (
                 "cancellationAllowedUntilDate",
                 "Cancellation Allowed Until Date",
             ),
             ("billingCycleEndDate", "Billing Cycle End Date"),
+            ("billingCycleEndDateTime", "Billing Cycle End Date Time"),
             ("status", "Status"),
             ("autoRenewEnabled", "Auto Renew Enabled"),
             ("isTrial", "Is Trial"),
@@ -136,10 +154,14 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("isMicrosoftProduct", "Is Microsoft Product"),
             ("partnerId", "Partner ID"),
             ("attentionNeeded", "Attention Needed"),
+            ("actionTaken", "Action Taken"),
             ("contractType", "Contract Type"),
             ("publisherName", "Publisher Name"),
+            ("refundableQuantity", "Refundable Quantity"),
             ("promotionId", "Promotion ID"),
             ("orderId", "Order ID"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -148,7 +170,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "OrderCollection",
-        &[("totalCount", "Total Count"), ("items", "items")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "items"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Order",
@@ -163,6 +190,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("creationDate", "Creation Date"),
             ("status", "Status"),
             ("transactionType", "Transaction Type"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -177,6 +206,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("transactionType", "Transaction Type"),
             ("friendlyName", "Friendly Name"),
             ("quantity", "quantity"),
+            ("partnerIdOnRecord", "Partner ID On Record"),
+            ("links", "Links"),
         ],
     ),
     (
@@ -185,6 +216,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("totalCount", "Total Count"),
             ("items", "items"),
             ("nextLink", "Next Link"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -206,6 +239,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("invoiceDetails", "invoiceDetails"),
             ("documentType", "Document Type"),
             ("invoiceType", "Invoice Type"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -213,11 +248,18 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("invoiceLineItemType", "Invoice Line Item Type"),
             ("billingProvider", "Billing Provider"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
         "AgreementMetadataCollection",
-        &[("totalCount", "Total Count"), ("items", "Agreement Types")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Agreement Types"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "AgreementMetadata",
@@ -230,7 +272,12 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "AgreementCollection",
-        &[("totalCount", "Total Count"), ("items", "Agreements")],
+        &[
+            ("totalCount", "Total Count"),
+            ("items", "Agreements"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
+        ],
     ),
     (
         "Agreement",
@@ -269,6 +316,61 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("email", "Email"),
             ("phoneNumber", "Phone Number"),
         ],
+    ),
+    (
+        "RefundableQuantity",
+        &[("totalQuantity", "Total Quantity"), ("details", "Details")],
+    ),
+    (
+        "RefundableQuantityDetail",
+        &[
+            ("quantity", "Quantity"),
+            ("allowedUntilDateTime", "Allowed Until Date Time"),
+        ],
+    ),
+    (
+        "Link",
+        &[
+            ("uri", "URI"),
+            ("method", "Method"),
+            ("headers", "Headers"),
+            ("body", "Body"),
+        ],
+    ),
+    ("LinkHeader", &[("key", "Key"), ("value", "Value")]),
+    (
+        "CollectionLinks",
+        &[("self", "Self"), ("next", "Next"), ("previous", "Previous")],
+    ),
+    ("ResourceLinks", &[("self", "Self")]),
+    (
+        "SubscriptionLinks",
+        &[
+            ("self", "Self"),
+            ("offer", "Offer"),
+            ("product", "Product"),
+            ("sku", "SKU"),
+            ("availability", "Availability"),
+        ],
+    ),
+    (
+        "OrderLinks",
+        &[
+            ("self", "Self"),
+            ("provisioningStatus", "Provisioning Status"),
+        ],
+    ),
+    (
+        "OrderLineItemLinks",
+        &[
+            ("subscription", "Subscription"),
+            ("provisioningStatus", "Provisioning Status"),
+            ("sku", "SKU"),
+        ],
+    ),
+    (
+        "ResourceAttributes",
+        &[("etag", "ETag"), ("objectType", "Object Type")],
     ),
     (
         "GatewayError",
@@ -322,8 +424,10 @@ pub const IMPORTANT: &[(&str, &str)] = &[
     ("NewAgreementContact", "email"),
 ];
 
-/// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice.
-/// The OpenAPI 3.1 document adds `null` (the fields are optional); the Swagger 2.0 conversion drops it.
+/// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice. Only
+/// the connector definition lists them (see [`super::connector`]): in the OpenAPI 3.1 document an enum says
+/// nothing that `type: boolean` does not, and code generators refuse the `enum: [true, false, null]` a nullable
+/// boolean would need.
 pub const BOOLEAN_CHOICES: &[(&str, &str)] = &[
     ("Customer", "allowDelegatedAccess"),
     ("Subscription", "hasPurchasableAddons"),
@@ -341,3 +445,8 @@ pub const INTERNAL: &[(&str, &str)] = &[
     ("InvoiceCollection", "nextLink"),
     ("InvoicePage", "nextLink"),
 ];
+
+/// Properties hidden from makers wherever Partner Center's answers carry them: `links` are requests to Partner
+/// Center's own API, which a flow cannot make through the connector, and `attributes` is Partner Center's
+/// bookkeeping (object type, version). They are documented all the same, so that a client sees every field.
+pub const INTERNAL_EVERYWHERE: &[&str] = &["links", "attributes"];

@@ -123,25 +123,15 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
             value.insert("x-ms-summary".into(), (*label).into());
             let visibility = if display::IMPORTANT.contains(&(name.as_str(), property.as_str())) {
                 Some("important")
-            } else if display::INTERNAL.contains(&(name.as_str(), property.as_str())) {
+            } else if display::INTERNAL.contains(&(name.as_str(), property.as_str()))
+                || display::INTERNAL_EVERYWHERE.contains(&property.as_str())
+            {
                 Some("internal")
             } else {
                 None
             };
             if let Some(visibility) = visibility {
                 value.insert("x-ms-visibility".into(), visibility.into());
-            }
-            if display::BOOLEAN_CHOICES.contains(&(name.as_str(), property.as_str())) {
-                let nullable = value
-                    .get("type")
-                    .and_then(Value::as_array)
-                    .is_some_and(|kinds| kinds.contains(&Value::from("null")));
-                let choices = if nullable {
-                    serde_json::json!([true, false, null])
-                } else {
-                    serde_json::json!([true, false])
-                };
-                value.insert("enum".into(), choices);
             }
         }
     }
@@ -164,21 +154,6 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
         if !has(schema, property) {
             problems.push(format!(
                 "visibility for {schema}.{property}, which does not exist"
-            ));
-        }
-    }
-    for (schema, property) in display::BOOLEAN_CHOICES {
-        let is_boolean = schemas
-            .get(*schema)
-            .and_then(|s| s.pointer(&format!("/properties/{property}/type")))
-            .is_some_and(|kind| match kind {
-                Value::String(kind) => kind == "boolean",
-                Value::Array(kinds) => kinds.contains(&Value::from("boolean")),
-                _ => false,
-            });
-        if !is_boolean {
-            problems.push(format!(
-                "boolean choices for {schema}.{property}, which is not a boolean"
             ));
         }
     }
@@ -239,6 +214,31 @@ fn sort_extensions(value: &mut Value) {
         _ => {}
     }
 }
+
+/// Where a client reaches the gateway: the document's one `servers` entry, right after `info` where people look.
+pub fn set_server(doc: &mut Value, url: &str, description: Option<&str>) {
+    let mut server = serde_json::Map::new();
+    server.insert("url".into(), url.into());
+    if let Some(description) = description {
+        server.insert("description".into(), description.into());
+    }
+    let Value::Object(map) = doc else { return };
+    map.shift_remove("servers");
+    let at = map.keys().position(|k| k == "info").map_or(0, |i| i + 1);
+    map.shift_insert(
+        at,
+        "servers".into(),
+        Value::Array(vec![Value::Object(server)]),
+    );
+}
+
+/// Where a gateway started with `cargo run` answers (the default `server.listen`; a configuration test holds
+/// the two equal). A committed document has no address of its own, so it names this one: a client generated
+/// from the file calls the sandbox as it is. A running gateway's `/openapi.json` names its own address instead.
+pub const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
+
+/// What the committed document says of [`LOCAL_SERVER`].
+pub const LOCAL_SERVER_DESCRIPTION: &str = "A gateway started with `cargo run` on this machine (the sandbox profile). A running gateway's /openapi.json names its own address.";
 
 /// Adds the sandbox's try-it-out operation (and its tag) to a finished document.
 pub fn add_demo(doc: &mut Value, demo: &utoipa::openapi::OpenApi) -> Result<(), String> {

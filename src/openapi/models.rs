@@ -23,6 +23,10 @@ pub struct CustomerCollection {
     items: Option<Vec<CustomerSummary>>,
     /// The link to the next page; absent on the last page.
     next_link: Option<String>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A page of customers, in the shape that the platform's Pagination setting reads.
@@ -48,6 +52,12 @@ pub struct CustomerSummary {
     company_profile: Option<CompanyProfileSummary>,
     /// Defines the licensing program that the partner uses for this customer: "none", "reseller", "advisor", "syndication" or "microsoft_support".
     relationship_to_partner: Option<String>,
+    /// Indicates whether the partner has been granted delegated admin privileges by this customer.
+    allow_delegated_access: Option<bool>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// The customer's company profile.
@@ -80,6 +90,10 @@ pub struct Customer {
     allow_delegated_access: Option<bool>,
     /// List of custom domains of a customer.
     custom_domains: Option<Vec<String>>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// The customer's company profile.
@@ -96,6 +110,10 @@ pub struct CompanyProfile {
     address: Option<CompanyAddress>,
     /// Email.
     email: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// The company's address.
@@ -138,6 +156,10 @@ pub struct BillingProfile {
     company_name: Option<String>,
     /// Billing profile default address.
     default_address: Option<BillingAddress>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// Billing profile default address.
@@ -173,6 +195,10 @@ pub struct SubscriptionCollection {
     total_count: Option<i32>,
     /// The subscriptions.
     items: Option<Vec<Subscription>>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A subscription of a customer.
@@ -202,10 +228,14 @@ pub struct Subscription {
     effective_start_date: Option<String>,
     /// The commitment end date for this subscription, in date-time format.
     commitment_end_date: Option<String>,
+    /// The commitment end date and time for this subscription, in date-time format.
+    commitment_end_date_time: Option<String>,
     /// The last date for cancellation.
     cancellation_allowed_until_date: Option<String>,
     /// The billing cycle end date for this subscription, in date-time format.
     billing_cycle_end_date: Option<String>,
+    /// The billing cycle end date and time for this subscription, in date-time format.
+    billing_cycle_end_date_time: Option<String>,
     /// Indicates the provisioning status: "success", "pending" or "failed".
     status: Option<String>,
     /// A value indicating whether the subscription renews automatically.
@@ -226,14 +256,22 @@ pub struct Subscription {
     partner_id: Option<String>,
     /// Is Attention Needed.
     attention_needed: Option<bool>,
+    /// A value indicating whether an action has been taken on a subscription that needed attention.
+    action_taken: Option<bool>,
     /// The type of contract: "subscription", "productKey", or "redemptionCode".
     contract_type: Option<String>,
     /// The publisher name.
     publisher_name: Option<String>,
+    /// The licenses that can still be refunded, and until when.
+    refundable_quantity: Option<RefundableQuantity>,
     /// The promotion identifier if applied to the subscription.
     promotion_id: Option<String>,
     /// The ID of the order that was placed to begin the subscription.
     order_id: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<SubscriptionLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// The product type.
@@ -255,6 +293,10 @@ pub struct OrderCollection {
     total_count: Option<i32>,
     /// The orders.
     items: Option<Vec<Order>>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// An order of a customer.
@@ -281,6 +323,10 @@ pub struct Order {
     status: Option<String>,
     /// The transaction type of the order. Supported values are 'UserPurchase', 'SystemPurchase', or 'SystemBilling'.
     transaction_type: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<OrderLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A line item of an order.
@@ -307,6 +353,10 @@ pub struct OrderLineItem {
     /// The quantity.
     #[schema(format = Int32)]
     quantity: Option<i32>,
+    /// The MPN ID of the indirect reseller on whose behalf the order was placed, if any.
+    partner_id_on_record: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<OrderLineItemLinks>,
 }
 
 /// A page of invoices.
@@ -320,6 +370,10 @@ pub struct InvoiceCollection {
     items: Option<Vec<Invoice>>,
     /// The link to the next page; absent on the last page.
     next_link: Option<String>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A page of invoices, in the shape that the platform's Pagination setting reads.
@@ -362,6 +416,10 @@ pub struct Invoice {
     document_type: Option<String>,
     /// The type of invoice: "recurring", "one_time".
     invoice_type: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A detail of an invoice.
@@ -372,6 +430,10 @@ pub struct InvoiceDetail {
     invoice_line_item_type: Option<String>,
     /// The billing provider: "none", "office", "azure" or "azure_data_market".
     billing_provider: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// The agreement types and their templates.
@@ -383,6 +445,10 @@ pub struct AgreementMetadataCollection {
     total_count: Option<i32>,
     /// The agreement types.
     items: Option<Vec<AgreementMetadata>>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// An agreement type and its current template.
@@ -409,6 +475,10 @@ pub struct AgreementCollection {
     total_count: Option<i32>,
     /// The agreements.
     items: Option<Vec<Agreement>>,
+    /// Partner Center's requests for this page and, when more follow, the next.
+    links: Option<CollectionLinks>,
+    /// Partner Center's metadata about this collection.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A customer's confirmed agreement.
@@ -442,6 +512,127 @@ pub struct Contact {
     email: Option<String>,
     /// The contact's phone number.
     phone_number: Option<String>,
+}
+
+/// The licenses of a subscription that can still be refunded.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundableQuantity {
+    /// The number of licenses that can still be refunded.
+    #[schema(format = Int32)]
+    total_quantity: Option<i32>,
+    /// Each batch of refundable licenses and until when it can be refunded.
+    details: Option<Vec<RefundableQuantityDetail>>,
+}
+
+/// A batch of refundable licenses.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundableQuantityDetail {
+    /// The number of licenses in this batch.
+    #[schema(format = Int32)]
+    quantity: Option<i32>,
+    /// The last date and time at which these licenses can be refunded, in date-time format.
+    allowed_until_date_time: Option<String>,
+}
+
+// Partner Center's links name its own API (URIs relative to https://api.partnercenter.microsoft.com/v1), not the
+// gateway's, and a flow cannot follow them through the connector; they are documented so that clients see every
+// field of an answer, and hidden from makers (display::INTERNAL_EVERYWHERE).
+/// A request for a related resource in Partner Center's API, as Partner Center gives it.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    /// The resource's URI, relative to Partner Center's API.
+    uri: Option<String>,
+    /// The HTTP method of the request.
+    method: Option<String>,
+    /// The headers to send with the request.
+    headers: Option<Vec<LinkHeader>>,
+    /// The body to send with the request, if any.
+    body: Option<String>,
+}
+
+/// A header of a link's request.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkHeader {
+    /// The header's name, such as MS-ContinuationToken.
+    key: Option<String>,
+    /// The header's value.
+    value: Option<String>,
+}
+
+/// Partner Center's links for a collection.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionLinks {
+    /// The request for this page.
+    #[serde(rename = "self")]
+    this: Option<Link>,
+    /// The request for the next page; absent on the last page.
+    next: Option<Link>,
+    /// The request for the previous page.
+    previous: Option<Link>,
+}
+
+/// Partner Center's links for a resource.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceLinks {
+    /// The request for this resource.
+    #[serde(rename = "self")]
+    this: Option<Link>,
+}
+
+/// Partner Center's links for a subscription.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionLinks {
+    /// The request for this subscription.
+    #[serde(rename = "self")]
+    this: Option<Link>,
+    /// The request for the subscription's offer (legacy offers).
+    offer: Option<Link>,
+    /// The request for the subscription's product (new commerce).
+    product: Option<Link>,
+    /// The request for the subscription's SKU (new commerce).
+    sku: Option<Link>,
+    /// The request for the subscription's availability (new commerce).
+    availability: Option<Link>,
+}
+
+/// Partner Center's links for an order.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLinks {
+    /// The request for this order.
+    #[serde(rename = "self")]
+    this: Option<Link>,
+    /// The request for the order's provisioning status.
+    provisioning_status: Option<Link>,
+}
+
+/// Partner Center's links for a line item of an order.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineItemLinks {
+    /// The request for the subscription the line item bought.
+    subscription: Option<Link>,
+    /// The request for the line item's provisioning status.
+    provisioning_status: Option<Link>,
+    /// The request for the line item's SKU.
+    sku: Option<Link>,
+}
+
+/// Partner Center's metadata about a resource.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceAttributes {
+    /// The resource's version, which changes whenever the resource does.
+    etag: Option<String>,
+    /// The resource's type, such as Customer, Subscription or Collection.
+    object_type: Option<String>,
 }
 
 /// An error of the gateway's own: the call never reached Partner Center, or Partner Center could not answer.

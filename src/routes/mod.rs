@@ -43,8 +43,15 @@ pub(crate) fn operations() -> OpenApiRouter<Gateway> {
         .routes(routes!(list_invoices::list_invoices))
 }
 
-/// The finished OpenAPI 3.1 document of this build: the operations' own, with what [`document::finish`] adds.
+/// The finished OpenAPI 3.1 document of this build, as committed in `openapi/openapi.json`: the operations' own,
+/// with what [`document::finish`] adds, and the local server.
 pub fn openapi() -> serde_json::Value {
-    document::finish(&operations().into_openapi())
-        .expect("every schema property has a display name")
+    let mut doc = document::finish(&operations().into_openapi())
+        .expect("every schema property has a display name");
+    document::set_server(
+        &mut doc,
+        document::LOCAL_SERVER,
+        Some(document::LOCAL_SERVER_DESCRIPTION),
+    );
+    doc
 }

@@ -359,6 +359,23 @@ const DIFFERENCES: &[(&str, &str, &str, &str, &str)] = &[
     ("GetCustomerDetails", "response billingProfile.defaultAddress", "description", "Billing profile default address.", "guidance"),
 ];
 
+/// Fields Partner Center answers with that the original connector did not list, which makers can now pick as
+/// dynamic content: `(operationId, response path, what it is)`. Additions cannot break a flow; a changed or
+/// removed field of the original's could, and the tests above refuse that. Every entry must be there.
+#[rustfmt::skip]
+const ADDITIONS: &[(&str, &str, &str)] = &[
+    ("GetAllCustomers", "items.allowDelegatedAccess", "in the list as in GetCustomerDetails"),
+    ("GetCustomerSubscription", "items.commitmentEndDateTime", "the commitment's end with its time of day"),
+    ("GetCustomerSubscription", "items.billingCycleEndDateTime", "the billing cycle's end with its time of day"),
+    ("GetCustomerSubscription", "items.actionTaken", "beside attentionNeeded"),
+    ("GetCustomerSubscription", "items.refundableQuantity", "what can still be refunded"),
+    ("GetCustomerSubscription", "items.refundableQuantity.totalQuantity", "what can still be refunded"),
+    ("GetCustomerSubscription", "items.refundableQuantity.details", "what can still be refunded"),
+    ("GetCustomerSubscription", "items.refundableQuantity.details.quantity", "what can still be refunded"),
+    ("GetCustomerSubscription", "items.refundableQuantity.details.allowedUntilDateTime", "what can still be refunded"),
+    ("GetCustomerOrders", "items.lineItems.partnerIdOnRecord", "the indirect reseller of a line item"),
+];
+
 /// The Portuguese connector page's wording (../shared/seeds/000_*), copied verbatim: each original operation's
 /// display name and description (less the page's "(preterido) [PRETERIDO]" deprecation marks), each
 /// parameter's `(key, display name, description)`, and each response field's `(path, display name)`. The page
@@ -615,6 +632,7 @@ fn the_original_connectors_operations_parameters_and_response_fields_are_unchang
 #[test]
 fn the_original_connectors_display_names_and_descriptions_are_unchanged() {
     let mut used = BTreeSet::new();
+    let mut added = BTreeSet::new();
     for auth in Auth::ALL {
         let doc = definition(Locale::EnUs, auth);
         for original in ORIGINAL {
@@ -701,17 +719,26 @@ fn the_original_connectors_display_names_and_descriptions_are_unchanged() {
                     assert!(choices.is_none(), "{at}: an enum the original lacks");
                 }
             }
-            // Nothing the original's list or object lacks shows up in its dynamic content, but for nextLink,
-            // which the designer hides (x-ms-visibility internal).
+            // What the original's dynamic content lacks shows up only as a listed addition; what the designer
+            // hides (x-ms-visibility internal, and all under it: nextLink, Partner Center's links) does not count.
             let mut extra = Vec::new();
-            every_property(&doc, root, String::new(), &mut extra);
-            extra.retain(|path| {
-                path != "nextLink" && !original.response.iter().any(|f| f.path == path)
-            });
-            assert!(
-                extra.is_empty(),
-                "{at}: fields the original lacks: {extra:?}"
-            );
+            visible_properties(&doc, root, String::new(), &mut extra);
+            extra.retain(|path| !original.response.iter().any(|f| f.path == path));
+            for path in extra {
+                let addition = ADDITIONS
+                    .iter()
+                    .position(|(o, p, _)| *o == id && *p == path)
+                    .unwrap_or_else(|| {
+                        panic!("{at}: {path} is a field the original lacks and no listed addition")
+                    });
+                added.insert(addition);
+                let p = property(&doc, root, &path).unwrap();
+                assert_ne!(
+                    p.get("x-ms-visibility").and_then(Value::as_str),
+                    Some("important"),
+                    "{at}: {path}, an addition, goes before the original's important fields"
+                );
+            }
         }
     }
     let unused: Vec<_> = (0..DIFFERENCES.len())
@@ -722,18 +749,29 @@ fn the_original_connectors_display_names_and_descriptions_are_unchanged() {
         unused.is_empty(),
         "allow-list entries no longer needed: {unused:?}"
     );
+    let unused: Vec<_> = (0..ADDITIONS.len())
+        .filter(|i| !added.contains(i))
+        .map(|i| ADDITIONS[i])
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "additions that are not there: {unused:?}"
+    );
 }
 
-/// Every property path under `schema`, arrays stepped through.
-fn every_property(doc: &Value, schema: &Value, prefix: String, out: &mut Vec<String>) {
+/// Every property path under `schema` that the designer shows, arrays stepped through.
+fn visible_properties(doc: &Value, schema: &Value, prefix: String, out: &mut Vec<String>) {
     let mut container = resolve(doc, schema);
     if container["type"] == "array" {
         container = resolve(doc, &container["items"]);
     }
     for (key, p) in container["properties"].as_object().into_iter().flatten() {
+        if p["x-ms-visibility"] == "internal" {
+            continue;
+        }
         let path = format!("{prefix}{key}");
         out.push(path.clone());
-        every_property(doc, p, format!("{path}."), out);
+        visible_properties(doc, p, format!("{path}."), out);
     }
 }
 
@@ -914,6 +952,26 @@ fn visit<'a>(value: &'a Value, at: String, seen: &mut impl FnMut(&str, &'a str, 
     }
 }
 
+/// Every `$ref` with keywords beside it, anywhere in `value`.
+fn refs_with_siblings(value: &Value, at: String, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("$ref") && map.len() > 1 {
+                found.push(format!("{at}: {:?}", map.keys().collect::<Vec<_>>()));
+            }
+            for (key, v) in map {
+                refs_with_siblings(v, format!("{at}/{key}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                refs_with_siblings(v, format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[test]
 fn the_definition_has_only_what_swagger_2_and_power_platform_accept() {
     for (locale, auth, doc) in variants() {
@@ -950,6 +1008,13 @@ fn the_definition_has_only_what_swagger_2_and_power_platform_accept() {
                 );
             }
         });
+        // 2.0 ignores whatever stands beside a $ref, so a label there would never reach the designer.
+        let mut beside_refs = Vec::new();
+        refs_with_siblings(&doc, String::new(), &mut beside_refs);
+        assert!(
+            beside_refs.is_empty(),
+            "{at}: keywords beside $ref: {beside_refs:#?}"
+        );
         for (path, method, op) in operations(&doc) {
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.contains_key("default"), "{at} {method} {path}");

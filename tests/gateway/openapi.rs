@@ -1,6 +1,8 @@
 //! The documents as a client meets them: `/openapi.json` and Swagger UI on the running gateway, "Try it out"
 //! against the sandbox with the demo key, the connector definition endpoint, and `export-connector`.
 
+use std::collections::BTreeSet;
+
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -152,6 +154,69 @@ async fn swagger_ui_is_served_and_reads_the_document() {
     assert!(init.text().await.unwrap().contains("/openapi.json"));
 }
 
+/// Where a resource reference in HTML (`src=`, `href=`) or CSS (`url(`, `@import`) points, for every such
+/// reference in `text`.
+fn references(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for opener in ["src=", "href=", "url(", "@import"] {
+        for (at, _) in text.match_indices(opener) {
+            let rest = text[at + opener.len()..].trim_start_matches([' ', '"', '\'', '(']);
+            let end = rest
+                .find(['"', '\'', ')', ' ', '>', ';'])
+                .unwrap_or(rest.len());
+            found.push(rest[..end].to_owned());
+        }
+    }
+    found
+}
+
+/// Served under a real host name, the page must not call anyone but the gateway: Swagger UI's default sends the
+/// document's address to validator.swagger.io for a badge, and the page's HTML and CSS load only what the
+/// gateway serves (or inline data).
+#[tokio::test]
+async fn swagger_ui_loads_nothing_from_other_hosts_and_asks_no_validator() {
+    let app = spawn_app().await;
+    let get = |path: &str| {
+        let path = path.to_owned();
+        let request = app
+            .client
+            .get(app.url(&format!("/swagger-ui/{path}")))
+            .header("Host", "pcgw.contoso.example");
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.text().await.unwrap()
+        }
+    };
+    let init = get("swagger-initializer.js").await;
+    assert!(
+        init.contains(r#""validatorUrl": "none""#),
+        "the online validator is not turned off: {init}"
+    );
+    let index = get("").await;
+    let mut checked = 0;
+    for reference in references(&index) {
+        assert!(
+            !reference.contains("//"),
+            "index.html loads {reference} from elsewhere"
+        );
+        if reference.ends_with(".css") {
+            let css = get(reference.trim_start_matches("./")).await;
+            for inner in references(&css) {
+                assert!(
+                    inner.starts_with("data:") || !inner.contains("//"),
+                    "{reference} loads {inner} from elsewhere"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the page's stylesheets were not found in {index}"
+    );
+}
+
 /// Whether `value` has the documented JSON type, recursively, for every documented property it carries.
 fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     let schema = resolve(doc, schema);
@@ -217,8 +282,8 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 async fn try_it_out_against_the_sandbox_with_the_demo_key_answers_what_the_document_says() {
     let app = spawn_app().await;
     let doc = openapi(&app).await;
-    // What Swagger UI does: no servers in the document, so it calls the origin that served it.
-    assert!(doc.get("servers").is_none());
+    // The document names the address it was fetched from, which is where Swagger UI sends "Try it out".
+    assert_eq!(doc["servers"], json!([{"url": app.address}]));
     for (path, method, op) in operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let response = if method == "post" {
@@ -248,6 +313,145 @@ async fn try_it_out_against_the_sandbox_with_the_demo_key_answers_what_the_docum
         let schema = &documented["content"]["application/json"]["schema"];
         conforms(&doc, schema, &body, id).unwrap_or_else(|e| panic!("{id}: {e}"));
     }
+}
+
+/// Every field of `value` that `schema` does not declare, recursively, as `at.path` strings.
+fn undeclared(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut BTreeSet<String>) {
+    let mut schema = resolve(doc, schema);
+    if let Some(union) = schema.get("oneOf").and_then(Value::as_array) {
+        match union.iter().find(|s| s["type"] != "null") {
+            Some(real) => schema = resolve(doc, real),
+            None => return,
+        }
+    }
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                let path = format!("{at}.{name}");
+                match schema["properties"].get(name) {
+                    Some(property) => undeclared(doc, property, field, &path, out),
+                    None => {
+                        out.insert(path);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                undeclared(doc, &schema["items"], item, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a generated client or the designer's dynamic content can show is what the document declares: every
+/// operation, for a spread of the sandbox's customers (different offers, cancelled orders, agreements), a
+/// followed nextLink, and every field of every answer, however deep, must be in the schema of that answer.
+#[tokio::test]
+async fn every_field_of_every_answer_is_in_the_document() {
+    let state = tempfile::tempdir().unwrap();
+    // Some seventy calls on one connection: more than the shipped quota has room for in a minute.
+    let toml = sandbox_profile(&state.path().join("rt")).replace("calls = 100", "calls = 1000");
+    let app = spawn_toml(&toml).await;
+    let doc = openapi(&app).await;
+    let listed = json(app.get(CONTOSO_KEY, "/v1/customers?Size=12").await).await;
+    let mut customers = vec![SEED_CUSTOMER.to_owned()];
+    for customer in listed["items"].as_array().unwrap() {
+        let id = customer["id"].as_str().unwrap();
+        if id != SEED_CUSTOMER {
+            customers.push(id.to_owned());
+        }
+    }
+    let mut operations = operations(&doc);
+    // Agreements confirmed first, so that the agreement lists have something in them.
+    operations.sort_by_key(|(_, method, _)| method != "post");
+    let mut missing = BTreeSet::new();
+    let mut answers = 0;
+    for (path, method, op) in &operations {
+        let id = op["operationId"].as_str().unwrap();
+        let per_customer = path.contains("{CustomerTenantID}");
+        let targets: Vec<String> = if per_customer {
+            customers
+                .iter()
+                .map(|c| concrete(path).replace(SEED_CUSTOMER, c))
+                .collect()
+        } else {
+            vec![concrete(path)]
+        };
+        for target in targets {
+            let mut next = Some(app.url(&target));
+            // The first page and, where there is one, the page its nextLink names.
+            for _ in 0..2 {
+                let Some(url) = next.take() else { break };
+                let request = if method == "post" {
+                    app.client
+                        .post(&url)
+                        .header("X-API-Key", CONTOSO_KEY)
+                        .json(&json!({
+                            "primaryContact": {"firstName": "Tania", "lastName": "Carr", "email": "someone@example.com", "phoneNumber": "1234567890"},
+                            "templateId": "117a77b0-9360-443b-8795-c6dedc750cf9",
+                            "dateAgreed": "2018-06-14T00:00:00.000Z",
+                            "type": "MicrosoftCustomerAgreement"
+                        }))
+                } else {
+                    app.client.get(&url).header("X-API-Key", CONTOSO_KEY)
+                };
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16().to_string();
+                assert!(status.starts_with('2'), "{id} {url} answered {status}");
+                let body = json(response).await;
+                let schema = &op["responses"][&status]["content"]["application/json"]["schema"];
+                assert!(
+                    schema.is_object(),
+                    "{id} answered {status}, which it does not document"
+                );
+                undeclared(&doc, schema, &body, id, &mut missing);
+                answers += 1;
+                next = body["nextLink"].as_str().map(str::to_owned);
+            }
+        }
+    }
+    assert!(answers > 50, "only {answers} answers checked");
+    assert!(
+        missing.is_empty(),
+        "fields the answers carry and the document does not declare: {missing:#?}"
+    );
+}
+
+/// The five booleans the original connector offers as a choice are plain optional booleans here: code generators
+/// refuse an `enum` that lists `null` (openapi-python-client dropped the Customer and Subscription models).
+#[tokio::test]
+async fn no_schema_lists_null_among_its_values() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let mut found = Vec::new();
+    fn walk(value: &Value, at: String, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if map
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|values| values.contains(&Value::Null))
+                {
+                    found.push(at.clone());
+                }
+                for (key, v) in map {
+                    walk(v, format!("{at}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&doc, String::new(), &mut found);
+    assert!(found.is_empty(), "enums with null: {found:#?}");
+    let allow = &doc["components"]["schemas"]["Customer"]["properties"]["allowDelegatedAccess"];
+    assert_eq!(allow["type"], json!(["boolean", "null"]));
 }
 
 #[tokio::test]
@@ -357,6 +561,11 @@ async fn with_a_public_url_the_connector_names_it() {
     assert_eq!(doc["host"], "pcgw.contoso.example");
     assert_eq!(doc["basePath"], "/partner-center");
     assert_eq!(doc["schemes"], json!(["https"]));
+    let openapi = openapi(&app).await;
+    assert_eq!(
+        openapi["servers"],
+        json!([{"url": "https://pcgw.contoso.example/partner-center"}])
+    );
 }
 
 #[test]
