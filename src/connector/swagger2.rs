@@ -185,7 +185,7 @@ fn copy_keys(from: &Value, to: &mut Map<String, Value>, keys: &[&str]) {
 fn info(doc: &Value) -> Result<Value, ConvertError> {
     let info = doc.get("info").ok_or_else(|| fail("info", "missing"))?;
     let mut out = Map::new();
-    // 2.0 has no `summary`, and a license without a URL says nothing a maker can use.
+    // 2.0 has no `summary`.
     copy_keys(
         info,
         &mut out,
@@ -197,6 +197,22 @@ fn info(doc: &Value) -> Result<Value, ConvertError> {
             "contact",
         ],
     );
+    // 2.0 names a license by URL only; 3.1's SPDX identifier has a canonical page.
+    if let Some(license) = info.get("license") {
+        let url = license
+            .get("url")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                license
+                    .get("identifier")
+                    .and_then(Value::as_str)
+                    .map(|id| format!("https://spdx.org/licenses/{id}.html"))
+            });
+        if let (Some(name), Some(url)) = (license.get("name"), url) {
+            out.insert("license".into(), json!({"name": name, "url": url}));
+        }
+    }
     copy_extensions(info, &mut out);
     Ok(Value::Object(out))
 }

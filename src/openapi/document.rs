@@ -26,7 +26,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
     info(
         title = "Partner Center Gateway",
         description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, and confirms customers' acceptance of the Microsoft Customer Agreement.",
-        license(name = "Proprietary"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
     modifiers(&SecuritySchemes),
