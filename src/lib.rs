@@ -40,7 +40,8 @@ pub mod paging;
 pub mod quota;
 pub mod retry;
 pub mod routes;
-pub mod sandbox;
+// Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
+pub use partner_center_sandbox as sandbox;
 pub mod startup;
 pub mod tokens;
 pub mod upstream;
