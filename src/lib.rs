@@ -22,7 +22,8 @@
 //! - [`retry`]: when to ask Partner Center again (`Retry-After` in both forms, backoff).
 //! - [`paging`]: `nextLink` for paged collections.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
-//! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
+//! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
+//!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own.
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the routes, Swagger UI, and the Power Platform
 //!   custom-connector package (Swagger 2.0 in en-US and pt-BR, `apiProperties.json`, icon) converted from it.
 
