@@ -15,16 +15,21 @@
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-# Dependencies first, so editing the gateway's code does not rebuild them.
+# Dependencies first, so editing the gateway's code does not rebuild them. The workspace has two members, the
+# gateway and the sandbox crate it embeds (sandbox/), and cargo reads both manifests.
 COPY Cargo.toml Cargo.lock ./
-# The manifest names a benchmark target; cargo refuses a manifest whose targets are missing, so stub it too.
-RUN mkdir src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+COPY sandbox/Cargo.toml ./sandbox/
+# The manifest names a benchmark target; cargo refuses a manifest whose targets are missing, so stub it too,
+# and give the sandbox a library to find.
+RUN mkdir src benches sandbox/src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs sandbox/src/lib.rs \
     && echo 'fn main() {}' > benches/quota_memory.rs \
     && cargo build --release --locked \
-    && rm -rf src benches
+    && rm -rf src benches sandbox/src
 COPY src ./src
 COPY benches ./benches
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+COPY sandbox/src ./sandbox/src
+# Sources copied in may be older than the stubs' build; touching them makes cargo rebuild both crates.
+RUN touch src/main.rs src/lib.rs sandbox/src/lib.rs sandbox/src/main.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim
 # rustls needs no OpenSSL; ca-certificates only for tools run inside the container.

@@ -1,6 +1,5 @@
 //! The command line: `serve` (the default), `sandbox`, and `export-connector`.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -11,6 +10,7 @@ use crate::connector::locale::Locale;
 use crate::connector::package::{Auth, Target};
 use crate::routes;
 use crate::sandbox::SandboxOptions;
+use crate::sandbox::cli::SandboxArgs;
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -32,10 +32,7 @@ pub enum Command {
     /// Serve the gateway (the default).
     Serve,
     /// Run only the embedded Partner Center sandbox (token endpoint, JWKS and the Partner Center API).
-    Sandbox {
-        #[arg(long, default_value = "127.0.0.1:8081")]
-        listen: SocketAddr,
-    },
+    Sandbox(SandboxArgs),
     /// Write the Power Platform custom-connector package (apiDefinition.swagger.json, apiProperties.json,
     /// settings.json, icon.png) that `paconn create` and `pac connector create` import.
     ExportConnector {
@@ -63,17 +60,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(address = %app.local_addr(), scheme = app.scheme(), "partner-center-gateway listening");
             app.run_until_stopped(shutdown_signal()).await?;
         }
-        Command::Sandbox { listen } => {
+        Command::Sandbox(args) => {
             // Only the optional [sandbox] table matters here, so the sandbox runs from anywhere, file or not.
             let options = match config {
                 Some(path) => Settings::load(Some(&path))?.sandbox,
                 None if Path::new(DEFAULT_CONFIG_FILE).is_file() => Settings::load(None)?.sandbox,
                 None => SandboxOptions::default(),
             };
-            let listener = tokio::net::TcpListener::bind(listen).await?;
-            let sandbox = crate::sandbox::spawn(listener, options).await?;
-            tracing::info!(url = %sandbox.base_url(), "Partner Center sandbox listening");
-            shutdown_signal().await;
+            crate::sandbox::cli::run(&args, options, shutdown_signal()).await?;
         }
         Command::ExportConnector {
             out,

@@ -26,7 +26,9 @@
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
-//! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data.
+//! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
+//!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
+//!   nothing of the gateway.
 //! - [`connection`]: who the caller is: the registry of API keys → connections and their credentials (rolling
 //!   refresh tokens on disk), a validated Entra bearer token passed through (`connection::bearer`), and the
 //!   caller's connection.
@@ -53,7 +55,8 @@ pub mod clock;
 pub(crate) mod correlation;
 pub mod domain;
 pub(crate) mod error;
-pub mod sandbox;
+// Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
+pub use partner_center_sandbox as sandbox;
 
 pub mod connection;
 pub(crate) mod openapi;

@@ -215,7 +215,7 @@ async fn partner_center() -> MockServer {
         .mount(&server)
         .await;
 
-    let n = std::fs::read_to_string("src/sandbox/sandbox-signing-key.n").unwrap();
+    let n = std::fs::read_to_string("sandbox/src/sandbox-signing-key.n").unwrap();
     Mock::given(method("GET"))
         .and(path("/keys"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({

@@ -214,7 +214,7 @@ pub async fn json(response: reqwest::Response) -> serde_json::Value {
 /// Signs `claims` with the sandbox's own key (it is in the repository: the sandbox is a demo), so tests can
 /// make tokens the sandbox never would: expired, for another audience, from another issuer.
 pub fn sign_with_sandbox_key(claims: &serde_json::Value, kid: &str) -> String {
-    let pem = std::fs::read("src/sandbox/sandbox-signing-key.pem").unwrap();
+    let pem = std::fs::read("sandbox/src/sandbox-signing-key.pem").unwrap();
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid.to_owned());

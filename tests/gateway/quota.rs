@@ -244,7 +244,7 @@ async fn an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute() {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let issuer = MockServer::start().await;
-    let n = std::fs::read_to_string("src/sandbox/sandbox-signing-key.n").unwrap();
+    let n = std::fs::read_to_string("sandbox/src/sandbox-signing-key.n").unwrap();
     // The issuer publishes `kids`; Partner Center answers every call.
     let publish = |kids: &[&str]| {
         let keys: Vec<_> = kids

@@ -1,6 +1,6 @@
 use super::calendar::Date;
 use super::*;
-use crate::sandbox::demo;
+use crate::demo;
 
 #[test]
 fn calendar_arithmetic() {

@@ -158,8 +158,8 @@ const LAST_NAMES: [&str; 16] = [
     "Mueller",
 ];
 
-pub(in crate::sandbox) struct Customer {
-    pub(in crate::sandbox) id: String,
+pub(crate) struct Customer {
+    pub(crate) id: String,
     pub(super) commerce_id: String,
     pub(super) company_name: String,
     pub(super) domain: String,
@@ -253,7 +253,7 @@ impl Customer {
     }
 
     /// The shape of an item in `GET /v1/customers`.
-    pub(in crate::sandbox) fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         json!({
             "id": self.id,
             "companyProfile": {
@@ -269,7 +269,7 @@ impl Customer {
     }
 
     /// The shape of `GET /v1/customers/{id}`.
-    pub(in crate::sandbox) fn detail(&self) -> Value {
+    pub(crate) fn detail(&self) -> Value {
         let locale = self.locale;
         json!({
             "id": self.id,

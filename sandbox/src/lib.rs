@@ -1,11 +1,36 @@
-//! An embedded fake of Microsoft Partner Center and its Entra token endpoint.
+//! partner-center-sandbox: an emulator of Microsoft Partner Center and of the Entra ID (v2) token endpoint in
+//! front of it, over deterministic demo data, for testing a Partner Center client without a partner tenant.
 //!
-//! The gateway talks to it over real HTTP on a loopback port, so that paging,
-//! header handling, URL encoding and token refresh are exercised exactly as
-//! they would be against the real services.
+//! It is served over real HTTP, so that paging, header handling, URL encoding and token refresh are exercised
+//! exactly as they would be against the real services: the gateway's sandbox profile embeds it on a loopback
+//! port, and the `partner-center-sandbox` binary (or the gateway's `sandbox` subcommand) serves it alone.
+//!
+//! Modules, in the order a request meets them:
+//!
+//! - this file: [`spawn`] and the accept loop (which can drop a connection on purpose, see [`Fault`]), the
+//!   router, and the front door every request passes: the `/v1` call counter, the optional partner-level
+//!   throttle ([`SandboxOptions`]), the JSON content type and the `MS-RequestId` / `MS-CorrelationId` echo.
+//!   [`SandboxHandle`] stops the server when dropped and lets tests read the counters and arm faults.
+//! - `tokens`: the Entra lookalike: the token endpoint (`client_credentials` and rolling `refresh_token`
+//!   grants), RS256 access and refresh tokens signed with the committed key, the JWKS and OpenID
+//!   configuration, verification of the access tokens the API receives, and the try-it-out route that mints a
+//!   demo maker's token.
+//! - `api`: the `/v1` endpoints other than agreements, and what all of them share: bearer-token checks
+//!   (app-only or App+User), query parameters matched case-insensitively, collections, and the
+//!   `MS-ContinuationToken` paging of customers.
+//! - `agreements`: agreement metadata and the partner's confirmations of customer agreements (App+User only,
+//!   idempotent per `MS-RequestId`).
+//! - `errors`: error bodies shaped like Partner Center's (the classic envelope, the newer one, the front door's
+//!   429).
+//! - `data`: the customers, subscriptions, orders and invoices, derived from SHA-256 of stable labels so every
+//!   process sees the same ones.
+//! - [`demo`]: the published demo tenant, app and seed refresh token.
+//! - [`cli`]: the command line shared by the `partner-center-sandbox` binary and the gateway's `sandbox`
+//!   subcommand.
 
 mod agreements;
 mod api;
+pub mod cli;
 mod data;
 mod errors;
 mod tokens;
@@ -44,14 +69,14 @@ pub mod demo {
 #[serde(deny_unknown_fields)]
 pub struct SandboxOptions {
     /// Partner-level throttle over all /v1 calls (None = off).
-    pub throttle: Option<Throttle>,
+    pub(crate) throttle: Option<Throttle>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Throttle {
-    pub calls: std::num::NonZeroU32,
-    pub period_secs: std::num::NonZeroU64,
+pub(crate) struct Throttle {
+    pub(crate) calls: std::num::NonZeroU32,
+    pub(crate) period_secs: std::num::NonZeroU64,
 }
 
 /// A running sandbox; dropping it stops the server.

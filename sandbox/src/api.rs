@@ -169,7 +169,7 @@ pub(super) mod continuation {
         mac
     }
 
-    pub(in crate::sandbox) fn encode(position: usize) -> String {
+    pub(crate) fn encode(position: usize) -> String {
         let mut bytes = MAGIC.to_vec();
         bytes.extend((position as u32).to_be_bytes());
         let mac = mac(&bytes);

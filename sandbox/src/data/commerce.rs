@@ -11,7 +11,7 @@ use super::{AS_OF, Customer, Rng, guid_from, hex_id, link};
 impl Customer {
     /// The customer's subscriptions and the orders that created them, built
     /// together so that their ids agree.
-    pub(in crate::sandbox) fn portfolio(&self) -> Portfolio {
+    pub(crate) fn portfolio(&self) -> Portfolio {
         let subscriptions = if self.id == demo::SEED_CUSTOMER_ID {
             seed_subscriptions()
         } else {
@@ -137,9 +137,9 @@ impl Customer {
     }
 }
 
-pub(in crate::sandbox) struct Portfolio {
-    pub(in crate::sandbox) subscriptions: Vec<Value>,
-    pub(in crate::sandbox) orders: Vec<Value>,
+pub(crate) struct Portfolio {
+    pub(crate) subscriptions: Vec<Value>,
+    pub(crate) orders: Vec<Value>,
 }
 
 fn text<'a>(object: &'a Value, key: &str) -> &'a str {
