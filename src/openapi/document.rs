@@ -39,7 +39,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
 )]
 struct ApiDoc;
 
-/// Either kind of credential authenticates a call: an API key the gateway's administrator issued, or (issue 3)
+/// Either kind of credential authenticates a call: an API key the gateway's administrator issued, or
 /// an Entra token for Partner Center's resource, as the original connector's connections carried. The token has
 /// two schemes: `oauth2` for clients that sign the maker in (Power Platform), and `bearer` for one pasted as it
 /// is, which is how Swagger UI's "Try it out" reaches the pass-through path (the sandbox issues such tokens).
