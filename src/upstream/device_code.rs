@@ -204,3 +204,129 @@ fn refusal(status: reqwest::StatusCode, body: &[u8]) -> DeviceCodeError {
 fn optional_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     seconds(d).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TENANT: &str = "contoso.onmicrosoft.com";
+
+    fn oauth_error(error: &str) -> ResponseTemplate {
+        ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": error,
+            "error_description": format!("AADSTS0: {error}"),
+        }))
+    }
+
+    /// An authority whose `/devicecode` answers `interval` and whose token endpoint answers `first` once, then
+    /// `then`.
+    async fn authority(
+        interval: u64,
+        first: ResponseTemplate,
+        then: ResponseTemplate,
+    ) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("/{TENANT}/oauth2/v2.0/devicecode")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "the-device-code",
+                "user_code": "ABCD1234",
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "expires_in": 900,
+                "interval": interval,
+                "message": "To sign in, ...",
+            })))
+            .mount(&server)
+            .await;
+        let token = format!("/{TENANT}/oauth2/v2.0/token");
+        Mock::given(method("POST"))
+            .and(path(token.as_str()))
+            .respond_with(first)
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(token.as_str()))
+            .and(body_string_contains("device_code=the-device-code"))
+            .respond_with(then)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    async fn sign_in(server: &MockServer) -> Result<SignedIn, DeviceCodeError> {
+        let client = DeviceCodeClient::new(
+            reqwest::Client::new(),
+            &server.uri(),
+            TENANT,
+            "the-client",
+            Some(SecretString::from("the-secret")),
+        );
+        let authorization = client.start("scope offline_access").await?;
+        assert_eq!(authorization.user_code, "ABCD1234");
+        client.wait(&authorization).await
+    }
+
+    fn tokens() -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "at", "refresh_token": "rt",
+        }))
+    }
+
+    #[tokio::test]
+    async fn slow_down_adds_five_seconds_between_polls() {
+        let server = authority(0, oauth_error("slow_down"), tokens()).await;
+        let started = Instant::now();
+        let signed_in = sign_in(&server).await.unwrap();
+        assert_eq!(signed_in.refresh_token.unwrap().expose_secret(), "rt");
+        assert!(
+            started.elapsed() >= SLOW_DOWN_STEP,
+            "{:?}",
+            started.elapsed()
+        );
+        let polls = server.received_requests().await.unwrap();
+        let polls: Vec<_> = polls
+            .iter()
+            .filter(|r| r.url.path().ends_with("/token"))
+            .collect();
+        assert_eq!(polls.len(), 2);
+        let form = String::from_utf8_lossy(&polls[0].body);
+        assert!(
+            form.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code")
+                && form.contains("client_id=the-client")
+                && form.contains("client_secret=the-secret"),
+            "{form}"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_way_a_sign_in_ends_is_told_apart() {
+        let pending_then = |answer| authority(0, oauth_error("authorization_pending"), answer);
+        assert!(sign_in(&pending_then(tokens()).await).await.is_ok());
+        for (answer, expected) in [
+            (
+                "expired_token",
+                "the code expired before anyone signed in with it",
+            ),
+            ("authorization_declined", "the sign-in was declined"),
+            ("access_denied", "the sign-in was declined"),
+            (
+                "bad_verification_code",
+                "token authority refused: 400 Bad Request bad_verification_code: AADSTS0: bad_verification_code",
+            ),
+        ] {
+            let error = sign_in(&pending_then(oauth_error(answer)).await)
+                .await
+                .err()
+                .unwrap();
+            assert_eq!(error.to_string(), expected);
+        }
+        let unavailable = pending_then(ResponseTemplate::new(503)).await;
+        assert_eq!(
+            sign_in(&unavailable).await.err().unwrap().to_string(),
+            "token authority answered something unusable: 503 Service Unavailable"
+        );
+    }
+}
