@@ -23,6 +23,7 @@ use super::{Upstreams, connection};
 use crate::clock::Clock;
 use crate::config::{RegisteredConnection, Settings};
 use crate::connection::CredentialSource;
+use crate::error::AppError;
 use crate::upstream::claims::SignInClaims;
 use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, UpstreamRequest};
@@ -111,7 +112,16 @@ async fn check(
     let token = match tokens.token(&connection).await {
         Ok(token) => token,
         Err(e) => {
-            row.problem = Some(format!("no token: {e}"));
+            // The token errors' own words ("token authority refused the credentials: ..."), not the edge's
+            // wrapping of them.
+            let said = match &e {
+                AppError::CredentialsRefused(m)
+                | AppError::BadGateway(m)
+                | AppError::GatewayTimeout(m)
+                | AppError::Internal(m) => m.clone(),
+                other => other.to_string(),
+            };
+            row.problem = Some(format!("no token: {said}"));
             return row;
         }
     };

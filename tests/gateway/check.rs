@@ -123,7 +123,7 @@ refresh_token_file = "{missing}"
         ["never-signed-in", "app_user", "failed", "-", "-", "-"]
     );
     assert!(
-        stdout.contains("wrong-secret: no token: credentials refused: token authority refused the credentials: 401 Unauthorized invalid_client: AADSTS7000215: Invalid client secret provided."),
+        stdout.contains("wrong-secret: no token: token authority refused the credentials: 401 Unauthorized invalid_client: AADSTS7000215: Invalid client secret provided."),
         "{stdout}"
     );
     assert!(
