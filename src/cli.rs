@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `sandbox`, and `export-connector`.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, and the administrator's `login` and
+//! `check`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use crate::connector::package::{Auth, Target};
 use crate::routes;
 use crate::sandbox::SandboxOptions;
 use crate::sandbox::cli::SandboxArgs;
-use crate::startup::{Application, shutdown_signal};
+use crate::startup::{Application, check, login, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,27 @@ pub enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Sign an App+User connection in (a code to enter at a sign-in page, with MFA) and write its refresh token
+    /// to the connection's refresh_token_file.
+    Login {
+        /// The connection's id, as in the configuration.
+        #[arg(long, value_name = "ID")]
+        connection: String,
+    },
+    /// Get each connection a token and make one Partner Center read with it, then print a table of the
+    /// outcomes; the exit status is non-zero if any failed.
+    Check {
+        /// Check only this connection.
+        #[arg(long, value_name = "ID")]
+        connection: Option<String>,
+    },
+}
+
+impl Command {
+    /// Whether the command serves, and logs to stdout as servers do; the others keep stdout for their output.
+    pub fn serves(&self) -> bool {
+        matches!(self, Command::Serve | Command::Sandbox(_))
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -92,6 +114,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for path in export::write(&out, &routes::openapi(), locale, auth, &target)? {
                 println!("{}", path.display());
             }
+        }
+        Command::Login { connection } => {
+            let settings = Settings::load(config.as_deref())?;
+            login::run(settings, &connection, &mut std::io::stdout()).await?;
+        }
+        Command::Check { connection } => {
+            let settings = Settings::load(config.as_deref())?;
+            check::run(settings, connection.as_deref(), &mut std::io::stdout()).await?;
         }
     }
     Ok(())

@@ -34,8 +34,9 @@
 //!   caller's connection.
 //! - [`quota`]: governor limiters keyed on the connection ID; it answers numbers, the edge writes the headers.
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
-//!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); circuit
-//!   breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
+//!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); the
+//!   device code sign-in (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
+//!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
 //! - `openapi`: the contract: the OpenAPI document's base and finish, the models and the shared error
 //!   responses.
 //! - `edge`: shared state, extractors (`Caller`, `CustomerPath`, `QueryParams`, `LinkBase`, the call context),
@@ -48,7 +49,7 @@
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
 //!   builds the components from the settings and assembles the router with its middleware stack) and
 //!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
-//!   graceful drain).
+//!   graceful drain); the administrator's `login` and `check`, over the same upstreams.
 //! - [`cli`]: the command line.
 
 pub mod clock;

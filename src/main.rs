@@ -10,14 +10,19 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        // Colour codes help a terminal; in a log file or a container's log they are noise.
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
-    match partner_center_gateway::cli::run(partner_center_gateway::cli::Cli::parse()).await {
+    let cli = partner_center_gateway::cli::Cli::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    );
+    // Colour codes help a terminal; in a log file or a container's log they are noise.
+    match cli.command.as_ref().is_none_or(|command| command.serves()) {
+        true => logs.with_ansi(std::io::stdout().is_terminal()).init(),
+        false => logs
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+    }
+    match partner_center_gateway::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("partner-center-gateway: {e:#}");

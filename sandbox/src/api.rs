@@ -21,7 +21,7 @@ pub(super) const MS_REQUEST_ID: &str = "ms-requestid";
 pub(super) const MS_CORRELATION_ID: &str = "ms-correlationid";
 const MS_CONTINUATION_TOKEN: &str = "ms-continuationtoken";
 
-/// A caller holding a valid sandbox access token (app-only or App+User).
+/// A caller holding a valid sandbox access token (app-only, or App+User with MFA).
 pub(super) struct Caller(AccessClaims);
 
 impl FromRequestParts<Arc<Sandbox>> for Caller {
@@ -59,6 +59,10 @@ impl FromRequestParts<Arc<Sandbox>> for Caller {
             return Err(PcError::unauthorized(
                 "The access token was not issued by the partner's tenant.",
             ));
+        }
+        // Every App+User call, whatever the operation; app-only tokens have no user to challenge.
+        if claims.is_user() && !claims.has_mfa() {
+            return Err(PcError::mfa_required());
         }
         Ok(Self(claims))
     }

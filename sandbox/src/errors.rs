@@ -44,6 +44,19 @@ impl PcError {
         )
     }
 
+    /// Partner Center refuses every App+User call whose token was obtained without multifactor
+    /// authentication: 401 with error code 900421 (enforced from April 2026; Microsoft's "Mandating
+    /// multifactor authentication (MFA) for your partner tenant" and its partner-blog briefing name the status
+    /// and the code). Neither shows the body, so it is the classic envelope every other 401 of Partner Center
+    /// uses, with that code, and a description of ours.
+    pub(super) fn mfa_required() -> Self {
+        Self::classic(
+            StatusCode::UNAUTHORIZED,
+            900421,
+            "Multifactor authentication is required: App+User calls need an access token whose 'amr' claim includes 'mfa'. Sign in again with MFA.",
+        )
+    }
+
     pub(super) fn customer_not_found() -> Self {
         Self::classic(StatusCode::NOT_FOUND, 60003, "Customer tenant not found.")
     }

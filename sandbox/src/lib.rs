@@ -11,12 +11,15 @@
 //!   router, and the front door every request passes: the `/v1` call counter, the optional partner-level
 //!   throttle ([`SandboxOptions`]), the JSON content type and the `MS-RequestId` / `MS-CorrelationId` echo.
 //!   [`SandboxHandle`] stops the server when dropped and lets tests read the counters and arm faults.
-//! - `tokens`: the Entra lookalike: the token endpoint (`client_credentials` and rolling `refresh_token`
-//!   grants), RS256 access and refresh tokens signed with the committed key, the JWKS and OpenID
-//!   configuration, verification of the access tokens the API receives, and the try-it-out route that mints a
-//!   demo maker's token.
+//! - `tokens`: the Entra lookalike: the token endpoint (`client_credentials`, rolling `refresh_token` and
+//!   `device_code` grants), RS256 access and refresh tokens signed with the committed key and carrying `amr`,
+//!   the JWKS and OpenID configuration, verification of the access tokens the API receives, and the try-it-out
+//!   route that mints a demo maker's token.
+//! - `device_code`: the device authorization grant (RFC 8628) as Entra runs it: `/devicecode`, the codes
+//!   waiting for a sign-in, and `/devicelogin`, the page (and form post) where a person, or a test, approves a
+//!   code with or without multifactor authentication.
 //! - `api`: the `/v1` endpoints other than agreements, and what all of them share: bearer-token checks
-//!   (app-only or App+User), query parameters matched case-insensitively, collections, and the
+//!   (app-only, or App+User with multifactor authentication), query parameters matched case-insensitively, collections, and the
 //!   `MS-ContinuationToken` paging of customers.
 //! - `agreements`: agreement metadata and the partner's confirmations of customer agreements (App+User only,
 //!   idempotent per `MS-RequestId`).
@@ -32,6 +35,7 @@ mod agreements;
 mod api;
 pub mod cli;
 mod data;
+mod device_code;
 mod errors;
 mod tokens;
 
@@ -70,6 +74,37 @@ pub mod demo {
 pub struct SandboxOptions {
     /// Partner-level throttle over all /v1 calls (None = off).
     pub(crate) throttle: Option<Throttle>,
+    /// What `/devicecode` answers about polling and expiry.
+    #[serde(default)]
+    pub(crate) device_code: DeviceCodeOptions,
+}
+
+impl SandboxOptions {
+    /// The `interval` the device-code endpoint answers, in seconds: 0 lets a test's sign-in poll without
+    /// waiting (Entra answers 5).
+    pub fn device_code_interval(mut self, seconds: u64) -> Self {
+        self.device_code.interval_secs = seconds;
+        self
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DeviceCodeOptions {
+    /// Seconds a client waits between polls (`interval`); polling sooner is answered `slow_down`.
+    pub(crate) interval_secs: u64,
+    /// Seconds a code stays valid (`expires_in`).
+    pub(crate) expires_in_secs: u64,
+}
+
+/// Entra's own values: a user has 15 minutes to sign in, and clients poll every 5 seconds.
+impl Default for DeviceCodeOptions {
+    fn default() -> Self {
+        Self {
+            interval_secs: 5,
+            expires_in_secs: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -238,6 +273,8 @@ struct Sandbox {
     data: data::Dataset,
     tokens: tokens::TokenIssuer,
     refresh_ledger: Mutex<tokens::RefreshLedger>,
+    device_codes: Mutex<device_code::DeviceCodes>,
+    device_code_options: DeviceCodeOptions,
     agreements: Mutex<agreements::AgreementStore>,
     limiter: Option<DefaultDirectRateLimiter>,
     api_calls: AtomicU64,
@@ -251,6 +288,8 @@ impl Sandbox {
             data: data::Dataset::generate(),
             tokens: tokens::TokenIssuer::new(base_url),
             refresh_ledger: Mutex::default(),
+            device_codes: Mutex::default(),
+            device_code_options: options.device_code.clone(),
             agreements: Mutex::default(),
             limiter: options
                 .throttle
@@ -314,6 +353,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(tokens::token_endpoint))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(device_code::authorize),
+        )
+        .route(
+            "/devicelogin",
+            get(device_code::sign_in_page).post(device_code::approve),
+        )
         .route("/{tenant}/discovery/v2.0/keys", get(tokens::jwks))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
@@ -362,10 +409,16 @@ async fn front_door(State(sandbox): State<Arc<Sandbox>>, request: Request, next:
     };
 
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    // Every answer is JSON but the sign-in page, which a browser must see as HTML.
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !is_html {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
     for (name, value) in echoed {
         headers.insert(name, value);
     }

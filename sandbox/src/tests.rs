@@ -798,6 +798,7 @@ async fn throttle_answers_429_with_retry_after() {
             calls: NonZeroU32::new(3).unwrap(),
             period_secs: NonZeroU64::new(60).unwrap(),
         }),
+        ..SandboxOptions::default()
     });
     let token = app_token(&sandbox).await;
     for _ in 0..3 {
@@ -920,4 +921,307 @@ async fn spawn_serves_over_tcp() {
         .send()
         .await;
     assert!(after_drop.is_err());
+}
+
+/// A JWT's claims, read without checking its signature (the sandbox just minted it).
+fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn form_post(sandbox: &Arc<Sandbox>, uri: &str, form: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = Request::post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    send(sandbox, request).await
+}
+
+const SIGN_IN_SCOPE: &str = "https://api.partnercenter.microsoft.com/.default offline_access";
+
+async fn device_code(sandbox: &Arc<Sandbox>, scope: &str) -> Reply {
+    form_post(
+        sandbox,
+        &format!("/{}/oauth2/v2.0/devicecode", demo::PARTNER_TENANT_ID),
+        &[("client_id", demo::CLIENT_ID), ("scope", scope)],
+    )
+    .await
+}
+
+async fn poll(sandbox: &Arc<Sandbox>, device_code: &str) -> Reply {
+    token_request(
+        sandbox,
+        demo::PARTNER_TENANT_ID,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", demo::CLIENT_ID),
+            ("client_secret", demo::CLIENT_SECRET),
+            ("device_code", device_code),
+        ],
+    )
+    .await
+}
+
+async fn approve(sandbox: &Arc<Sandbox>, user_code: &str, form: &[(&str, &str)]) -> Reply {
+    let mut fields = vec![("user_code", user_code)];
+    fields.extend_from_slice(form);
+    form_post(sandbox, "/devicelogin", &fields).await
+}
+
+fn codes(reply: &Reply) -> (String, String) {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    (
+        reply.body["device_code"].as_str().unwrap().to_owned(),
+        reply.body["user_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn assert_oauth_error(reply: &Reply, error: &str, code: u32) {
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body["error"], error, "{}", reply.body);
+    assert_eq!(reply.body["error_codes"], json!([code]), "{}", reply.body);
+    let description = reply.body["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with(&format!("AADSTS{code}:")),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn a_device_code_sign_in_with_mfa_gets_tokens_partner_center_accepts() {
+    let sandbox = sandbox(SandboxOptions::default().device_code_interval(0));
+    let started = device_code(&sandbox, SIGN_IN_SCOPE).await;
+    let (device, user_code) = codes(&started);
+    assert_eq!(
+        started.body["verification_uri"],
+        format!("{BASE_URL}/devicelogin")
+    );
+    assert_eq!(started.body["interval"], 0);
+    assert_eq!(started.body["expires_in"], 900);
+    assert_eq!(user_code.len(), 9);
+    assert!(
+        started.body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&user_code)
+    );
+
+    assert_oauth_error(
+        &poll(&sandbox, &device).await,
+        "authorization_pending",
+        70016,
+    );
+    let approved = approve(&sandbox, &user_code.to_lowercase(), &[("mfa", "true")]).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(approved.body["status"], "approved");
+
+    let signed_in = poll(&sandbox, &device).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let access = signed_in.body["access_token"].as_str().unwrap();
+    let claims = claims_of(access);
+    assert_eq!(claims["amr"], json!(["pwd", "mfa"]));
+    assert_eq!(claims["name"], "contoso-admin");
+    assert_eq!(claims["idtyp"], "user");
+    let agreements = api_get(&sandbox, "/v1/agreements", access).await;
+    assert_eq!(agreements.status, StatusCode::OK, "{}", agreements.body);
+
+    // The refresh token remembers the MFA: what it is exchanged for carries it too.
+    let refreshed = refresh(&sandbox, signed_in.body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["amr"], json!(["pwd", "mfa"]));
+    let again = refresh(&sandbox, refreshed.body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims_of(again.body["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "mfa"])
+    );
+
+    // A code signs in once.
+    let replay = poll(&sandbox, &device).await;
+    assert_eq!(replay.body["error"], "invalid_grant", "{}", replay.body);
+}
+
+#[tokio::test]
+async fn partner_center_refuses_an_app_user_token_without_mfa_and_refreshing_does_not_add_it() {
+    let sandbox = sandbox(SandboxOptions::default().device_code_interval(0));
+    let (device, user_code) = codes(&device_code(&sandbox, SIGN_IN_SCOPE).await);
+    let approved = approve(&sandbox, &user_code, &[("mfa", "false"), ("user", "ops")]).await;
+    assert_eq!(approved.body["amr"], json!(["pwd"]), "{}", approved.body);
+    let signed_in = poll(&sandbox, &device).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let access = signed_in.body["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["amr"], json!(["pwd"]));
+    assert_eq!(claims_of(access)["name"], "ops");
+
+    let refusal = json!({
+        "code": 900421,
+        "description": "Multifactor authentication is required: App+User calls need an access token whose 'amr' claim includes 'mfa'. Sign in again with MFA.",
+        "data": [],
+        "source": "PartnerFD",
+    });
+    for path in ["/v1/customers?size=1", "/v1/agreements"] {
+        let refused = api_get(&sandbox, path, access).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(refused.headers["www-authenticate"], "Bearer");
+        assert_eq!(refused.body, refusal, "{path}");
+    }
+    let refreshed = refresh(&sandbox, signed_in.body["refresh_token"].as_str().unwrap()).await;
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["amr"], json!(["pwd"]));
+    let still = api_get(&sandbox, "/v1/customers?size=1", access).await;
+    assert_eq!(still.status, StatusCode::UNAUTHORIZED);
+
+    // App-only tokens have no user to challenge: MFA does not apply to them.
+    let app = app_token(&sandbox).await;
+    assert!(claims_of(&app).get("amr").is_none());
+    assert_eq!(
+        api_get(&sandbox, "/v1/customers?size=1", &app).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_seed_and_the_try_it_out_route_count_as_signed_in_with_mfa() {
+    let sandbox = sandbox(SandboxOptions::default());
+    let seeded = refresh(&sandbox, demo::CONTOSO_REFRESH_TOKEN_SEED).await;
+    assert_eq!(
+        claims_of(seeded.body["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "mfa"])
+    );
+    let rolled = refresh(&sandbox, seeded.body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims_of(rolled.body["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "mfa"])
+    );
+    let maker = send(
+        &sandbox,
+        Request::post("/sandbox/users/alice/token")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let token = maker.body["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(token)["amr"], json!(["pwd", "mfa"]));
+    assert_eq!(
+        api_get(&sandbox, "/v1/customers?size=1", token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn device_codes_expire_are_declined_and_are_polled_no_faster_than_their_interval() {
+    // Expired: the code of a sandbox whose codes last 0 seconds.
+    let mut options = SandboxOptions::default().device_code_interval(0);
+    options.device_code.expires_in_secs = 0;
+    let short_lived = sandbox(options);
+    let (device, user_code) = codes(&device_code(&short_lived, SIGN_IN_SCOPE).await);
+    assert_oauth_error(&poll(&short_lived, &device).await, "expired_token", 70019);
+    assert_oauth_error(
+        &approve(&short_lived, &user_code, &[("mfa", "true")]).await,
+        "expired_token",
+        70019,
+    );
+
+    // Entra's interval (5 s): a second poll straight after the first is told to slow down, by 5 s more.
+    let patient = sandbox(SandboxOptions::default());
+    let started = device_code(&patient, SIGN_IN_SCOPE).await;
+    assert_eq!(started.body["interval"], 5);
+    let (device, _) = codes(&started);
+    assert_oauth_error(
+        &poll(&patient, &device).await,
+        "authorization_pending",
+        70016,
+    );
+    let hurried = poll(&patient, &device).await;
+    assert_oauth_error(&hurried, "slow_down", 70016);
+    assert!(
+        hurried.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("wait 10 seconds"),
+        "{}",
+        hurried.body
+    );
+
+    let sandbox = sandbox(SandboxOptions::default().device_code_interval(0));
+    let (device, user_code) = codes(&device_code(&sandbox, SIGN_IN_SCOPE).await);
+    let declined = approve(&sandbox, &user_code, &[("decline", "true")]).await;
+    assert_eq!(declined.body["status"], "declined", "{}", declined.body);
+    assert_oauth_error(
+        &poll(&sandbox, &device).await,
+        "authorization_declined",
+        65004,
+    );
+    let reused = approve(&sandbox, &user_code, &[("mfa", "true")]).await;
+    assert_eq!(reused.body["error"], "invalid_grant", "{}", reused.body);
+
+    assert_oauth_error(
+        &poll(&sandbox, "no-such-code").await,
+        "bad_verification_code",
+        70018,
+    );
+    assert_oauth_error(
+        &approve(&sandbox, "NOSUCHCOD", &[("mfa", "true")]).await,
+        "bad_verification_code",
+        70018,
+    );
+    let bad_flag = approve(&sandbox, &user_code, &[("mfa", "maybe")]).await;
+    assert_eq!(
+        bad_flag.body["error"], "invalid_request",
+        "{}",
+        bad_flag.body
+    );
+
+    // Without offline_access Entra signs in but issues no refresh token.
+    let (device, user_code) =
+        codes(&device_code(&sandbox, "https://api.partnercenter.microsoft.com/.default").await);
+    approve(&sandbox, &user_code, &[("mfa", "true")]).await;
+    let signed_in = poll(&sandbox, &device).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert!(signed_in.body.get("refresh_token").is_none());
+
+    let wrong_scope = device_code(&sandbox, "User.Read offline_access").await;
+    assert_eq!(wrong_scope.body["error"], "invalid_scope");
+    let stranger = form_post(
+        &sandbox,
+        &format!("/{}/oauth2/v2.0/devicecode", demo::PARTNER_TENANT_ID),
+        &[
+            ("client_id", "00000000-0000-0000-0000-000000000000"),
+            ("scope", SIGN_IN_SCOPE),
+        ],
+    )
+    .await;
+    assert_eq!(stranger.body["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn the_sign_in_page_is_html_with_a_form_for_the_code() {
+    let sandbox = sandbox(SandboxOptions::default());
+    let response = router(sandbox.clone())
+        .oneshot(Request::get("/devicelogin").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let page = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(
+        page.contains(r#"<form method="post" action="/devicelogin">"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="user_code""#), "{page}");
 }

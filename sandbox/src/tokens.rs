@@ -1,6 +1,11 @@
 //! The Entra ID (v2 endpoint) lookalike: token issuance, refresh-token
 //! rotation and the signing keys, plus verification of the access tokens the
 //! Partner Center side receives.
+//!
+//! App+User tokens carry `amr` (authentication methods references) as Entra's
+//! do: `["pwd", "mfa"]` after a sign-in with multifactor authentication,
+//! `["pwd"]` without. A refresh token remembers which it was, and every token
+//! refreshed from it keeps that `amr`: refreshing never adds a factor.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Sandbox, data, demo, lock};
+use super::{Sandbox, data, demo, device_code, lock};
 
 const SIGNING_KEY_PEM: &str = include_str!("sandbox-signing-key.pem");
 /// Precomputed so the JWKS needs no RSA key parsing at runtime.
@@ -33,6 +38,9 @@ const REFRESH_TOKEN_USE: &str = "refresh";
 /// The user behind `demo::CONTOSO_REFRESH_TOKEN_SEED`.
 pub(super) const SEED_USER: &str = "contoso-admin";
 const USER_SCOPE: &str = "user_impersonation";
+/// Entra's `amr` values for a password, and for a completed multifactor challenge.
+const AMR_PASSWORD: &str = "pwd";
+const AMR_MFA: &str = "mfa";
 
 /// Mints and verifies the sandbox's tokens. All tokens are RS256 JWTs signed
 /// with the committed key, which is what lets refresh tokens survive a restart
@@ -50,11 +58,18 @@ pub(super) struct AccessClaims {
     pub(super) idtyp: String,
     #[serde(default)]
     pub(super) oid: Option<String>,
+    /// Absent from app-only tokens, as from Entra's.
+    #[serde(default)]
+    pub(super) amr: Vec<String>,
 }
 
 impl AccessClaims {
     pub(super) fn is_user(&self) -> bool {
         self.idtyp == "user"
+    }
+
+    pub(super) fn has_mfa(&self) -> bool {
+        self.amr.iter().any(|method| method == AMR_MFA)
     }
 }
 
@@ -65,6 +80,26 @@ struct RefreshClaims {
     name: String,
     azp: String,
     token_use: String,
+    /// The sign-in's `amr`. Refresh tokens issued before the sandbox issued `amr` have none; every one of
+    /// them descends from the seed, which counts as a sign-in with MFA, so none means MFA.
+    #[serde(default)]
+    amr: Option<Vec<String>>,
+}
+
+impl RefreshClaims {
+    fn has_mfa(&self) -> bool {
+        self.amr
+            .as_ref()
+            .is_none_or(|amr| amr.iter().any(|method| method == AMR_MFA))
+    }
+}
+
+/// The `amr` of a sign-in with a password and, when `mfa`, a second factor.
+pub(super) fn amr(mfa: bool) -> Vec<&'static str> {
+    match mfa {
+        true => vec![AMR_PASSWORD, AMR_MFA],
+        false => vec![AMR_PASSWORD],
+    }
 }
 
 /// Which refresh tokens have already been exchanged, in this process only.
@@ -108,8 +143,8 @@ impl TokenIssuer {
         format!("{}/{tenant}/v2.0", self.base_url)
     }
 
-    /// A delegated (App+User) access token for Partner Center.
-    pub(crate) fn mint_user_token(&self, tenant: &str, user_name: &str) -> String {
+    /// A delegated (App+User) access token for Partner Center, for a sign-in with or without MFA.
+    pub(crate) fn mint_user_token(&self, tenant: &str, user_name: &str, mfa: bool) -> String {
         let now = unix_now();
         let oid = user_object_id(tenant, user_name);
         self.sign(&json!({
@@ -125,6 +160,7 @@ impl TokenIssuer {
             "name": user_name,
             "scp": USER_SCOPE,
             "idtyp": "user",
+            "amr": amr(mfa),
         }))
     }
 
@@ -146,7 +182,13 @@ impl TokenIssuer {
         }))
     }
 
-    fn mint_refresh_token(&self, tenant: &str, user_name: &str, client_id: &str) -> String {
+    pub(super) fn mint_refresh_token(
+        &self,
+        tenant: &str,
+        user_name: &str,
+        client_id: &str,
+        mfa: bool,
+    ) -> String {
         let now = unix_now();
         self.sign(&json!({
             "aud": REFRESH_TOKEN_AUDIENCE,
@@ -159,6 +201,7 @@ impl TokenIssuer {
             "tid": tenant,
             "name": user_name,
             "azp": client_id,
+            "amr": amr(mfa),
         }))
     }
 
@@ -217,7 +260,7 @@ fn unix_now() -> u64 {
 }
 
 /// An OAuth 2.0 error as Entra words it.
-struct OAuthError {
+pub(super) struct OAuthError {
     status: StatusCode,
     error: &'static str,
     code: u32,
@@ -225,7 +268,12 @@ struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, code: u32, description: String) -> Self {
+    pub(super) fn new(
+        status: StatusCode,
+        error: &'static str,
+        code: u32,
+        description: String,
+    ) -> Self {
         Self {
             status,
             error,
@@ -243,7 +291,7 @@ impl OAuthError {
         )
     }
 
-    fn invalid_grant(code: u32, description: &str) -> Self {
+    pub(super) fn invalid_grant(code: u32, description: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -264,9 +312,9 @@ impl IntoResponse for OAuthError {
     }
 }
 
-type Form = HashMap<String, String>;
+pub(super) type Form = HashMap<String, String>;
 
-fn required<'a>(form: &'a Form, parameter: &str) -> Result<&'a str, OAuthError> {
+pub(super) fn required<'a>(form: &'a Form, parameter: &str) -> Result<&'a str, OAuthError> {
     form.get(parameter)
         .map(String::as_str)
         .filter(|value| !value.is_empty())
@@ -284,6 +332,7 @@ pub(super) async fn token_endpoint(
         Err(error) => Err(error),
         Ok("client_credentials") => client_credentials(&sandbox, &tenant, &form),
         Ok("refresh_token") => refresh_token(&sandbox, &tenant, &form),
+        Ok(device_code::GRANT_TYPE) => device_code::redeem(&sandbox, &tenant, &form),
         Ok(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -346,9 +395,10 @@ fn refresh_token(sandbox: &Sandbox, tenant: &str, form: &Form) -> Result<Value, 
         }
         Presented::Rolled(claims)
     };
-    let (user_tenant, user_name) = match &presented {
-        Presented::Seed => (demo::PARTNER_TENANT_ID, SEED_USER),
-        Presented::Rolled(claims) => (claims.tid.as_str(), claims.name.as_str()),
+    // The seed stands for a sign-in done with MFA, so that the demo connection works as it always has.
+    let (user_tenant, user_name, mfa) = match &presented {
+        Presented::Seed => (demo::PARTNER_TENANT_ID, SEED_USER, true),
+        Presented::Rolled(claims) => (claims.tid.as_str(), claims.name.as_str(), claims.has_mfa()),
     };
     let is_common =
         tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations");
@@ -367,20 +417,24 @@ fn refresh_token(sandbox: &Sandbox, tenant: &str, form: &Form) -> Result<Value, 
             "Provided grant is invalid or malformed: the refresh token has already been redeemed.",
         ));
     }
-    let access_token = sandbox.tokens.mint_user_token(user_tenant, user_name);
+    let access_token = sandbox.tokens.mint_user_token(user_tenant, user_name, mfa);
     let refresh_token = sandbox
         .tokens
-        .mint_refresh_token(user_tenant, user_name, client_id);
-    let granted_scope = format!("{}/{USER_SCOPE}", demo::PARTNER_CENTER_RESOURCE);
+        .mint_refresh_token(user_tenant, user_name, client_id, mfa);
     Ok(token_response(
         access_token,
         Some(refresh_token),
-        &granted_scope,
+        &user_scope(),
     ))
 }
 
+/// What Entra answers an App+User grant for Partner Center was granted.
+pub(super) fn user_scope() -> String {
+    format!("{}/{USER_SCOPE}", demo::PARTNER_CENTER_RESOURCE)
+}
+
 /// Only the demo app is registered, in the partner tenant.
-fn check_client(client_id: &str, client_secret: Option<&str>) -> Result<(), OAuthError> {
+pub(super) fn check_client(client_id: &str, client_secret: Option<&str>) -> Result<(), OAuthError> {
     if client_id != demo::CLIENT_ID {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
@@ -404,7 +458,7 @@ fn check_client(client_id: &str, client_secret: Option<&str>) -> Result<(), OAut
 }
 
 /// The only directory the sandbox knows is the partner's own.
-fn home_tenant(tenant: &str) -> Result<&'static str, OAuthError> {
+pub(super) fn home_tenant(tenant: &str) -> Result<&'static str, OAuthError> {
     if tenant.eq_ignore_ascii_case(demo::PARTNER_TENANT_ID) {
         Ok(demo::PARTNER_TENANT_ID)
     } else {
@@ -417,7 +471,7 @@ fn home_tenant(tenant: &str) -> Result<&'static str, OAuthError> {
     }
 }
 
-fn invalid_scope(scope: &str) -> OAuthError {
+pub(super) fn invalid_scope(scope: &str) -> OAuthError {
     OAuthError::new(
         StatusCode::BAD_REQUEST,
         "invalid_scope",
@@ -426,7 +480,11 @@ fn invalid_scope(scope: &str) -> OAuthError {
     )
 }
 
-fn token_response(access_token: String, refresh_token: Option<String>, scope: &str) -> Value {
+pub(super) fn token_response(
+    access_token: String,
+    refresh_token: Option<String>,
+    scope: &str,
+) -> Value {
     let mut body = json!({
         "token_type": "Bearer",
         "scope": scope,
@@ -464,6 +522,22 @@ pub(super) async fn openid_configuration(
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
+}
+
+pub(super) const USER_NAME_RULE: &str =
+    "A user name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit.";
+
+/// A made-up user's name, as the try-it-out route and the sign-in page take one.
+pub(super) fn is_user_name(name: &str) -> bool {
+    // Starting with a letter or digit keeps `.` and `..` out: a client would resolve them as path segments.
+    name.len() <= 64
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A sandbox maker's access token, shaped like the start of Entra's token response.
@@ -508,24 +582,16 @@ pub(super) async fn user_token(
     State(sandbox): State<Arc<Sandbox>>,
     Path(name): Path<String>,
 ) -> Response {
-    // Starting with a letter or digit keeps `.` and `..` out: a client would resolve them as path segments.
-    let valid = name.len() <= 64
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !valid {
+    if !is_user_name(&name) {
         let body = json!({
             "error": "invalid_request",
-            "error_description": "A user name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+            "error_description": USER_NAME_RULE,
         });
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
     Json(json!({
-        "access_token": sandbox.tokens.mint_user_token(demo::PARTNER_TENANT_ID, &name),
+        // A demo maker has signed in as Partner Center requires, with MFA.
+        "access_token": sandbox.tokens.mint_user_token(demo::PARTNER_TENANT_ID, &name, true),
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME_SECS,
     }))

@@ -155,7 +155,8 @@ impl CredentialSource {
 }
 
 impl SecretSource {
-    fn read(&self) -> Result<SecretString, CredentialError> {
+    /// The secret, from the environment or its file.
+    pub fn read(&self) -> Result<SecretString, CredentialError> {
         match self {
             SecretSource::Env(var) => {
                 let value = std::env::var(var).map_err(|_| CredentialError {

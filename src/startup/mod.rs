@@ -1,9 +1,12 @@
 //! Building and running the server: `Application::build` binds (port 0 works, for tests), starts the embedded
 //! sandbox when the configuration names no Partner Center, and wires the gateway; `run_until_stopped` serves
 //! until the shutdown future completes, letting in-flight calls finish (see [`drain`]). With `server.tls` it
-//! serves HTTPS itself ([`tls`]).
+//! serves HTTPS itself ([`tls`]). The administrator's commands that act on connections without serving,
+//! [`login`] and [`check`], reach Partner Center and the token authority through the same [`Upstreams`].
 
+pub mod check;
 mod drain;
+pub mod login;
 mod router;
 mod serve;
 mod tls;
@@ -16,7 +19,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
-use crate::config::{ConfigError, Settings, UpstreamSettings, server_config, trimmed};
+use crate::config::{
+    ConfigError, RegisteredConnection, Settings, UpstreamSettings, server_config, trimmed,
+};
 use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
 use crate::edge::{Gateway, Inner};
@@ -54,31 +59,9 @@ impl Application {
             .connections
             .iter()
             .filter_map(|c| c.quota.map(|q| (c.id.clone(), q)));
-        let sandbox = match settings.uses_sandbox() {
-            true => {
-                let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-                let handle = sandbox::spawn(listener, settings.sandbox.clone()).await?;
-                tracing::info!(url = %handle.base_url(), "embedded Partner Center sandbox started");
-                Some(Arc::new(handle))
-            }
-            false => None,
-        };
-        // In the sandbox profile the sandbox is both Partner Center and the token authority.
-        let (base, authority) = match (&sandbox, &settings.upstream.base_url) {
-            (Some(s), _) => (s.base_url(), s.base_url()),
-            (None, Some(url)) => (trimmed(url), trimmed(&settings.auth.authority)),
-            (None, None) => unreachable!("no base URL means the sandbox"),
-        };
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .connect_timeout(settings.upstream.connect_timeout())
-            .timeout(settings.upstream.timeout())
-            // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
-            // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let upstreams = Upstreams::start(&settings).await?;
         // The sandbox is the only issuer its profile trusts; its address is only known now.
-        let issuers = match &sandbox {
+        let issuers = match &upstreams.sandbox {
             Some(s) => vec![TrustedIssuer {
                 issuer: format!("{}/{{tenantid}}/v2.0", s.base_url()),
                 jwks_uri: format!("{}/common/discovery/v2.0/keys", s.base_url()),
@@ -94,7 +77,7 @@ impl Application {
                 .collect(),
         };
         let bearer = BearerValidator::new(
-            http.clone(),
+            upstreams.http.clone(),
             issuers,
             settings.auth.audiences.clone(),
             settings.auth.allowed_tenants.clone(),
@@ -104,26 +87,14 @@ impl Application {
         let gateway = Gateway::new(Inner {
             quotas: Quotas::new(&settings.quota, overrides, &clock),
             bearer,
-            tokens: Arc::new(TokenSource::new(
-                http.clone(),
-                authority,
-                settings.auth.scope.clone(),
-                settings.connections.len() as u64,
-                breaker(&settings.upstream, "token authority", &clock),
-                clock.clone(),
-            )),
+            tokens: Arc::new(upstreams.token_source(&settings, &clock)),
             registry,
             admission: Admission::new(
                 settings.upstream.max_concurrent_calls.get(),
                 settings.upstream.max_queued_calls,
                 Duration::from_millis(settings.upstream.queue_timeout_ms),
             ),
-            partner_center: PartnerCenter::new(
-                http,
-                base,
-                settings.upstream.retry_policy(),
-                breaker(&settings.upstream, "Partner Center", &clock),
-            ),
+            partner_center: upstreams.partner_center(&settings, &clock),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
                 "https"
@@ -148,6 +119,7 @@ impl Application {
             .map(server_config)
             .transpose()?;
         let listener = TcpListener::bind(settings.server.listen).await?;
+        let sandbox = upstreams.sandbox;
         // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
         let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
         let router = router::router(gateway.clone(), demo);
@@ -241,19 +213,87 @@ impl Application {
 fn registry(settings: &Settings) -> Result<Registry, ConfigError> {
     let mut connections = Vec::new();
     for (i, c) in settings.connections.iter().enumerate() {
-        let credentials = c.credentials.resolve().map_err(|e| {
-            ConfigError::key(
-                format!("connections[{i}].credentials.{}", e.field),
-                e.problem,
-            )
-        })?;
-        let connection = Connection {
-            id: c.id.clone(),
-            credentials,
-        };
-        connections.push((c.api_key_sha256, connection));
+        connections.push((c.api_key_sha256, connection(i, c)?));
     }
     Ok(Registry::new(connections))
+}
+
+/// The `i`th connection of the configuration with its credentials read; an error names the key at fault.
+fn connection(i: usize, c: &RegisteredConnection) -> Result<Connection, ConfigError> {
+    let credentials = c.credentials.resolve().map_err(|e| {
+        ConfigError::key(
+            format!("connections[{i}].credentials.{}", e.field),
+            e.problem,
+        )
+    })?;
+    Ok(Connection {
+        id: c.id.clone(),
+        credentials,
+    })
+}
+
+/// Partner Center and the token authority as this configuration reaches them, with the one HTTP client for
+/// both. In the sandbox profile (no `upstream.base_url`) the sandbox, started here on a loopback port, is both.
+struct Upstreams {
+    sandbox: Option<Arc<SandboxHandle>>,
+    /// Partner Center's base URL, with no trailing slash.
+    base: String,
+    /// The token authority's, with no trailing slash.
+    authority: String,
+    http: reqwest::Client,
+}
+
+impl Upstreams {
+    async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let sandbox = match settings.uses_sandbox() {
+            true => {
+                let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+                let handle = sandbox::spawn(listener, settings.sandbox.clone()).await?;
+                tracing::info!(url = %handle.base_url(), "embedded Partner Center sandbox started");
+                Some(Arc::new(handle))
+            }
+            false => None,
+        };
+        let (base, authority) = match (&sandbox, &settings.upstream.base_url) {
+            (Some(s), _) => (s.base_url(), s.base_url()),
+            (None, Some(url)) => (trimmed(url), trimmed(&settings.auth.authority)),
+            (None, None) => unreachable!("no base URL means the sandbox"),
+        };
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(settings.upstream.connect_timeout())
+            .timeout(settings.upstream.timeout())
+            // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
+            // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            sandbox,
+            base,
+            authority,
+            http,
+        })
+    }
+
+    fn token_source(&self, settings: &Settings, clock: &Clock) -> TokenSource {
+        TokenSource::new(
+            self.http.clone(),
+            self.authority.clone(),
+            settings.auth.scope.clone(),
+            settings.connections.len() as u64,
+            breaker(&settings.upstream, "token authority", clock),
+            clock.clone(),
+        )
+    }
+
+    fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {
+        PartnerCenter::new(
+            self.http.clone(),
+            self.base.clone(),
+            settings.upstream.retry_policy(),
+            breaker(&settings.upstream, "Partner Center", clock),
+        )
+    }
 }
 
 fn breaker(upstream: &UpstreamSettings, name: &'static str, clock: &Clock) -> Breaker {

@@ -5,6 +5,8 @@
 //! have to change.
 
 pub mod breaker;
+pub mod claims;
+pub mod device_code;
 pub mod retry;
 pub mod tokens;
 

@@ -289,12 +289,13 @@ fn classify(e: reqwest::Error) -> TokenError {
     }
 }
 
+/// A successful answer of the token endpoint, whatever the grant.
 #[derive(Deserialize)]
-struct TokenReply {
-    access_token: SecretString,
+pub(super) struct TokenReply {
+    pub(super) access_token: SecretString,
     #[serde(deserialize_with = "seconds")]
     expires_in: u64,
-    refresh_token: Option<SecretString>,
+    pub(super) refresh_token: Option<SecretString>,
 }
 
 impl TokenReply {
@@ -308,15 +309,16 @@ impl TokenReply {
     }
 }
 
+/// An OAuth error answer (RFC 6749 §5.2), as Entra writes it.
 #[derive(Deserialize)]
-struct TokenFailure {
-    error: String,
+pub(super) struct TokenFailure {
+    pub(super) error: String,
     #[serde(default)]
-    error_description: String,
+    pub(super) error_description: String,
 }
 
 /// Entra's v2 endpoint sends `expires_in` as a number, the v1 endpoint as a string.
-fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(super) fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum NumberOrString {

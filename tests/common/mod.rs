@@ -228,7 +228,8 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Claims like the sandbox's for a user token, valid for an hour.
+/// Claims like the sandbox's for a user token, valid for an hour, of a user who signed in with MFA (which
+/// Partner Center, and so the sandbox, demands of every App+User call).
 pub fn user_claims(issuer_base: &str, oid: &str) -> serde_json::Value {
     let now = unix_now();
     let tid = partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID;
@@ -236,7 +237,7 @@ pub fn user_claims(issuer_base: &str, oid: &str) -> serde_json::Value {
         "aud": "https://api.partnercenter.microsoft.com",
         "iss": format!("{issuer_base}/{tid}/v2.0"),
         "iat": now, "nbf": now, "exp": now + 3600,
-        "tid": tid, "oid": oid, "idtyp": "user", "scp": "user_impersonation",
+        "tid": tid, "oid": oid, "idtyp": "user", "scp": "user_impersonation", "amr": ["pwd", "mfa"],
     })
 }
 

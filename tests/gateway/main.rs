@@ -6,10 +6,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod check;
 mod cli;
 mod connector;
 mod edge;
 mod faults;
+mod login;
 mod openapi;
 mod operations;
 mod paging;
