@@ -135,6 +135,17 @@ fn json(bytes: Bytes) -> Response {
         .into_response()
 }
 
+/// A document built from this request's `Host` (and what a trusted proxy forwarded): `no-store`, so no shared
+/// cache hands it to a caller who reached the gateway another way. `Vary` could not say it: whether the
+/// forwarding headers count depends on the TCP peer, which no cache sees.
+fn json_for_this_request(bytes: Bytes) -> Response {
+    let mut response = json(bytes);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// `/openapi.json`, Swagger UI, and the connector package's files under `/openapi/connector/`. None of these
 /// need an API key: they describe the gateway, they do not call Partner Center.
 pub fn router(documents: Documents) -> Router<Gateway> {
@@ -151,7 +162,7 @@ pub fn router(documents: Documents) -> Router<Gateway> {
                 // the connector's host.
                 let mut doc = docs.openapi.clone();
                 document::set_server(&mut doc, &base, None);
-                json(Bytes::from(export::pretty(&doc)))
+                json_for_this_request(Bytes::from(export::pretty(&doc)))
             }
         }
     };
@@ -177,7 +188,7 @@ pub fn router(documents: Documents) -> Router<Gateway> {
                 .into();
                 doc["basePath"] = url.path().into();
                 doc["schemes"] = serde_json::json!([url.scheme()]);
-                Ok(json(Bytes::from(export::pretty(&doc))))
+                Ok(json_for_this_request(Bytes::from(export::pretty(&doc))))
             }
         }
     };
