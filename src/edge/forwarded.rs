@@ -100,19 +100,10 @@ impl TrustedProxies {
     /// The configured header family, and of it only the configured fields.
     fn read(&self, headers: &HeaderMap) -> Result<Forwarded, AppError> {
         match self.header {
-            ForwardedHeader::Forwarded => {
-                let mut forwarded = match joined(headers, "forwarded")? {
-                    Some(list) => from_forwarded(&list)?,
-                    None => Forwarded::default(),
-                };
-                if !self.proto {
-                    forwarded.proto = None;
-                }
-                if !self.host {
-                    forwarded.host = None;
-                }
-                Ok(forwarded)
-            }
+            ForwardedHeader::Forwarded => match joined(headers, "forwarded")? {
+                Some(list) => self.read_forwarded(&list),
+                None => Ok(Forwarded::default()),
+            },
             ForwardedHeader::XForwarded => Ok(Forwarded {
                 proto: if self.proto {
                     last(headers, "x-forwarded-proto")?
@@ -235,45 +226,50 @@ fn checked_host(host: String, header: &str) -> Result<String, AppError> {
     }
 }
 
-/// RFC 7239 §4: `Forwarded: element *( "," element )`, `element: pair *( ";" pair )`, `pair: token "=" value`,
-/// value a token or a quoted-string. Only the last element is read; the ones before it came from farther away.
-fn from_forwarded(list: &str) -> Result<Forwarded, AppError> {
-    const HEADER: &str = "Forwarded";
-    let elements = split_outside_quotes(list, b',')
-        .ok_or_else(|| malformed(HEADER, "a quoted string is not closed"))?;
-    let last = elements.last().map(|e| e.trim()).unwrap_or_default();
-    if last.is_empty() {
-        return Err(malformed(HEADER, "its last element is empty"));
-    }
-    let mut forwarded = Forwarded::default();
-    let mut seen: Vec<String> = Vec::new();
-    for pair in split_outside_quotes(last, b';').expect("quoting was checked above") {
-        let (name, value) = pair
-            .trim()
-            .split_once('=')
-            .ok_or_else(|| malformed(HEADER, "a parameter has no value"))?;
-        let name = name.to_ascii_lowercase();
-        if !is_token(&name) {
-            return Err(malformed(HEADER, "a parameter name is not a token"));
+impl TrustedProxies {
+    /// RFC 7239 §4: `Forwarded: element *( "," element )`, `element: pair *( ";" pair )`, `pair: token "="
+    /// value`, value a token or a quoted-string. Only the last element is read; the ones before it came from
+    /// farther away. Of it, `proto` and `host` count when they are believed, like `for`, `by` and extensions
+    /// (of no use here) otherwise.
+    fn read_forwarded(&self, list: &str) -> Result<Forwarded, AppError> {
+        const HEADER: &str = "Forwarded";
+        let elements = split_outside_quotes(list, b',')
+            .ok_or_else(|| malformed(HEADER, "a quoted string is not closed"))?;
+        let last = elements.last().map(|e| e.trim()).unwrap_or_default();
+        if last.is_empty() {
+            return Err(malformed(HEADER, "its last element is empty"));
         }
-        if seen.contains(&name) {
-            return Err(malformed(HEADER, "a parameter is given twice"));
-        }
-        let value = unquoted(value)
-            .ok_or_else(|| malformed(HEADER, "a value is neither a token nor a quoted string"))?;
-        match name.as_str() {
-            "proto" => {
-                forwarded.proto = Some(
-                    proto(&value).ok_or_else(|| malformed(HEADER, "proto is not http or https"))?,
-                );
+        let mut forwarded = Forwarded::default();
+        let mut seen: Vec<String> = Vec::new();
+        for pair in split_outside_quotes(last, b';').expect("quoting was checked above") {
+            let (name, value) = pair
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| malformed(HEADER, "a parameter has no value"))?;
+            let name = name.to_ascii_lowercase();
+            if !is_token(&name) {
+                return Err(malformed(HEADER, "a parameter name is not a token"));
             }
-            "host" => forwarded.host = Some(checked_host(value, HEADER)?),
-            // for, by and extensions: the gateway has no use for them.
-            _ => {}
+            if seen.contains(&name) {
+                return Err(malformed(HEADER, "a parameter is given twice"));
+            }
+            let value = unquoted(value).ok_or_else(|| {
+                malformed(HEADER, "a value is neither a token nor a quoted string")
+            })?;
+            match name.as_str() {
+                "proto" if self.proto => {
+                    forwarded.proto = Some(
+                        proto(&value)
+                            .ok_or_else(|| malformed(HEADER, "proto is not http or https"))?,
+                    );
+                }
+                "host" if self.host => forwarded.host = Some(checked_host(value, HEADER)?),
+                _ => {}
+            }
+            seen.push(name);
         }
-        seen.push(name);
+        Ok(forwarded)
     }
-    Ok(forwarded)
 }
 
 /// `text` cut at every `separator` that is not inside a quoted string; `None` when a quoted string is not
@@ -467,6 +463,15 @@ mod tests {
             forwarded(None, Some("evil.example"))
         );
         // A field not believed is not judged.
+        assert_eq!(
+            read(
+                Rfc7239,
+                &[Proto],
+                &[("forwarded", "proto=https;host=\"a b\"")]
+            )
+            .unwrap(),
+            forwarded(Some("https"), None)
+        );
         assert_eq!(
             read(
                 XForwarded,
