@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
         let settings = Settings::from_toml(
-            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\", \"fd00::/8\"]\n",
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\", \"fd00::/8\"]\nforwarded_header = \"x-forwarded\"\n",
         )
         .unwrap();
         let ranges: Vec<String> = settings
@@ -234,10 +234,66 @@ mod tests {
             "\"\"",
             "\"10.0.0.1-10.0.0.9\"",
         ] {
-            let e = Settings::from_toml(&format!("[server]\ntrusted_proxies = [{bad}]\n"))
-                .unwrap_err()
-                .to_string();
+            let e = Settings::from_toml(&format!(
+                "[server]\ntrusted_proxies = [{bad}]\nforwarded_header = \"forwarded\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
             assert!(e.contains("server.trusted_proxies"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn what_is_believed_from_trusted_proxies_is_said_not_guessed() {
+        use crate::edge::forwarded::{ForwardedField, ForwardedHeader};
+        let load = |keys: &str| Settings::from_toml(&format!("[server]\n{keys}\n"));
+        let settings =
+            load("trusted_proxies = [\"10.0.0.0/8\"]\nforwarded_header = \"x-forwarded\"").unwrap();
+        assert_eq!(
+            settings.server.forwarded_header,
+            Some(ForwardedHeader::XForwarded)
+        );
+        assert_eq!(settings.server.forwarded_fields(), [ForwardedField::Proto]);
+        let settings = load(
+            "trusted_proxies = [\"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\nforwarded_fields = [\"proto\", \"host\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.server.forwarded_header,
+            Some(ForwardedHeader::Forwarded)
+        );
+        assert_eq!(
+            settings.server.forwarded_fields(),
+            [ForwardedField::Proto, ForwardedField::Host]
+        );
+        for (keys, key) in [
+            // Proxies without the header they set.
+            (
+                "trusted_proxies = [\"10.0.0.0/8\"]",
+                "server.forwarded_header",
+            ),
+            // A header or fields without proxies, which would do nothing.
+            (
+                "forwarded_header = \"forwarded\"",
+                "server.forwarded_header",
+            ),
+            ("forwarded_fields = [\"proto\"]", "server.forwarded_fields"),
+            // No field, or one that does not exist, or a family that does not.
+            (
+                "trusted_proxies = [\"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\nforwarded_fields = []",
+                "server.forwarded_fields",
+            ),
+            (
+                "trusted_proxies = [\"10.0.0.0/8\"]\nforwarded_header = \"forwarded\"\nforwarded_fields = [\"port\"]",
+                "forwarded_fields",
+            ),
+            (
+                "trusted_proxies = [\"10.0.0.0/8\"]\nforwarded_header = \"both\"",
+                "forwarded_header",
+            ),
+        ] {
+            let e = load(keys).unwrap_err().to_string();
+            assert!(e.contains(key), "{keys}: {e}");
         }
     }
 

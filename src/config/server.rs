@@ -13,6 +13,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use url::Url;
 
 use super::{ConfigError, check_base_url};
+use crate::edge::forwarded::{ForwardedField, ForwardedHeader};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -36,6 +37,13 @@ pub struct ServerSettings {
     /// headers say where callers reached the gateway, when `public_base_url` is not set. Empty: nobody's, since
     /// a caller who could set them would choose the host of the links the gateway hands out.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// The one header family the trusted proxies set, `forwarded` or `x-forwarded`; required with
+    /// `trusted_proxies`. The other family is ignored: a proxy passes on what it does not manage, so a caller
+    /// could set it.
+    pub forwarded_header: Option<ForwardedHeader>,
+    /// What of that header the proxies set: `["proto"]` (absent: this) or `["proto", "host"]`. The host is
+    /// believed only when listed, since many proxies set the scheme and pass a caller's host header through.
+    pub forwarded_fields: Option<Vec<ForwardedField>>,
 }
 
 /// One `server.trusted_proxies` entry: `10.0.0.5`, `10.0.0.0/8`, `::1` or `fd00::/8`.
@@ -82,6 +90,8 @@ impl Default for ServerSettings {
             header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             trusted_proxies: Vec::new(),
+            forwarded_header: None,
+            forwarded_fields: None,
         }
     }
 }
@@ -97,11 +107,55 @@ impl ServerSettings {
                 "must be more than 0",
             ));
         }
+        self.check_forwarding()?;
         if let Some(tls) = &self.tls {
             // Read now, so that an unreadable or mismatched pair stops start-up like any other bad key.
             server_config(tls)?;
         }
         Ok(())
+    }
+}
+
+impl ServerSettings {
+    /// What is believed from the trusted proxies is said, not guessed: with proxies, the header they set; without,
+    /// no word about headers, which would do nothing.
+    fn check_forwarding(&self) -> Result<(), ConfigError> {
+        const HEADER: &str = "server.forwarded_header";
+        const FIELDS: &str = "server.forwarded_fields";
+        if self.trusted_proxies.is_empty() {
+            for (key, set) in [
+                (HEADER, self.forwarded_header.is_some()),
+                (FIELDS, self.forwarded_fields.is_some()),
+            ] {
+                if set {
+                    return Err(ConfigError::key(
+                        key,
+                        "has no effect without server.trusted_proxies",
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if self.forwarded_header.is_none() {
+            return Err(ConfigError::key(
+                HEADER,
+                "must name the header the proxies in server.trusted_proxies set: \"forwarded\" (RFC 7239) or \"x-forwarded\" (X-Forwarded-Proto and X-Forwarded-Host)",
+            ));
+        }
+        if self.forwarded_fields.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::key(
+                FIELDS,
+                "must list \"proto\", \"host\" or both",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `server.forwarded_fields`, or its default: the scheme alone.
+    pub fn forwarded_fields(&self) -> &[ForwardedField] {
+        self.forwarded_fields
+            .as_deref()
+            .unwrap_or(&[ForwardedField::Proto])
     }
 }
 

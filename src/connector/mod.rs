@@ -6,7 +6,9 @@
 //! - [`package`]: the custom-connector package (definition with connector metadata, `apiProperties.json`,
 //!   `settings.json`, icon) for either authentication, in either [`locale`]; [`export`] writes it to a folder.
 //!
-//! Every document is built once, when the router is built; serving one is a copy of bytes.
+//! Every document is built once: when the router is built if `server.public_base_url` names the gateway's
+//! address, else the first time a request reaches it at a given scheme and host (kept, bounded, in a moka
+//! cache); serving one is a copy of bytes.
 
 pub mod export;
 pub mod locale;
@@ -45,7 +47,22 @@ pub struct Documents {
     /// The same, serialized, when the configuration names the public URL and so the host is known.
     fixed: Option<HashMap<(Locale, Auth), Bytes>>,
     properties: HashMap<(Locale, Auth), Bytes>,
+    /// Without a public URL, what was built for each (document, scheme and host) a request reached: a repeat is
+    /// a copy of bytes, not a clone and a pretty-print of the whole document. Bounded by [`KEPT_BYTES`], so a
+    /// client that sends a new `Host` on every call evicts old entries instead of growing the gateway's memory.
+    built: moka::sync::Cache<(Served, String), Bytes>,
 }
+
+/// Which per-host document an entry of [`Documents::built`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Served {
+    OpenApi,
+    Definition(Locale, Auth),
+}
+
+/// At most this much of per-host documents is kept: some twenty hosts' worth of all five documents (each about
+/// 150 KB), more names than one gateway is reached under.
+const KEPT_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Documents {
     /// `api` is the router's document; `public_base_url` is `server.public_base_url`, the connector's host.
@@ -96,7 +113,48 @@ impl Documents {
             definitions,
             fixed,
             properties,
+            built: moka::sync::Cache::builder()
+                .max_capacity(KEPT_BYTES)
+                .weigher(|(_, base): &(Served, String), bytes: &Bytes| {
+                    u32::try_from(base.len() + bytes.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
         })
+    }
+}
+
+impl Documents {
+    /// The OpenAPI document for a caller who reached the gateway at `base` (no public URL configured): the
+    /// server is the one this request reached, as for nextLinks and the connector's host.
+    fn openapi_at(&self, base: &str) -> Bytes {
+        self.built.get_with((Served::OpenApi, base.to_owned()), || {
+            let mut doc = self.openapi.clone();
+            document::set_server(&mut doc, base, None);
+            Bytes::from(export::pretty(&doc))
+        })
+    }
+
+    /// The connector definition `key` for a caller who reached the gateway at `base` (no public URL
+    /// configured): its host, base path and scheme are the ones this request reached, as for nextLinks.
+    fn definition_at(&self, key: (Locale, Auth), base: &str) -> Result<Bytes, AppError> {
+        let target = Target::parse(base).map_err(|_| {
+            AppError::bad_request("InvalidHost", "The Host header is not a host name.")
+        })?;
+        let (locale, auth) = key;
+        Ok(self
+            .built
+            .get_with((Served::Definition(locale, auth), base.to_owned()), || {
+                let mut doc = self.definitions[&key].clone();
+                let url = url::Url::parse(target.url()).expect("a target is a URL");
+                doc["host"] = match url.port() {
+                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                    None => url.host_str().unwrap_or_default().to_owned(),
+                }
+                .into();
+                doc["basePath"] = url.path().into();
+                doc["schemes"] = serde_json::json!([url.scheme()]);
+                Bytes::from(export::pretty(&doc))
+            }))
     }
 }
 
@@ -135,6 +193,17 @@ fn json(bytes: Bytes) -> Response {
         .into_response()
 }
 
+/// A document built from this request's `Host` (and what a trusted proxy forwarded): `no-store`, so no shared
+/// cache hands it to a caller who reached the gateway another way. `Vary` could not say it: whether the
+/// forwarding headers count depends on the TCP peer, which no cache sees.
+fn json_for_this_request(bytes: Bytes) -> Response {
+    let mut response = json(bytes);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// `/openapi.json`, Swagger UI, and the connector package's files under `/openapi/connector/`. None of these
 /// need an API key: they describe the gateway, they do not call Partner Center.
 pub fn router(documents: Documents) -> Router<Gateway> {
@@ -144,14 +213,10 @@ pub fn router(documents: Documents) -> Router<Gateway> {
         move |LinkBase(base): LinkBase| {
             let docs = docs.clone();
             async move {
-                if let Some(fixed) = &docs.openapi_fixed {
-                    return json(fixed.clone());
+                match &docs.openapi_fixed {
+                    Some(fixed) => json(fixed.clone()),
+                    None => json_for_this_request(docs.openapi_at(&base)),
                 }
-                // No public URL configured: the server is the one this request reached, as for nextLinks and
-                // the connector's host.
-                let mut doc = docs.openapi.clone();
-                document::set_server(&mut doc, &base, None);
-                json(Bytes::from(export::pretty(&doc)))
             }
         }
     };
@@ -161,23 +226,10 @@ pub fn router(documents: Documents) -> Router<Gateway> {
             let docs = docs.clone();
             async move {
                 let key = variant.0.parse()?;
-                if let Some(fixed) = &docs.fixed {
-                    return Ok::<_, AppError>(json(fixed[&key].clone()));
-                }
-                // No public URL configured: the host is the one this request reached, as for nextLinks.
-                let target = Target::parse(&base).map_err(|_| {
-                    AppError::bad_request("InvalidHost", "The Host header is not a host name.")
-                })?;
-                let mut doc = docs.definitions[&key].clone();
-                let url = url::Url::parse(target.url()).expect("a target is a URL");
-                doc["host"] = match url.port() {
-                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                    None => url.host_str().unwrap_or_default().to_owned(),
-                }
-                .into();
-                doc["basePath"] = url.path().into();
-                doc["schemes"] = serde_json::json!([url.scheme()]);
-                Ok(json(Bytes::from(export::pretty(&doc))))
+                Ok::<_, AppError>(match &docs.fixed {
+                    Some(fixed) => json(fixed[&key].clone()),
+                    None => json_for_this_request(docs.definition_at(key, &base)?),
+                })
             }
         }
     };
@@ -213,4 +265,72 @@ pub fn router(documents: Documents) -> Router<Gateway> {
             }),
         )
         .merge(Router::from(swagger_ui))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn documents() -> Documents {
+        Documents::build(crate::routes::operations().into_openapi(), None, None).unwrap()
+    }
+
+    /// What a caller at `base` was served before the documents were kept: the document rebuilt for the call.
+    fn rebuilt_openapi(docs: &Documents, base: &str) -> Bytes {
+        let mut doc = docs.openapi.clone();
+        document::set_server(&mut doc, base, None);
+        Bytes::from(export::pretty(&doc))
+    }
+
+    #[test]
+    fn a_host_seen_before_is_served_what_was_built_for_it() {
+        let docs = documents();
+        let key = (Locale::PtBr, Auth::OAuth);
+        for base in ["http://127.0.0.1:8080", "https://pcgw.contoso.example"] {
+            let first = docs.openapi_at(base);
+            let again = docs.openapi_at(base);
+            assert_eq!(first, rebuilt_openapi(&docs, base), "byte for byte");
+            assert_eq!(
+                first.as_ptr(),
+                again.as_ptr(),
+                "{base}: built once, then kept"
+            );
+            let first = docs.definition_at(key, base).unwrap();
+            let again = docs.definition_at(key, base).unwrap();
+            assert_eq!(
+                first.as_ptr(),
+                again.as_ptr(),
+                "{base}: built once, then kept"
+            );
+        }
+        // Each host, scheme and variant is its own document.
+        assert_ne!(
+            docs.openapi_at("http://a.example"),
+            docs.openapi_at("https://a.example")
+        );
+        assert_ne!(
+            docs.definition_at((Locale::EnUs, Auth::ApiKey), "http://a.example")
+                .unwrap(),
+            docs.definition_at((Locale::PtBr, Auth::ApiKey), "http://a.example")
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn many_hosts_keep_memory_bounded() {
+        let docs = documents();
+        for n in 0..400 {
+            let base = format!("http://host-{n}.example");
+            docs.openapi_at(&base);
+            docs.definition_at((Locale::EnUs, Auth::ApiKey), &base)
+                .unwrap();
+        }
+        docs.built.run_pending_tasks();
+        assert!(
+            docs.built.weighted_size() <= KEPT_BYTES,
+            "{} bytes kept",
+            docs.built.weighted_size()
+        );
+        assert!(docs.built.entry_count() > 0);
+    }
 }

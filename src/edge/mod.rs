@@ -43,7 +43,8 @@ pub struct Inner {
     /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
     /// the scheme, so links built from the Host header need it from here.
     pub scheme: &'static str,
-    /// `server.trusted_proxies`: whose forwarding headers name the scheme and host of links.
+    /// `server.trusted_proxies`, `server.forwarded_header` and `server.forwarded_fields`: whose forwarding
+    /// header, and which of its fields, name the scheme and host of links.
     pub trusted_proxies: TrustedProxies,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
@@ -288,8 +289,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 /// Where `nextLink`s (and the served connector definition) point: the configured public base URL; else the
-/// scheme and host a trusted proxy reports (see [`crate::edge::forwarded`]); else the gateway's own scheme and the
-/// `Host` the caller used.
+/// scheme and host a trusted proxy reports in the configured header (see [`crate::edge::forwarded`]); else the
+/// gateway's own scheme and the `Host` the caller used, which must be a host name or address with an optional
+/// port ([`is_host`]).
 pub struct LinkBase(pub String);
 
 impl FromRequestParts<Gateway> for LinkBase {

@@ -9,7 +9,7 @@
 //! The document builder applies this table and refuses a property without a name or a name without a property,
 //! so a new field cannot ship unlabelled.
 
-/// `(schema, [(property, display name)])`.
+/// `(schema, [(property, display name)])`; a schema may have several entries, whose names add up.
 pub const NAMES: &[(&str, &[(&str, &str)])] = &[
     (
         "CustomerCollection",
@@ -29,9 +29,11 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "CustomerSummary",
         &[
             ("id", "ID"),
+            ("commerceId", "The commerce ID"),
             ("companyProfile", "Company Profile"),
             ("relationshipToPartner", "Relationship To Partner"),
             ("allowDelegatedAccess", "Allow Delegated Access"),
+            ("associatedPartnerId", "Associated Partner ID"),
             ("links", "Links"),
             ("attributes", "Attributes"),
         ],
@@ -42,6 +44,8 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("tenantId", "Tenant ID"),
             ("domain", "Domain"),
             ("companyName", "Company Name"),
+            ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -55,6 +59,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("relationshipToPartner", "Relationship To Partner"),
             ("allowDelegatedAccess", "Allow Delegated Access"),
             ("customDomains", "Custom Domains"),
+            ("associatedPartnerId", "Associated Partner ID"),
             ("links", "Links"),
             ("attributes", "Attributes"),
         ],
@@ -68,6 +73,10 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("domain", "Domain"),
             ("address", "Address (Company Profile)"),
             ("email", "Email (Company Profile)"),
+            (
+                "organizationRegistrationNumber",
+                "Organization Registration Number (Company Profile)",
+            ),
             ("links", "Links"),
             ("attributes", "Attributes"),
         ],
@@ -83,6 +92,14 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("addressLine1", "Address Line1 (Company Profile)"),
             ("postalCode", "Postal Code (Company Profile)"),
             ("phoneNumber", "Phone Number (Company Profile)"),
+            ("addressLine2", "Address Line2 (Company Profile)"),
+            ("addressLine3", "Address Line3 (Company Profile)"),
+            ("district", "District (Company Profile)"),
+            ("firstName", "First Name (Company Profile)"),
+            ("middleName", "Middle Name (Company Profile)"),
+            ("lastName", "Last Name (Company Profile)"),
+            ("emailAddress", "Email Address (Company Profile)"),
+            ("id", "Address ID (Company Profile)"),
         ],
     ),
     (
@@ -112,6 +129,13 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("firstName", "First Name (Billing Profile)"),
             ("lastName", "Last Name (Billing Profile)"),
             ("phoneNumber", "Phone Number (Billing Profile)"),
+            // The original's spelling of the first line, "AddressLine1", for the lines it did not list.
+            ("addressLine2", "AddressLine2 (Billing Profile)"),
+            ("addressLine3", "AddressLine3 (Billing Profile)"),
+            ("district", "District (Billing Profile)"),
+            ("middleName", "Middle Name (Billing Profile)"),
+            ("emailAddress", "Email Address (Billing Profile)"),
+            ("id", "Address ID (Billing Profile)"),
         ],
     ),
     (
@@ -160,8 +184,49 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("refundableQuantity", "Refundable Quantity"),
             ("promotionId", "Promotion ID"),
             ("orderId", "Order ID"),
+            ("entitlementId", "Entitlement ID"),
+            ("parentSubscriptionId", "Parent Subscription ID"),
+            ("actions", "Actions"),
+            ("suspensionReasons", "Suspension Reasons"),
+            ("refundOptions", "Refund Options"),
+            (
+                "scheduledNextTermInstructions",
+                "Scheduled Next Term Instructions",
+            ),
+            ("nextChargeInstructions", "Next Charge Instructions"),
+            ("productOrderId", "Product Order ID"),
             ("links", "Links"),
             ("attributes", "Attributes"),
+        ],
+    ),
+    (
+        "RefundOption",
+        &[("type", "Refund Type"), ("expiresAfter", "Expires After")],
+    ),
+    (
+        "ScheduledNextTermInstructions",
+        &[
+            ("product", "Next Term Product"),
+            ("quantity", "Next Term Quantity"),
+            ("customTermEndDate", "Custom Term End Date"),
+        ],
+    ),
+    (
+        "NextChargeInstructions",
+        &[
+            ("product", "Next Term Product"),
+            ("quantity", "Next Term Quantity"),
+        ],
+    ),
+    (
+        "NextTermProduct",
+        &[
+            ("productId", "Product ID"),
+            ("skuId", "SKU ID"),
+            ("availabilityId", "Availability ID"),
+            ("billingCycle", "Billing Cycle"),
+            ("termDuration", "Term Duration"),
+            ("promotionId", "Promotion ID"),
         ],
     ),
     (
@@ -200,6 +265,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("lineItemNumber", "lineItemNumber"),
             ("offerId", "Offer ID"),
             ("subscriptionId", "Subscription ID"),
+            ("parentSubscriptionId", "Parent Subscription ID"),
             ("termDuration", "Term Duration"),
             ("promotionId", "Promotion ID"),
             ("customTermEndDate", "Custom Term End Date"),
@@ -207,7 +273,9 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("friendlyName", "Friendly Name"),
             ("quantity", "quantity"),
             ("partnerIdOnRecord", "Partner ID On Record"),
+            ("provisioningContext", "Provisioning Context"),
             ("links", "Links"),
+            ("attributes", "Attributes"),
         ],
     ),
     (
@@ -224,25 +292,10 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "InvoicePage",
         &[("value", "Invoices"), ("nextLink", "Next Link")],
     ),
-    (
-        "Invoice",
-        &[
-            ("id", "ID"),
-            ("invoiceDate", "Invoice Date"),
-            ("billingPeriodStartDate", "Billing Period Start Date"),
-            ("billingPeriodEndDate", "Billing Period End Date"),
-            ("totalCharges", "Total Charges"),
-            ("paidAmount", "Paid Amount"),
-            ("currencyCode", "Currency Code"),
-            ("currencySymbol", "Currency Symbol"),
-            ("pdfDownloadLink", "PDF Download Link"),
-            ("invoiceDetails", "invoiceDetails"),
-            ("documentType", "Document Type"),
-            ("invoiceType", "Invoice Type"),
-            ("links", "Links"),
-            ("attributes", "Attributes"),
-        ],
-    ),
+    ("Invoice", INVOICE),
+    ("Invoice", &[("amendments", "Amendments")]),
+    // An amendment is labelled as an invoice is: it is one (models::InvoiceAmendment).
+    ("InvoiceAmendment", INVOICE),
     (
         "InvoiceDetail",
         &[
@@ -351,6 +404,7 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
             ("product", "Product"),
             ("sku", "SKU"),
             ("availability", "Availability"),
+            ("parentSubscription", "Parent Subscription"),
         ],
     ),
     (
@@ -450,3 +504,22 @@ pub const INTERNAL: &[(&str, &str)] = &[
 /// Center's own API, which a flow cannot make through the connector, and `attributes` is Partner Center's
 /// bookkeeping (object type, version). They are documented all the same, so that a client sees every field.
 pub const INTERNAL_EVERYWHERE: &[&str] = &["links", "attributes"];
+
+/// The fields an invoice and each of its amendments share.
+const INVOICE: &[(&str, &str)] = &[
+    ("id", "ID"),
+    ("invoiceDate", "Invoice Date"),
+    ("billingPeriodStartDate", "Billing Period Start Date"),
+    ("billingPeriodEndDate", "Billing Period End Date"),
+    ("totalCharges", "Total Charges"),
+    ("paidAmount", "Paid Amount"),
+    ("currencyCode", "Currency Code"),
+    ("currencySymbol", "Currency Symbol"),
+    ("pdfDownloadLink", "PDF Download Link"),
+    ("invoiceDetails", "invoiceDetails"),
+    ("documentType", "Document Type"),
+    ("invoiceType", "Invoice Type"),
+    ("amendsOf", "Amends Of"),
+    ("links", "Links"),
+    ("attributes", "Attributes"),
+];

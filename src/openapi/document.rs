@@ -104,11 +104,11 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Result<Value, String> {
         .ok_or("the document has no schemas")?;
     let mut problems = Vec::new();
     for (name, schema) in schemas.iter_mut() {
-        let labels = display::NAMES
+        let labels: Vec<&(&str, &str)> = display::NAMES
             .iter()
-            .find(|(schema, _)| schema == name)
-            .map(|(_, labels)| *labels)
-            .unwrap_or_default();
+            .filter(|(schema, _)| schema == name)
+            .flat_map(|(_, labels)| labels.iter())
+            .collect();
         let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
             continue;
         };

@@ -48,12 +48,16 @@ pub struct CustomerPage {
 pub struct CustomerSummary {
     /// The customer ID.
     id: Option<String>,
+    /// The commerce ID.
+    commerce_id: Option<String>,
     /// The customer's company profile.
     company_profile: Option<CompanyProfileSummary>,
     /// Defines the licensing program that the partner uses for this customer: "none", "reseller", "advisor", "syndication" or "microsoft_support".
     relationship_to_partner: Option<String>,
     /// Indicates whether the partner has been granted delegated admin privileges by this customer.
     allow_delegated_access: Option<bool>,
+    /// The indirect reseller associated with this customer. Only indirect providers can set it.
+    associated_partner_id: Option<String>,
     /// Partner Center's requests for this resource and related ones.
     links: Option<ResourceLinks>,
     /// Partner Center's metadata about this resource: its type and version.
@@ -70,6 +74,10 @@ pub struct CompanyProfileSummary {
     domain: Option<String>,
     /// The name of the company or organization.
     company_name: Option<String>,
+    /// Partner Center's requests for this resource and related ones.
+    links: Option<ResourceLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A customer of the partner.
@@ -90,6 +98,8 @@ pub struct Customer {
     allow_delegated_access: Option<bool>,
     /// List of custom domains of a customer.
     custom_domains: Option<Vec<String>>,
+    /// The indirect reseller associated with this customer. Only indirect providers can set it.
+    associated_partner_id: Option<String>,
     /// Partner Center's requests for this resource and related ones.
     links: Option<ResourceLinks>,
     /// Partner Center's metadata about this resource: its type and version.
@@ -110,6 +120,8 @@ pub struct CompanyProfile {
     address: Option<CompanyAddress>,
     /// Email.
     email: Option<String>,
+    /// The organization's registration number (INN in some countries), which Partner Center requires for companies in Armenia, Azerbaijan, Belarus, Hungary, Kazakhstan, Kyrgyzstan, Moldova, Russia, Tajikistan, Ukraine and Uzbekistan.
+    organization_registration_number: Option<String>,
     /// Partner Center's requests for this resource and related ones.
     links: Option<ResourceLinks>,
     /// Partner Center's metadata about this resource: its type and version.
@@ -134,6 +146,22 @@ pub struct CompanyAddress {
     postal_code: Option<String>,
     /// The phone number of a contact at the customer's company/organization.
     phone_number: Option<String>,
+    /// The second line of the address.
+    address_line2: Option<String>,
+    /// The third line of the address.
+    address_line3: Option<String>,
+    /// The district.
+    district: Option<String>,
+    /// The first name of a contact at the customer's company/organization.
+    first_name: Option<String>,
+    /// The middle name of a contact at the customer's company/organization.
+    middle_name: Option<String>,
+    /// The last name of a contact at the customer's company/organization.
+    last_name: Option<String>,
+    /// The email address of a contact at the customer's company/organization.
+    email_address: Option<String>,
+    /// The address identifier.
+    id: Option<String>,
 }
 
 /// The customer's billing profile.
@@ -184,6 +212,18 @@ pub struct BillingAddress {
     last_name: Option<String>,
     /// The phone number of a contact at the customer's company/organization.
     phone_number: Option<String>,
+    /// The second line of the address.
+    address_line2: Option<String>,
+    /// The third line of the address.
+    address_line3: Option<String>,
+    /// The district.
+    district: Option<String>,
+    /// The middle name of a contact at the customer's company/organization.
+    middle_name: Option<String>,
+    /// The email address of a contact at the customer's company/organization.
+    email_address: Option<String>,
+    /// The address identifier.
+    id: Option<String>,
 }
 
 /// The subscriptions of a customer.
@@ -268,10 +308,79 @@ pub struct Subscription {
     promotion_id: Option<String>,
     /// The ID of the order that was placed to begin the subscription.
     order_id: Option<String>,
+    /// The entitlement identifier (an Azure subscription ID).
+    entitlement_id: Option<String>,
+    /// The subscription this add-on belongs to; absent for a subscription that is not an add-on.
+    parent_subscription_id: Option<String>,
+    /// The actions allowed on the subscription: "edit", "cancel".
+    actions: Option<Vec<String>>,
+    /// Why the subscription was suspended, when it was.
+    suspension_reasons: Option<Vec<String>>,
+    /// The refunds available for this subscription.
+    refund_options: Option<Vec<RefundOption>>,
+    /// The changes scheduled for the start of the subscription's next term; present for trials and when changes are scheduled.
+    scheduled_next_term_instructions: Option<ScheduledNextTermInstructions>,
+    /// The billing cycle change pending for the start of the subscription's next term.
+    next_charge_instructions: Option<NextChargeInstructions>,
+    /// The identifier of a specific product purchase, such as a reservation or an Azure savings plan.
+    product_order_id: Option<String>,
     /// Partner Center's requests for this resource and related ones.
     links: Option<SubscriptionLinks>,
     /// Partner Center's metadata about this resource: its type and version.
     attributes: Option<ResourceAttributes>,
+}
+
+/// A refund available for a subscription.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundOption {
+    /// The type of refund: "Partial" or "Full".
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// When this refund stops being available, in date-time format; absent when it does not expire.
+    expires_after: Option<String>,
+}
+
+/// The changes scheduled for the start of a subscription's next term.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledNextTermInstructions {
+    /// The product, SKU and terms the next term starts with.
+    product: Option<NextTermProduct>,
+    /// The quantity the next term starts with.
+    #[schema(format = Int32)]
+    quantity: Option<i32>,
+    /// The custom end date of the next term, when it is aligned to another subscription's end date.
+    custom_term_end_date: Option<String>,
+}
+
+/// The billing cycle change pending for the start of a subscription's next term.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NextChargeInstructions {
+    /// The product, SKU and terms the next term starts with.
+    product: Option<NextTermProduct>,
+    /// The quantity the next term starts with.
+    #[schema(format = Int32)]
+    quantity: Option<i32>,
+}
+
+/// The product, SKU and terms a subscription's next term starts with.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NextTermProduct {
+    /// The product identifier.
+    product_id: Option<String>,
+    /// The SKU identifier.
+    sku_id: Option<String>,
+    /// The availability identifier.
+    availability_id: Option<String>,
+    /// Indicates the frequency with which the partner is billed for this order.
+    billing_cycle: Option<String>,
+    /// An ISO 8601 representation of the term's duration.
+    term_duration: Option<String>,
+    /// The promotion identifier for the next term.
+    promotion_id: Option<String>,
 }
 
 /// The product type.
@@ -340,6 +449,8 @@ pub struct OrderLineItem {
     offer_id: Option<String>,
     /// The ID of the subscription.
     subscription_id: Option<String>,
+    /// The subscription an add-on line item adds to.
+    parent_subscription_id: Option<String>,
     /// An ISO 8601 representation of the term's duration.
     term_duration: Option<String>,
     /// Promotion ID.
@@ -355,8 +466,13 @@ pub struct OrderLineItem {
     quantity: Option<i32>,
     /// The MPN ID of the indirect reseller on whose behalf the order was placed, if any.
     partner_id_on_record: Option<String>,
+    /// What provisioning some catalog items required, as names and values.
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    provisioning_context: Option<BTreeMap<String, String>>,
     /// Partner Center's requests for this resource and related ones.
     links: Option<OrderLineItemLinks>,
+    /// Partner Center's metadata about this resource: its type and version.
+    attributes: Option<ResourceAttributes>,
 }
 
 /// A page of invoices.
@@ -386,40 +502,63 @@ pub struct InvoicePage {
     next_link: Option<String>,
 }
 
-/// An invoice of the partner.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Invoice {
-    /// The invoice identifier.
-    id: Option<String>,
-    /// The date the invoice was generated.
-    invoice_date: Option<String>,
-    /// Billing period start date in UTC.
-    billing_period_start_date: Option<String>,
-    /// Billing period end date in UTC.
-    billing_period_end_date: Option<String>,
-    /// The total charges. Includes charges for transactions and any adjustments.
-    #[schema(format = Float)]
-    total_charges: Option<f32>,
-    /// The amount paid by the partner. Negative if a payment was received.
-    #[schema(format = Float)]
-    paid_amount: Option<f32>,
-    /// A code that indicates the currency used for all invoice item amounts and totals.
-    currency_code: Option<String>,
-    /// The currency symbol used for all invoice item amounts and totals.
-    currency_symbol: Option<String>,
-    /// A link to download the invoice in PDF format. This link isn't returned as part of the search results, and is populated only if the invoice is accessed by ID. This link auto-expires in 30 minutes.
-    pdf_download_link: Option<String>,
-    /// The invoice details.
-    invoice_details: Option<Vec<InvoiceDetail>>,
-    /// The document type of the invoice: "Credit Note", "Invoice".
-    document_type: Option<String>,
-    /// The type of invoice: "recurring", "one_time".
-    invoice_type: Option<String>,
-    /// Partner Center's requests for this resource and related ones.
-    links: Option<ResourceLinks>,
-    /// Partner Center's metadata about this resource: its type and version.
-    attributes: Option<ResourceAttributes>,
+// An invoice and each of its amendments (a credit note is an invoice of its own) have the same fields, but an
+// amendment lists no amendments of its own: two schemas, so that the document never refers to itself, which
+// Power Platform's designer cannot show. The fields are written once, here.
+macro_rules! invoice {
+    ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident: $type:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// The invoice identifier.
+            id: Option<String>,
+            /// The date the invoice was generated.
+            invoice_date: Option<String>,
+            /// Billing period start date in UTC.
+            billing_period_start_date: Option<String>,
+            /// Billing period end date in UTC.
+            billing_period_end_date: Option<String>,
+            /// The total charges. Includes charges for transactions and any adjustments.
+            #[schema(format = Float)]
+            total_charges: Option<f32>,
+            /// The amount paid by the partner. Negative if a payment was received.
+            #[schema(format = Float)]
+            paid_amount: Option<f32>,
+            /// A code that indicates the currency used for all invoice item amounts and totals.
+            currency_code: Option<String>,
+            /// The currency symbol used for all invoice item amounts and totals.
+            currency_symbol: Option<String>,
+            /// A link to download the invoice in PDF format. This link isn't returned as part of the search results, and is populated only if the invoice is accessed by ID. This link auto-expires in 30 minutes.
+            pdf_download_link: Option<String>,
+            /// The invoice details.
+            invoice_details: Option<Vec<InvoiceDetail>>,
+            /// The document type of the invoice: "Credit Note", "Invoice".
+            document_type: Option<String>,
+            /// The type of invoice: "recurring", "one_time".
+            invoice_type: Option<String>,
+            /// The reference number of the document this document amends, such as the invoice a credit note corrects.
+            amends_of: Option<String>,
+            $($(#[$field_doc])* $field: $type,)*
+            /// Partner Center's requests for this resource and related ones.
+            links: Option<ResourceLinks>,
+            /// Partner Center's metadata about this resource: its type and version.
+            attributes: Option<ResourceAttributes>,
+        }
+    };
+}
+
+invoice! {
+    /// An invoice of the partner.
+    Invoice {
+        /// The amendments to this invoice, such as credit notes.
+        amendments: Option<Vec<InvoiceAmendment>>,
+    }
+}
+
+invoice! {
+    /// An amendment to an invoice, such as a credit note: a document with the fields of an invoice.
+    InvoiceAmendment {}
 }
 
 /// A detail of an invoice.
@@ -600,6 +739,8 @@ pub struct SubscriptionLinks {
     sku: Option<Link>,
     /// The request for the subscription's availability (new commerce).
     availability: Option<Link>,
+    /// The request for the subscription an add-on belongs to.
+    parent_subscription: Option<Link>,
 }
 
 /// Partner Center's links for an order.

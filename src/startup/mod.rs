@@ -108,6 +108,12 @@ impl Application {
                     .iter()
                     .map(|p| p.0)
                     .collect(),
+                // Checked at load: set whenever any proxy is trusted; without one, nothing is read.
+                settings
+                    .server
+                    .forwarded_header
+                    .unwrap_or(crate::edge::forwarded::ForwardedHeader::Forwarded),
+                settings.server.forwarded_fields(),
             ),
             max_body_bytes: settings.server.max_body_bytes,
             body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),

@@ -376,3 +376,28 @@ pub async fn gateway_on(
         state,
     )
 }
+
+/// An app-only access token from `sandbox`'s token endpoint, for the demo partner's application: what a test
+/// needs to call the sandbox directly and compare with what the gateway answered.
+pub async fn sandbox_app_token(sandbox: &SandboxHandle) -> String {
+    use partner_center_gateway::sandbox::demo;
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sandbox.base_url(),
+            demo::PARTNER_TENANT_ID
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", demo::CLIENT_ID),
+            ("client_secret", demo::CLIENT_SECRET),
+            ("scope", "https://api.partnercenter.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    json(response).await["access_token"]
+        .as_str()
+        .expect("the sandbox issues app-only tokens")
+        .to_owned()
+}

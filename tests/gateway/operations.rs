@@ -289,37 +289,14 @@ async fn unknown_customer_404_passes_through_byte_for_byte() {
 
     // The same call made directly on the sandbox, with a token of its own.
     let sandbox = app.sandbox();
-    let token = json(
-        app.client
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                sandbox.base_url(),
-                partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                (
-                    "client_id",
-                    partner_center_gateway::sandbox::demo::CLIENT_ID,
-                ),
-                (
-                    "client_secret",
-                    partner_center_gateway::sandbox::demo::CLIENT_SECRET,
-                ),
-                ("scope", "https://api.partnercenter.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let token = sandbox_app_token(sandbox).await;
     let direct = app
         .client
         .get(format!(
             "{}/v1/customers/{UNKNOWN_CUSTOMER}",
             sandbox.base_url()
         ))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

@@ -143,31 +143,7 @@ async fn the_twins_list_the_originals_items_byte_for_byte() {
 async fn the_originals_answer_partner_centers_page_with_items_and_only_next_link_added() {
     let app = spawn_app().await;
     let sandbox = app.sandbox();
-    let token = json(
-        app.client
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                sandbox.base_url(),
-                partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                (
-                    "client_id",
-                    partner_center_gateway::sandbox::demo::CLIENT_ID,
-                ),
-                (
-                    "client_secret",
-                    partner_center_gateway::sandbox::demo::CLIENT_SECRET,
-                ),
-                ("scope", "https://api.partnercenter.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let token = token["access_token"].as_str().unwrap();
+    let token = sandbox_app_token(sandbox).await;
     for (ours, partner_centers) in [
         ("/v1/customers?Size=10", "/v1/customers?size=10"),
         ("/v1/invoices?Size=10", "/v1/invoices?size=10"),
@@ -176,7 +152,7 @@ async fn the_originals_answer_partner_centers_page_with_items_and_only_next_link
         let direct = app
             .client
             .get(format!("{}{partner_centers}", sandbox.base_url()))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()

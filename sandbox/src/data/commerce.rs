@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::super::demo;
 use super::calendar::Date;
-use super::{AS_OF, Customer, Rng, guid_from, hex_id, link};
+use super::{AS_OF, Customer, Rng, guid_from, hex_id, link, without_nulls};
 
 impl Customer {
     /// The customer's subscriptions and the orders that created them, built
@@ -37,12 +37,21 @@ impl Customer {
     fn generated_subscriptions(&self) -> Vec<Value> {
         let mut rng = Rng::new(&format!("subscriptions/{}", self.id));
         let order_ids = self.order_ids();
-        (0..rng.below(5) as usize)
+        let mut subscriptions: Vec<Value> = (0..rng.below(5) as usize)
             .map(|n| {
                 let order_id = &order_ids[n % order_ids.len()];
                 generated_subscription(&self.id, n, order_id, &mut rng)
             })
-            .collect()
+            .collect();
+        // The first active subscription that offers add-ons has one, bought in the same order.
+        let parent = subscriptions
+            .iter()
+            .find(|s| s["hasPurchasableAddons"] == true && s["status"] == "active");
+        if let Some(parent) = parent {
+            let addon = add_on(&self.id, parent);
+            subscriptions.push(addon);
+        }
+        subscriptions
     }
 
     fn orders_for(&self, subscriptions: &[Value]) -> Vec<Value> {
@@ -100,10 +109,11 @@ impl Customer {
             .map(|(number, subscription)| {
                 let subscription_id = text(subscription, "id");
                 let term = text(subscription, "termDuration");
-                json!({
+                without_nulls(json!({
                     "lineItemNumber": number,
                     "offerId": text(subscription, "offerId"),
                     "subscriptionId": subscription_id,
+                    "parentSubscriptionId": subscription.get("parentSubscriptionId"),
                     "termDuration": term,
                     "promotionId": text(subscription, "promotionId"),
                     "customTermEndDate": if term.is_empty() { "" } else { text(subscription, "commitmentEndDate") },
@@ -114,7 +124,7 @@ impl Customer {
                     "links": {
                         "subscription": link(format!("{}/subscriptions/{subscription_id}", self.self_uri())),
                     },
-                })
+                }))
             })
             .collect();
         json!({
@@ -354,6 +364,67 @@ fn generated_subscription(customer_id: &str, n: usize, order_id: &str, rng: &mut
         "promotionId": promotion,
         "orderId": order_id,
         "links": links,
+        "attributes": { "objectType": "Subscription" },
+    })
+}
+
+/// The add-on sold beside new-commerce license offers.
+const ADD_ON: Offer = Offer {
+    id: "CFQ7TTC0QH9K:0001:CFQ7TTC0QH9M",
+    name: "Microsoft Teams Phone Standard",
+    kind: OfferKind::Nce,
+};
+
+/// An add-on of `parent`: its own subscription, on the parent's term (an add-on ends with its parent) and
+/// order, with `parentSubscriptionId` and a `parentSubscription` link.
+fn add_on(customer_id: &str, parent: &Value) -> Value {
+    let parent_id = text(parent, "id");
+    let mut rng = Rng::new(&format!("add-on/{parent_id}"));
+    let id = guid_from(&format!("add-on-subscription/{parent_id}"));
+    let (product, sku, availability) = ADD_ON.catalog_parts().expect("a catalog offer id");
+    let parent_quantity = parent["quantity"].as_u64().unwrap_or(1);
+    let same = |key: &str| parent[key].clone();
+    json!({
+        "id": id,
+        "offerId": ADD_ON.offer_id(),
+        "offerName": ADD_ON.name,
+        "friendlyName": ADD_ON.name,
+        "productType": ADD_ON.product_type(),
+        "quantity": 1 + rng.below(parent_quantity),
+        "unitType": "Licenses",
+        "parentSubscriptionId": parent_id,
+        "hasPurchasableAddons": false,
+        "creationDate": same("creationDate"),
+        "effectiveStartDate": same("effectiveStartDate"),
+        "commitmentEndDate": same("commitmentEndDate"),
+        "commitmentEndDateTime": same("commitmentEndDateTime"),
+        "cancellationAllowedUntilDate": same("cancellationAllowedUntilDate"),
+        "billingCycleEndDate": same("billingCycleEndDate"),
+        "billingCycleEndDateTime": same("billingCycleEndDateTime"),
+        "status": "active",
+        "autoRenewEnabled": same("autoRenewEnabled"),
+        "isTrial": false,
+        "billingType": "license",
+        "billingCycle": same("billingCycle"),
+        "termDuration": same("termDuration"),
+        "renewalTermDuration": same("renewalTermDuration"),
+        "isMicrosoftProduct": true,
+        "partnerId": same("partnerId"),
+        "attentionNeeded": false,
+        "actionTaken": false,
+        "contractType": "subscription",
+        "publisherName": "Microsoft Corporation",
+        "promotionId": "",
+        "orderId": same("orderId"),
+        "links": {
+            "product": link(format!("/products/{product}?country=US")),
+            "sku": link(format!("/products/{product}/skus/{sku}?country=US")),
+            "availability": link(format!(
+                "/products/{product}/skus/{sku}/availabilities/{availability}?country=US"
+            )),
+            "parentSubscription": link(format!("/customers/{customer_id}/subscriptions/{parent_id}")),
+            "self": link(format!("/customers/{customer_id}/subscriptions/{id}")),
+        },
         "attributes": { "objectType": "Subscription" },
     })
 }

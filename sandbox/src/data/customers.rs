@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::super::demo;
-use super::{CUSTOMER_COUNT, Rng, guid_from, hex_id, link};
+use super::{CUSTOMER_COUNT, Rng, guid_from, hex_id, link, without_nulls};
 
 pub(super) struct Locale {
     pub(super) country: &'static str,
@@ -166,6 +166,8 @@ pub(crate) struct Customer {
     pub(super) custom_domains: Vec<String>,
     pub(super) locale: &'static Locale,
     pub(super) address_line1: String,
+    /// A suite or floor, for some companies.
+    pub(super) address_line2: Option<String>,
     pub(super) phone_number: String,
     pub(super) first_name: &'static str,
     pub(super) last_name: &'static str,
@@ -206,6 +208,13 @@ impl Customer {
         } else {
             format!("{} {number}", locale.street)
         };
+        // Its own generator, so that the fields drawn above stay what they were before it was added.
+        let mut line2 = Rng::new(&format!("address-line2/{position}"));
+        let address_line2 = match line2.below(6) {
+            0 => Some(format!("Suite {}", 100 + line2.below(900))),
+            1 => Some(format!("Floor {}", 2 + line2.below(30))),
+            _ => None,
+        };
         let id = guid_from(&format!("customer-id/{position}"));
         Self {
             commerce_id: guid_from(&format!("commerce-id/{id}")),
@@ -216,6 +225,7 @@ impl Customer {
             custom_domains,
             locale,
             address_line1,
+            address_line2,
             phone_number: format!("{}{:04}", locale.phone_prefix, rng.below(10_000)),
             first_name,
             last_name,
@@ -238,6 +248,7 @@ impl Customer {
             custom_domains: vec!["contoso.com".to_owned()],
             locale: &LOCALES[0],
             address_line1: "One Microsoft Way".to_owned(),
+            address_line2: None,
             phone_number: "+1 425 555 0100".to_owned(),
             first_name: "Tania",
             last_name: "Carr",
@@ -271,7 +282,7 @@ impl Customer {
     /// The shape of `GET /v1/customers/{id}`.
     pub(crate) fn detail(&self) -> Value {
         let locale = self.locale;
-        json!({
+        without_nulls(json!({
             "id": self.id,
             "commerceId": self.commerce_id,
             "companyProfile": {
@@ -284,6 +295,7 @@ impl Customer {
                     "city": locale.city,
                     "state": locale.state,
                     "addressLine1": self.address_line1,
+                    "addressLine2": self.address_line2,
                     "postalCode": locale.postal_code,
                     "phoneNumber": self.phone_number,
                 },
@@ -305,6 +317,7 @@ impl Customer {
                     "city": locale.city,
                     "state": locale.state,
                     "addressLine1": self.address_line1,
+                    "addressLine2": self.address_line2,
                     "postalCode": locale.postal_code,
                     "firstName": self.first_name,
                     "lastName": self.last_name,
@@ -321,6 +334,6 @@ impl Customer {
             "customDomains": self.custom_domains,
             "links": { "self": link(self.self_uri()) },
             "attributes": { "objectType": "Customer" },
-        })
+        }))
     }
 }

@@ -3,7 +3,9 @@
 //! Everything is derived from SHA-256 of stable labels, so every sandbox
 //! process (and every test) sees the same customers, subscriptions, orders and
 //! invoices. Objects carry every field the original Power Platform connector
-//! exposes, so the gateway's response schemas are exercised in full.
+//! exposes, and some of those only Partner Center's own resources have (an
+//! add-on's parent subscription, a credit note's amended invoice, a second
+//! address line), so the gateway's response schemas are exercised in full.
 
 mod calendar;
 mod commerce;
@@ -84,6 +86,23 @@ pub(super) fn guid_from(label: &str) -> String {
 
 fn hex_id(label: &str, chars: usize) -> String {
     hex::encode(Sha256::digest(label.as_bytes()))[..chars].to_owned()
+}
+
+/// `value` without its null-valued keys, however deep: Partner Center leaves out what a resource does not
+/// have, so an optional field is written as `Option` and dropped here when it is `None`.
+fn without_nulls(mut value: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
 }
 
 /// A Partner Center link object.
