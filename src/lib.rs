@@ -6,7 +6,7 @@
 //!
 //! Layers, bottom first. A module imports (`use crate::…` or an inline `crate::…` path) only modules of the
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
-//! this list and fails the build on an import that points up or closes a cycle.
+//! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
 //! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`
 //! 2. components: `connection`, `quota`, `upstream`, `openapi`

@@ -1,0 +1,6 @@
+pub struct Caller;
+
+mod inner {
+    // From `crate::edge::inner`: `super` is `crate::edge`, `super::super` the crate root.
+    use super::super::config::Settings;
+}
