@@ -4,9 +4,9 @@
 //! and locale, and it returns the answer as bytes: the per-call path never re-serialises a body it does not
 //! have to change.
 
-pub mod breaker;
+pub(crate) mod breaker;
 pub mod retry;
-pub mod tokens;
+pub(crate) mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};
 
