@@ -16,6 +16,8 @@ pub const QUOTE: char = '"';
 pub const BYTE: u8 = b'"';
 pub const ESCAPED_QUOTE: char = '\'';
 pub const BYTES: &[u8] = b"crate::config::Settings";
+pub const OPEN: &str = "{ mod";
+pub const USE: &str = "use";
 
 pub fn longest<'a>(a: &'a str, _: &'a str) -> &'a str {
     'outer: loop {
