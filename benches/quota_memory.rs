@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use partner_center_gateway::clock::Clock;
 use partner_center_gateway::domain::ConnectionId;
-use partner_center_gateway::quota::{QuotaSettings, Quotas};
+use partner_center_gateway::quota::{QuotaLimit, QuotaOptions, Quotas};
 
 struct Counting;
 
@@ -54,12 +54,16 @@ fn connection(round: u32, i: u32) -> ConnectionId {
 
 const KEYS: u32 = 1_000_000;
 
-fn settings(max_tracked: usize) -> QuotaSettings {
-    QuotaSettings {
-        calls: NonZeroU32::new(100).unwrap(),
-        period_secs: NonZeroU64::new(60).unwrap(),
+fn settings(max_tracked: usize) -> QuotaOptions {
+    QuotaOptions {
+        limit: QuotaLimit::new(
+            NonZeroU32::new(100).unwrap(),
+            NonZeroU64::new(60).unwrap(),
+            false,
+        )
+        .unwrap(),
         max_tracked_connections: NonZeroUsize::new(max_tracked).unwrap(),
-        ..QuotaSettings::default()
+        evict_interval_secs: NonZeroU64::new(60).unwrap(),
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Layers, bottom first. A module imports (`use crate::…` or an inline `crate::…` path) only modules of the
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
-//! this list and fails the build on an import that points up or closes a cycle.
+//! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
 //! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`
 //! 2. components: `connection`, `quota`, `upstream`, `openapi`
@@ -17,8 +17,8 @@
 //! 7. command line: `cli`
 //!
 //! The components never read the configuration: [`config`] parses the file once, at load, into their own types
-//! (a quota's numbers, a connection's ID and key hash and where its secrets are), and [`startup`] builds the
-//! components from that.
+//! (a quota's checked limit, a connection's ID and key hash and where its secrets are), and [`startup`] builds
+//! the components from that; [`cli`] reads it too, for its subcommands.
 //!
 //! Layout, bottom first:
 //!
@@ -32,20 +32,23 @@
 //! - [`connection`]: who the caller is: the registry of API keys → connections and their credentials (rolling
 //!   refresh tokens on disk), a validated Entra bearer token passed through (`connection::bearer`), and the
 //!   caller's connection.
-//! - [`quota`]: governor limiters keyed on the connection ID; it answers numbers, the edge writes the headers.
+//! - [`quota`]: governor limiters keyed on the connection ID, each built from a limit that holds its checked
+//!   shape (`quota::QuotaLimit`); it answers numbers, the edge writes the headers.
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
 //!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); the
 //!   device code sign-in (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
-//! - `openapi`: the contract: the OpenAPI document's base and finish, the models and the shared error
-//!   responses.
+//! - `openapi`: the contract: the OpenAPI document's base and finish, the models and their display names, and
+//!   the query parameters and error responses the operations share.
 //! - `edge`: shared state, extractors (`Caller`, `CustomerPath`, `QueryParams`, `LinkBase`, the call context),
-//!   answers and `nextLink` paging, and the authentication middleware with the `RateLimit` headers.
+//!   answers and `nextLink` paging, the scheme and host that trusted proxies forward (`edge::forwarded`), and the
+//!   authentication middleware with the `RateLimit` headers.
 //! - [`routes`]: one file per operation, collected with their descriptions.
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
 //!   the documents and Swagger UI.
-//! - [`config`]: layered settings (TOML file, then `PCGW_` environment), one file per section, checked on load.
+//! - [`config`]: layered settings (TOML file, then `PCGW_` environment), one file per section, checked on load
+//!   (the `[sandbox]` table is the sandbox crate's own `SandboxOptions`).
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
 //!   builds the components from the settings and assembles the router with its middleware stack) and
 //!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the

@@ -181,8 +181,9 @@ pub async fn spawn(
     let sandbox = Arc::new(Sandbox::new(base_url_for(addr), &options));
     let app = router(sandbox.clone());
     let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
+    // No log line here: whoever started it says where it listens, once (the binary's `url=` line, the
+    // gateway's "embedded Partner Center sandbox started").
     let task = tokio::spawn(serve(listener, app, sandbox.clone(), shutdown_signal));
-    tracing::info!(%addr, "sandbox Partner Center listening");
     Ok(SandboxHandle {
         addr,
         sandbox,

@@ -29,7 +29,8 @@ fn sandbox(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     command
 }
 
-/// Starts the binary on a free port and returns it with the URL its `url=` log line names.
+/// Starts the binary on a free port and returns it with the URL its `url=` log line names, the one line that
+/// says where it listens.
 fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
     let mut child = sandbox(dir, args, env)
         .args(["--listen", "127.0.0.1:0"])
@@ -42,19 +43,24 @@ fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
     // Read on a thread so a process that never logs the line fails the test instead of hanging it.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut listening = Vec::new();
         for line in stdout.lines().map_while(Result::ok) {
+            if line.contains("listening") {
+                listening.push(line.clone());
+            }
             if let Some(url) = line
                 .split_whitespace()
                 .find_map(|word| word.strip_prefix("url="))
             {
-                let _ = tx.send(url.to_owned());
+                let _ = tx.send((url.to_owned(), listening));
                 return;
             }
         }
     });
-    let url = rx
+    let (url, listening) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the sandbox logs where it listens");
+    assert_eq!(listening.len(), 1, "{listening:#?}");
     (child, url)
 }
 

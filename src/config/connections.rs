@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{ConfigError, DEMO_API_KEYS};
+use super::{ConfigError, DEMO_API_KEYS, LimitSettings};
 use crate::connection::{CredentialSource, SecretSource, hash_api_key};
 use crate::domain::ConnectionId;
-use crate::quota::{self, QuotaLimit};
+use crate::quota::QuotaLimit;
 
 /// A `[[connections]]` entry as written in the file.
 #[derive(Debug, Deserialize)]
@@ -18,7 +18,7 @@ pub struct ConnectionSettings {
     pub id: String,
     /// Lower-case hex SHA-256 of the connection's API key: the key itself is never stored.
     pub api_key_sha256: String,
-    pub quota: Option<QuotaLimit>,
+    pub quota: Option<LimitSettings>,
     pub credentials: CredentialSettings,
 }
 
@@ -55,10 +55,11 @@ pub struct RegisteredConnection {
 }
 
 /// Checks the connections as a whole (no ID, key or refresh token file twice; no demo key against the real
-/// Partner Center) and parses each.
+/// Partner Center) and parses each; a connection's own quota is shaped as `[quota]`'s `strict_window` says.
 pub(super) fn parse(
     connections: Vec<ConnectionSettings>,
     uses_sandbox: bool,
+    strict_window: bool,
 ) -> Result<Vec<RegisteredConnection>, ConfigError> {
     let mut parsed = Vec::new();
     let demo_hashes: Vec<String> = DEMO_API_KEYS.iter().map(|k| hash_api_key(k)).collect();
@@ -98,9 +99,10 @@ pub(super) fn parse(
                  (upstream.base_url is set) refuses to start with it",
             ));
         }
-        if let Some(q) = c.quota {
-            quota::check(q).map_err(|e| ConfigError::key(key("quota"), e))?;
-        }
+        let quota = c
+            .quota
+            .map(|q| q.parse(&key("quota"), strict_window))
+            .transpose()?;
         let credentials = match c.credentials {
             CredentialSettings::AppOnly {
                 tenant_id,
@@ -185,7 +187,7 @@ pub(super) fn parse(
         parsed.push(RegisteredConnection {
             id,
             api_key_sha256,
-            quota: c.quota,
+            quota,
             credentials,
         });
     }

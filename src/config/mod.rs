@@ -6,6 +6,7 @@
 
 mod auth;
 mod connections;
+mod quota;
 mod server;
 mod upstream;
 
@@ -16,10 +17,11 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
-use crate::quota::{self, QuotaSettings};
+use crate::quota::QuotaOptions;
 use crate::sandbox::SandboxOptions;
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use upstream::UpstreamSettings;
 
@@ -53,7 +55,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub upstream: UpstreamSettings,
     pub auth: AuthSettings,
-    pub quota: QuotaSettings,
+    pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
     pub connections: Vec<RegisteredConnection>,
 }
@@ -124,13 +126,17 @@ impl Settings {
         }
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
-        quota::check(file.quota.limit()).map_err(|e| ConfigError::key("quota", e))?;
+        let quota = file.quota.parse()?;
         Ok(Settings {
-            connections: connections::parse(file.connections, file.upstream.base_url.is_none())?,
+            connections: connections::parse(
+                file.connections,
+                file.upstream.base_url.is_none(),
+                file.quota.strict_window,
+            )?,
             server: file.server,
             upstream: file.upstream,
             auth: file.auth,
-            quota: file.quota,
+            quota,
             sandbox: file.sandbox,
         })
     }
@@ -209,6 +215,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("quota.calls"), "{e}");
+    }
+
+    #[test]
+    fn a_quota_that_cannot_be_enforced_stops_start_up_naming_its_key() {
+        let connection = |quota: &str| {
+            include_str!("../../config/default.toml").replacen(
+                "[connections.credentials]",
+                &format!("quota = {quota}\n\n[connections.credentials]"),
+                1,
+            )
+        };
+        for (toml, key, problem) in [
+            // A refill step under a nanosecond.
+            (
+                "[quota]\ncalls = 4294967295\nperiod_secs = 1\n".to_owned(),
+                "`quota`",
+                "too fine",
+            ),
+            (
+                connection("{ calls = 4294967295, period_secs = 1 }"),
+                "`connections[0].quota`",
+                "too fine",
+            ),
+            // Longer than the clock's nanoseconds can count: governor would panic on it.
+            (
+                "[quota]\ncalls = 1\nperiod_secs = 20000000000\n".to_owned(),
+                "`quota`",
+                "period_secs",
+            ),
+            (
+                connection("{ calls = 1, period_secs = 20000000000 }"),
+                "`connections[0].quota`",
+                "period_secs",
+            ),
+        ] {
+            let e = Settings::from_toml(&toml).unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(problem), "{toml}: {e}");
+        }
+        // Strict windows spread half the calls over the period: a step that is fine there is accepted.
+        Settings::from_toml("[quota]\ncalls = 4294967295\nperiod_secs = 1\nstrict_window = true\n")
+            .unwrap();
     }
 
     #[test]

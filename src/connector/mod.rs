@@ -13,7 +13,7 @@
 pub mod export;
 pub mod locale;
 pub mod package;
-pub mod swagger2;
+pub(crate) mod swagger2;
 
 use std::collections::HashMap;
 

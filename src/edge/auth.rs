@@ -55,8 +55,8 @@ fn describe_quota(headers: &mut HeaderMap, state: &QuotaState) {
         RATELIMIT_POLICY.clone(),
         value(format!(
             "\"connection\";q={};w={}",
-            state.limit.calls.get(),
-            state.limit.period_secs.get()
+            state.limit.calls().get(),
+            state.limit.period_secs().get()
         )),
     );
     headers.insert(
@@ -115,10 +115,12 @@ mod tests {
     fn quota_headers_carry_the_policy_and_the_state() {
         let mut headers = HeaderMap::new();
         let state = QuotaState {
-            limit: QuotaLimit {
-                calls: NonZeroU32::new(100).unwrap(),
-                period_secs: NonZeroU64::new(60).unwrap(),
-            },
+            limit: QuotaLimit::new(
+                NonZeroU32::new(100).unwrap(),
+                NonZeroU64::new(60).unwrap(),
+                false,
+            )
+            .unwrap(),
             remaining: 0,
             reset_secs: 20,
         };

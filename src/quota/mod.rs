@@ -18,71 +18,22 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::num::{NonZeroU32, NonZeroUsize};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use governor::RateLimiter;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
-use governor::{Quota, RateLimiter};
 
 mod limit;
 
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
-pub use limit::{QuotaLimit, QuotaSettings};
-
-/// The GCRA shape of a quota: how many calls at once, then one call per `step`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shape {
-    pub burst: NonZeroU32,
-    pub step: Duration,
-}
-
-impl Shape {
-    pub fn new(limit: QuotaLimit, strict_window: bool) -> Option<Shape> {
-        let calls = limit.calls.get();
-        let period = Duration::from_secs(limit.period_secs.get());
-        let (burst, step) = if !strict_window {
-            (calls, period.checked_div(calls)?)
-        } else if calls == 1 {
-            // One call per closed window of one period: the next call must come strictly after it.
-            (1, period + Duration::from_nanos(1))
-        } else {
-            let burst = calls.div_ceil(2);
-            // Rounded up: a step a nanosecond short would let one call too many into a window.
-            let nanos = period.as_nanos().div_ceil(u128::from(calls - burst));
-            (burst, Duration::from_nanos(u64::try_from(nanos).ok()?))
-        };
-        if step.is_zero() {
-            return None;
-        }
-        Some(Shape {
-            burst: NonZeroU32::new(burst)?,
-            step,
-        })
-    }
-
-    fn t(&self) -> u64 {
-        self.step.as_nanos() as u64
-    }
-
-    /// governor's tolerance: how far ahead of now the theoretical arrival time may run.
-    fn tau(&self) -> u64 {
-        self.t() * u64::from(self.burst.get() - 1)
-    }
-}
-
-/// Checks that a quota can be enforced: its refill step must be at least a nanosecond.
-pub fn check(limit: QuotaLimit) -> Result<(), String> {
-    Shape::new(limit, false)
-        .and(Shape::new(limit, true))
-        .map(|_| ())
-        .ok_or_else(|| "calls per period_secs is too fine to enforce".to_owned())
-}
+use limit::Shape;
+pub use limit::{LimitError, QuotaLimit, QuotaOptions};
 
 /// What the caller is told about its quota on every answered call.
 #[derive(Debug, Clone)]
@@ -112,23 +63,14 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(
-        limit: QuotaLimit,
-        settings: &QuotaSettings,
-        clock: &Clock,
-        max_keys: NonZeroUsize,
-    ) -> Self {
-        let shape = Shape::new(limit, settings.strict_window)
-            .expect("quota validated with the configuration");
-        let quota = Quota::with_period(shape.step)
-            .expect("non-zero step")
-            .allow_burst(shape.burst);
+    fn new(limit: QuotaLimit, clock: &Clock, max_keys: NonZeroUsize) -> Self {
+        let shape = limit.shape();
         let forced_evictions = Arc::new(AtomicU64::new(0));
         let store = QuotaStore::new(shape, max_keys, forced_evictions.clone());
         Bucket {
             shape,
             limit,
-            limiter: RateLimiter::new(quota, store, clock.clone()),
+            limiter: RateLimiter::new(limit.gcra(), store, clock.clone()),
             forced_evictions,
         }
     }
@@ -182,22 +124,19 @@ pub struct Quotas {
 }
 
 impl Quotas {
+    /// The connections in `overrides` each get their own limit (a bucket of their own); every other
+    /// connection gets `options.limit`.
     pub fn new(
-        settings: &QuotaSettings,
+        options: &QuotaOptions,
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
     ) -> Self {
         let one = NonZeroUsize::MIN;
         Self {
-            default: Bucket::new(
-                settings.limit(),
-                settings,
-                clock,
-                settings.max_tracked_connections,
-            ),
+            default: Bucket::new(options.limit, clock, options.max_tracked_connections),
             overrides: overrides
                 .into_iter()
-                .map(|(id, limit)| (id, Bucket::new(limit, settings, clock, one)))
+                .map(|(id, limit)| (id, Bucket::new(limit, clock, one)))
                 .collect(),
         }
     }
@@ -402,40 +341,24 @@ impl ShrinkableKeyedStateStore<ConnectionId> for QuotaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::num::NonZeroU64;
+    use std::num::{NonZeroU32, NonZeroU64};
+    use std::time::Duration;
 
-    fn settings(calls: u32, secs: u64, strict_window: bool, max_tracked: usize) -> QuotaSettings {
-        QuotaSettings {
-            calls: NonZeroU32::new(calls).unwrap(),
-            period_secs: NonZeroU64::new(secs).unwrap(),
-            strict_window,
+    fn settings(calls: u32, secs: u64, strict_window: bool, max_tracked: usize) -> QuotaOptions {
+        QuotaOptions {
+            limit: QuotaLimit::new(
+                NonZeroU32::new(calls).unwrap(),
+                NonZeroU64::new(secs).unwrap(),
+                strict_window,
+            )
+            .unwrap(),
             max_tracked_connections: NonZeroUsize::new(max_tracked).unwrap(),
-            ..QuotaSettings::default()
+            evict_interval_secs: NonZeroU64::new(60).unwrap(),
         }
     }
 
     fn id(s: &str) -> ConnectionId {
         ConnectionId::parse(s).unwrap()
-    }
-
-    #[test]
-    fn shapes() {
-        let limit = settings(100, 60, false, 1).limit();
-        assert_eq!(
-            Shape::new(limit, false).unwrap(),
-            Shape {
-                burst: NonZeroU32::new(100).unwrap(),
-                step: Duration::from_millis(600)
-            }
-        );
-        assert_eq!(
-            Shape::new(limit, true).unwrap(),
-            Shape {
-                burst: NonZeroU32::new(50).unwrap(),
-                step: Duration::from_millis(1200)
-            }
-        );
-        assert!(check(settings(u32::MAX, 1, false, 1).limit()).is_err());
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! and locale, and it returns the answer as bytes: the per-call path never re-serialises a body it does not
 //! have to change.
 
-pub mod breaker;
-pub mod claims;
-pub mod device_code;
+pub(crate) mod breaker;
+pub(crate) mod claims;
+pub(crate) mod device_code;
 pub mod retry;
-pub mod tokens;
+pub(crate) mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};
 

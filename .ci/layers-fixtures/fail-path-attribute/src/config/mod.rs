@@ -1,0 +1,2 @@
+#[path = "../edge/settings.rs"]
+mod settings;

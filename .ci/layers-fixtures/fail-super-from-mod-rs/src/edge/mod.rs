@@ -1,0 +1,3 @@
+//! A mod.rs is its folder's module: `super` is the crate root.
+
+use super::config::Settings;
