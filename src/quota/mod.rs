@@ -105,6 +105,7 @@ pub struct Refused {
 type Limiter = RateLimiter<ConnectionId, QuotaStore, Clock, NoOpMiddleware<Nanos>>;
 
 struct Bucket {
+    key: BucketKey,
     shape: Shape,
     limit: QuotaLimit,
     limiter: Limiter,
@@ -112,20 +113,21 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(
-        limit: QuotaLimit,
-        settings: &QuotaSettings,
-        clock: &Clock,
-        max_keys: NonZeroUsize,
-    ) -> Self {
-        let shape = Shape::new(limit, settings.strict_window)
-            .expect("quota validated with the configuration");
+    fn new(key: BucketKey, clock: &Clock) -> Self {
+        let BucketKey {
+            limit,
+            strict_window,
+            max_keys,
+        } = key;
+        let shape =
+            Shape::new(limit, strict_window).expect("quota validated with the configuration");
         let quota = Quota::with_period(shape.step)
             .expect("non-zero step")
             .allow_burst(shape.burst);
         let forced_evictions = Arc::new(AtomicU64::new(0));
         let store = QuotaStore::new(shape, max_keys, forced_evictions.clone());
         Bucket {
+            key,
             shape,
             limit,
             limiter: RateLimiter::new(quota, store, clock.clone()),
@@ -177,8 +179,16 @@ fn ceil_secs(nanos: u64) -> u64 {
 
 /// Every connection's quota: the configured one, or its override.
 pub struct Quotas {
-    default: Bucket,
-    overrides: HashMap<ConnectionId, Bucket>,
+    default: Arc<Bucket>,
+    overrides: HashMap<ConnectionId, Arc<Bucket>>,
+}
+
+/// What makes two buckets interchangeable: the same quota, shape and cap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BucketKey {
+    limit: QuotaLimit,
+    strict_window: bool,
+    max_keys: NonZeroUsize,
 }
 
 impl Quotas {
@@ -187,17 +197,53 @@ impl Quotas {
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
     ) -> Self {
+        Self::build(None, settings, overrides, clock)
+    }
+
+    /// The quotas of a reloaded configuration, for calls from now on. A bucket whose quota, shape and cap are
+    /// unchanged is this one's, shared, so its connections keep what they have spent; a changed quota starts a
+    /// new bucket, so it applies from the next call (with a full bucket: the old state was counted against
+    /// other numbers). Calls admitted before keep the bucket they were counted in.
+    pub fn reconfigured(
+        &self,
+        settings: &QuotaSettings,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &Clock,
+    ) -> Self {
+        Self::build(Some(self), settings, overrides, clock)
+    }
+
+    fn build(
+        running: Option<&Quotas>,
+        settings: &QuotaSettings,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &Clock,
+    ) -> Self {
+        let bucket = |current: Option<&Arc<Bucket>>, limit, max_keys| {
+            let key = BucketKey {
+                limit,
+                strict_window: settings.strict_window,
+                max_keys,
+            };
+            match current {
+                Some(bucket) if bucket.key == key => Arc::clone(bucket),
+                _ => Arc::new(Bucket::new(key, clock)),
+            }
+        };
         let one = NonZeroUsize::MIN;
         Self {
-            default: Bucket::new(
+            default: bucket(
+                running.map(|q| &q.default),
                 settings.limit(),
-                settings,
-                clock,
                 settings.max_tracked_connections,
             ),
             overrides: overrides
                 .into_iter()
-                .map(|(id, limit)| (id, Bucket::new(limit, settings, clock, one)))
+                .map(|(id, limit)| {
+                    let current = running.and_then(|q| q.overrides.get(&id));
+                    let bucket = bucket(current, limit, one);
+                    (id, bucket)
+                })
                 .collect(),
         }
     }
@@ -648,5 +694,41 @@ mod tests {
             quotas.admit(&id("busy")).is_err(),
             "and it is still limited"
         );
+    }
+
+    #[test]
+    fn a_reconfiguration_keeps_what_unchanged_quotas_have_spent_and_starts_changed_ones_afresh() {
+        let clock = Clock::manual();
+        let s = settings(2, 3600, false, 10);
+        let limit = |calls| QuotaLimit {
+            calls: NonZeroU32::new(calls).unwrap(),
+            period_secs: NonZeroU64::new(3600).unwrap(),
+        };
+        let quotas = Quotas::new(
+            &s,
+            [(id("kept"), limit(1)), (id("raised"), limit(1))],
+            &clock,
+        );
+        for spent in ["default", "kept", "raised"] {
+            while quotas.admit(&id(spent)).is_ok() {}
+        }
+        let reloaded = quotas.reconfigured(
+            &s,
+            [(id("kept"), limit(1)), (id("raised"), limit(3))],
+            &clock,
+        );
+        assert!(
+            reloaded.admit(&id("default")).is_err(),
+            "the default bucket kept its state"
+        );
+        assert!(
+            reloaded.admit(&id("kept")).is_err(),
+            "an unchanged override kept its state"
+        );
+        let raised = reloaded.admit(&id("raised")).unwrap();
+        assert_eq!((raised.limit.calls.get(), raised.remaining), (3, 2));
+        // The global quota changed: every connection on it starts with a full bucket of the new size.
+        let global = quotas.reconfigured(&settings(5, 3600, false, 10), [], &clock);
+        assert_eq!(global.admit(&id("default")).unwrap().remaining, 4);
     }
 }
