@@ -1,4 +1,6 @@
-//! The command line: `serve` (the default), `sandbox`, and `export-connector`.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, and `keys`.
+
+mod keys;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +52,8 @@ pub enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Issue a connection's API key, or hash one: the configuration holds only keys' SHA-256.
+    Keys(keys::KeysArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -93,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", path.display());
             }
         }
+        Command::Keys(args) => keys::run(args)?,
     }
     Ok(())
 }
