@@ -52,7 +52,7 @@ pub enum CredentialSettings {
 #[derive(Debug)]
 pub struct RegisteredConnection {
     pub id: ConnectionId,
-    /// The connection's keys; none when every key was removed (it is then reachable by no call).
+    /// The connection's keys; none when every key was removed (no call reaches it then).
     pub api_keys: Vec<ApiKey>,
     pub quota: Option<QuotaLimit>,
     pub credentials: CredentialSource,
@@ -74,12 +74,6 @@ pub(super) fn parse(
             return Err(ConfigError::key(
                 key("id"),
                 format!("{:?} is used by another connection", c.id),
-            ));
-        }
-        if c.api_key_sha256.is_none() && c.api_keys.is_none() {
-            return Err(ConfigError::key(
-                format!("connections[{i}]"),
-                "needs its keys: api_key_sha256 or api_keys (`api_keys = []` for a connection no key opens)",
             ));
         }
         let api_keys = keys.parse(
@@ -168,6 +162,11 @@ pub(super) fn parse(
                 key("credentials.client_id"),
                 "must be an application (client) ID",
             ));
+        }
+        // Allowed, as what revoking a connection's last key leaves; a misspelt key field would have been refused
+        // as unknown.
+        if api_keys.is_empty() {
+            tracing::warn!(connection = %id, "no API key opens this connection");
         }
         parsed.push(RegisteredConnection {
             id,

@@ -393,7 +393,8 @@ client_secret_file = "config/sandbox/demo-client-secret"
                     hash(8)
                 ),
             ),
-            connection("suspended", "api_keys = []"),
+            connection("revoked", "api_keys = []"),
+            connection("never-keyed", ""),
         ]
         .concat();
         let settings = Settings::from_toml(&toml).unwrap();
@@ -425,6 +426,7 @@ client_secret_file = "config/sandbox/demo-client-secret"
                     (7, at("2027-01-31T17:00:00Z")),
                     (8, at("2027-02-01T00:00:00Z"))
                 ],
+                vec![],
                 vec![],
             ]
         );
@@ -480,10 +482,6 @@ client_secret_file = "config/sandbox/demo-client-secret"
                     ),
                 ),
                 "connections[0].api_keys[0].expires",
-            ),
-            (
-                connection("a", ""),
-                "`connections[0]`: needs its keys: api_key_sha256 or api_keys",
             ),
         ];
         for (toml, expected) in cases {

@@ -16,6 +16,7 @@ mod paging;
 mod proxies;
 mod query;
 mod quota;
+mod reload;
 mod resilience;
 mod shutdown;
 mod tls;
