@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::api_keys::{KeyHashes, KeyOwners, KeySettings};
+use super::api_keys::{KeyHashes, KeyOwners, KeySettings, Owner};
 use crate::connection::ApiKey;
 
 /// `[admin]` as written: its keys in either form of `api_keys`.
@@ -20,10 +20,5 @@ pub(super) fn parse(
     admin: AdminSettings,
     keys: &mut KeyOwners,
 ) -> Result<Vec<ApiKey>, ConfigError> {
-    keys.parse(
-        "admin",
-        "the admin endpoint ([admin])",
-        admin.api_key_sha256,
-        admin.api_keys,
-    )
+    keys.parse(Owner::Admin, admin.api_key_sha256, admin.api_keys)
 }

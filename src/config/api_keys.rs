@@ -14,6 +14,8 @@
 //! Both fields may be given; their keys add up.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -21,8 +23,11 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
+use sha2::{Digest, Sha256};
+
 use super::{ConfigError, DEMO_API_KEYS};
-use crate::connection::{ApiKey, hash_api_key};
+use crate::connection::ApiKey;
+use crate::domain::ConnectionId;
 
 /// `api_key_sha256`: one hash, or a list of them.
 #[derive(Debug)]
@@ -102,27 +107,53 @@ impl<'de> Deserialize<'de> for Expiry {
     }
 }
 
+/// Who a key is registered for, named only when an error needs it.
+#[derive(Clone)]
+pub(super) enum Owner {
+    /// `connections[index]`, with its ID.
+    Connection(usize, ConnectionId),
+    Admin,
+}
+
+impl Owner {
+    /// How the file's keys under it start: `connections[3]`, `admin`.
+    fn key(&self) -> String {
+        match self {
+            Owner::Connection(i, _) => format!("connections[{i}]"),
+            Owner::Admin => "admin".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Owner::Connection(i, id) => write!(f, "connection \"{id}\" (connections[{i}])"),
+            Owner::Admin => f.write_str("the admin endpoint ([admin])"),
+        }
+    }
+}
+
 /// Every key of a configuration, and whose each is, so that no key opens two things.
 pub(super) struct KeyOwners {
-    owners: HashMap<[u8; 32], String>,
+    owners: HashMap<[u8; 32], Owner>,
     /// The sandbox's demo keys, refused when the real Partner Center is configured.
-    demo: Option<[String; 2]>,
+    demo: Option<[[u8; 32]; 2]>,
 }
 
 impl KeyOwners {
     pub(super) fn new(uses_sandbox: bool) -> Self {
         Self {
             owners: HashMap::new(),
-            demo: (!uses_sandbox).then(|| DEMO_API_KEYS.map(hash_api_key)),
+            demo: (!uses_sandbox).then(|| DEMO_API_KEYS.map(|k| Sha256::digest(k).into())),
         }
     }
 
-    /// Checks and parses the keys of one owner (`owner` as a message names it, `key` as the file's keys start:
-    /// `connections[3]`, `admin`).
+    /// Checks and parses the keys of one owner. Key names are made only for an error: a hundred thousand
+    /// connections would otherwise format a hundred thousand strings that nobody reads.
     pub(super) fn parse(
         &mut self,
-        key: &str,
-        owner: &str,
+        owner: Owner,
         hashes: Option<KeyHashes>,
         keys: Option<Vec<KeySettings>>,
     ) -> Result<Vec<ApiKey>, ConfigError> {
@@ -131,60 +162,65 @@ impl KeyOwners {
             let single = hashes.len() == 1;
             for (j, hash) in hashes.into_iter().enumerate() {
                 // One hash written as a plain string is named as written: `connections[0].api_key_sha256`.
-                let name = match single {
-                    true => format!("{key}.api_key_sha256"),
-                    false => format!("{key}.api_key_sha256[{j}]"),
+                let name = || match single {
+                    true => format!("{}.api_key_sha256", owner.key()),
+                    false => format!("{}.api_key_sha256[{j}]", owner.key()),
                 };
-                parsed.push(self.one(&name, owner, &hash, None)?);
+                parsed.push(self.one(name, &owner, &hash, None)?);
             }
         }
         for (j, k) in keys.into_iter().flatten().enumerate() {
-            let name = format!("{key}.api_keys[{j}].sha256");
-            parsed.push(self.one(&name, owner, &k.sha256, k.expires)?);
+            let name = || format!("{}.api_keys[{j}].sha256", owner.key());
+            parsed.push(self.one(name, &owner, &k.sha256, k.expires)?);
         }
         Ok(parsed)
     }
 
     fn one(
         &mut self,
-        name: &str,
-        owner: &str,
+        name: impl Fn() -> String,
+        owner: &Owner,
         hash: &str,
         expires: Option<Expiry>,
     ) -> Result<ApiKey, ConfigError> {
+        let mut sha256 = [0u8; 32];
         if hash.len() != 64
-            || !hash
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            || hash.bytes().any(|b| b.is_ascii_uppercase())
+            || hex::decode_to_slice(hash, &mut sha256).is_err()
         {
             return Err(ConfigError::key(
-                name,
+                name(),
                 "must be 64 lower-case hex digits (sha256sum of the key, or `partner-center-gateway keys hash`)",
             ));
         }
-        if let Some(demo) = &self.demo
-            && demo.iter().any(|d| d == hash)
-        {
+        if self.demo.is_some_and(|demo| demo.contains(&sha256)) {
             return Err(ConfigError::key(
-                name,
+                name(),
                 "is one of the sandbox's published demo keys; a profile that calls the real Partner Center \
                  (upstream.base_url is set) refuses to start with it",
             ));
         }
-        let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(hash, &mut sha256).map_err(|e| ConfigError::key(name, e))?;
-        if let Some(first) = self.owners.get(&sha256) {
-            let problem = match first == owner {
-                true => format!("is listed twice for {owner}"),
-                false => format!("is already a key of {first}; a key opens one thing only"),
-            };
-            return Err(ConfigError::key(name, problem));
+        match self.owners.entry(sha256) {
+            Entry::Occupied(first) => {
+                let problem = match (first.get(), owner) {
+                    (Owner::Connection(a, _), Owner::Connection(b, _)) if a == b => {
+                        format!("is listed twice for {owner}")
+                    }
+                    (Owner::Admin, Owner::Admin) => format!("is listed twice for {owner}"),
+                    (first, _) => {
+                        format!("is already a key of {first}; a key opens one thing only")
+                    }
+                };
+                Err(ConfigError::key(name(), problem))
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(owner.clone());
+                Ok(ApiKey {
+                    sha256,
+                    expires: expires.map(|e| e.0),
+                })
+            }
         }
-        self.owners.insert(sha256, owner.to_owned());
-        Ok(ApiKey {
-            sha256,
-            expires: expires.map(|e| e.0),
-        })
     }
 }
 

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::api_keys::{KeyHashes, KeyOwners, KeySettings};
-use crate::connection::{ApiKey, CredentialSource, SecretSource, file_identity};
+use super::api_keys::{KeyHashes, KeyOwners, KeySettings, Owner};
+use crate::connection::{ApiKey, CredentialSource, FileIdentities, SecretSource};
 use crate::domain::ConnectionId;
 use crate::quota::{self, QuotaLimit};
 
@@ -67,18 +67,18 @@ pub(super) fn parse(
     let mut parsed = Vec::with_capacity(connections.len());
     let mut seen_ids = std::collections::HashSet::with_capacity(connections.len());
     let mut seen_refresh_files = std::collections::HashSet::new();
+    let mut identities = FileIdentities::default();
     for (i, c) in connections.into_iter().enumerate() {
         let key = |field: &str| format!("connections[{i}].{field}");
         let id = ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(key("id"), e))?;
-        if !seen_ids.insert(c.id.clone()) {
+        if !seen_ids.insert(id.clone()) {
             return Err(ConfigError::key(
                 key("id"),
                 format!("{:?} is used by another connection", c.id),
             ));
         }
         let api_keys = keys.parse(
-            &format!("connections[{i}]"),
-            &format!("connection {:?} (connections[{i}])", c.id),
+            Owner::Connection(i, id.clone()),
             c.api_key_sha256,
             c.api_keys,
         )?;
@@ -121,7 +121,7 @@ pub(super) fn parse(
                 }
                 // Refresh tokens roll: each exchange revokes the one before, so two connections sharing
                 // a file would keep invalidating each other's sign-in.
-                if !seen_refresh_files.insert(file_identity(&refresh_token_file)) {
+                if !seen_refresh_files.insert(identities.of(&refresh_token_file)) {
                     return Err(ConfigError::key(
                         key("credentials.refresh_token_file"),
                         "is another connection's refresh token file; each App+User connection needs its own",

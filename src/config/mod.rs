@@ -8,13 +8,14 @@ mod admin;
 mod api_keys;
 mod auth;
 mod connections;
+mod file;
 mod server;
 mod upstream;
 
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::Env;
+use figment::{Figment, Metadata, Source};
 use serde::Deserialize;
 use url::Url;
 
@@ -34,7 +35,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 /// The sandbox profile's demo API keys; a profile that calls the real Partner Center must not accept them.
 pub const DEMO_API_KEYS: [&str; 2] = ["demo-key-contoso", "demo-key-fabrikam"];
 
-/// The configuration as written: one table per section.
+/// The configuration as written: one table per section, `[[connections]]` aside (see [`file`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -50,8 +51,6 @@ struct File {
     sandbox: SandboxOptions,
     #[serde(default)]
     admin: AdminSettings,
-    #[serde(default)]
-    connections: Vec<ConnectionSettings>,
 }
 
 /// The configuration, checked, in the components' own types.
@@ -97,16 +96,31 @@ impl Settings {
                 path.display()
             )));
         }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        let file = file::split(&text, &path.display().to_string())?;
+        let tables = file::Tables {
+            tables: file.tables,
+            metadata: Metadata::named("TOML file").source(Source::File(path.to_owned())),
+        };
         Self::from_figment(
-            Figment::from(Toml::file(path)).merge(Self::env()),
+            Figment::from(tables).merge(Self::env()),
+            file.connections,
             Origin::File(path.to_owned()),
         )
     }
 
     /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        const SOURCE: &str = "TOML source string";
+        let file = file::split(text, SOURCE)?;
+        let tables = file::Tables {
+            tables: file.tables,
+            metadata: Metadata::named(SOURCE),
+        };
         Self::from_figment(
-            Figment::from(Toml::string(text)),
+            Figment::from(tables),
+            file.connections,
             Origin::Text(text.to_owned()),
         )
     }
@@ -159,16 +173,24 @@ impl Settings {
             .split("__")
     }
 
-    fn from_figment(figment: Figment, origin: Origin) -> Result<Self, ConfigError> {
+    fn from_figment(
+        figment: Figment,
+        connections: Vec<ConnectionSettings>,
+        origin: Origin,
+    ) -> Result<Self, ConfigError> {
         let file: File = figment.extract().map_err(|e| ConfigError(describe(e)))?;
-        Self::parse(file, origin)
+        Self::parse(file, connections, origin)
     }
 
     pub fn uses_sandbox(&self) -> bool {
         self.upstream.base_url.is_none()
     }
 
-    fn parse(file: File, origin: Origin) -> Result<Self, ConfigError> {
+    fn parse(
+        file: File,
+        connections: Vec<ConnectionSettings>,
+        origin: Origin,
+    ) -> Result<Self, ConfigError> {
         if let Some(url) = &file.upstream.base_url {
             check_base_url("upstream.base_url", url)?;
         }
@@ -177,7 +199,7 @@ impl Settings {
         quota::check(file.quota.limit()).map_err(|e| ConfigError::key("quota", e))?;
         let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
         Ok(Settings {
-            connections: connections::parse(file.connections, &mut keys)?,
+            connections: connections::parse(connections, &mut keys)?,
             admin_keys: admin::parse(file.admin, &mut keys)?,
             origin,
             server: file.server,

@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use crate::domain::ConnectionId;
 pub use api_key::{ApiKey, KEY_PREFIX, KeyMap, Lookup, hash_api_key, issue_api_key};
 pub(crate) use refresh_token::write_atomically;
-pub use refresh_token::{RefreshTokenStore, file_identity};
+pub use refresh_token::{FileIdentities, RefreshTokenStore, file_identity};
 
 pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
@@ -206,6 +206,7 @@ pub struct CredentialReader {
     secrets: HashMap<SecretSource, SecretString>,
     /// By [`file_identity`].
     open: HashMap<PathBuf, Arc<RefreshTokenStore>>,
+    identities: FileIdentities,
 }
 
 /// A connection's credentials as read, and the token of a sign-in made since the gateway last read or wrote its
@@ -239,10 +240,8 @@ impl CredentialReader {
     pub fn keep_open(&mut self, registry: &Registry) {
         for connection in registry.connections() {
             if let Credentials::AppUser { refresh_token, .. } = &connection.credentials {
-                self.open.insert(
-                    file_identity(&refresh_token.path),
-                    Arc::clone(refresh_token),
-                );
+                let identity = self.identities.of(&refresh_token.path);
+                self.open.insert(identity, Arc::clone(refresh_token));
             }
         }
     }
@@ -275,10 +274,12 @@ impl CredentialReader {
                     field: "refresh_token_file",
                     problem,
                 };
-                let (refresh_token, new_sign_in) = match self
-                    .open
-                    .get(&file_identity(refresh_token_file))
-                {
+                // At start nothing is open, and no path need be resolved.
+                let open = match self.open.is_empty() {
+                    true => None,
+                    false => self.open.get(&self.identities.of(refresh_token_file)),
+                };
+                let (refresh_token, new_sign_in) = match open {
                     Some(store) => (Arc::clone(store), store.signed_in_again().map_err(problem)?),
                     None => (
                         Arc::new(

@@ -1,5 +1,6 @@
 //! A connection's rolling refresh token, kept in a file the gateway rewrites on every exchange.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -89,27 +90,46 @@ fn read(path: &Path) -> std::io::Result<String> {
 /// A file's path as the file system resolves it, for telling two spellings of one file apart: `..` resolved,
 /// and symlinks followed where the directory exists already (the file itself may not, on a first start).
 pub fn file_identity(path: &Path) -> PathBuf {
-    let mut absolute = PathBuf::new();
-    for part in std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .components()
-    {
-        match part {
-            std::path::Component::ParentDir => {
-                absolute.pop();
+    FileIdentities::default().of(path)
+}
+
+/// [`file_identity`] for many files, each directory resolved once: a hundred thousand refresh token files in one
+/// directory would otherwise cost a hundred thousand `realpath`s.
+#[derive(Default)]
+pub struct FileIdentities {
+    dirs: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl FileIdentities {
+    pub fn of(&mut self, path: &Path) -> PathBuf {
+        let mut absolute = PathBuf::new();
+        for part in std::path::absolute(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .components()
+        {
+            match part {
+                std::path::Component::ParentDir => {
+                    absolute.pop();
+                }
+                std::path::Component::CurDir => {}
+                part => absolute.push(part),
             }
-            std::path::Component::CurDir => {}
-            part => absolute.push(part),
         }
-    }
-    match (
-        absolute
-            .parent()
-            .and_then(|dir| std::fs::canonicalize(dir).ok()),
-        absolute.file_name(),
-    ) {
-        (Some(dir), Some(name)) => dir.join(name),
-        _ => absolute,
+        let (Some(dir), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+            return absolute;
+        };
+        let resolved = match self.dirs.get(dir) {
+            Some(resolved) => resolved.clone(),
+            None => {
+                let resolved = std::fs::canonicalize(dir).ok();
+                self.dirs.insert(dir.to_owned(), resolved.clone());
+                resolved
+            }
+        };
+        match resolved {
+            Some(dir) => dir.join(name),
+            None => absolute,
+        }
     }
 }
 
