@@ -197,6 +197,15 @@ pub struct CredentialError {
     pub problem: String,
 }
 
+impl CredentialSource {
+    /// One connection's credentials, read on their own (a whole configuration's: [`CredentialReader`]).
+    pub fn resolve(&self) -> Result<Credentials, CredentialError> {
+        CredentialReader::default()
+            .resolve(self)
+            .map(Resolved::finish)
+    }
+}
+
 /// Reads the credentials of a whole configuration: each secret file or variable once, however many connections
 /// name it (a hundred thousand connections of one application would otherwise read one file a hundred thousand
 /// times), and on a reload the refresh token files the running connections hold open, which stay open (see
