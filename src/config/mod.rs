@@ -69,10 +69,20 @@ pub struct Settings {
 }
 
 /// A configuration's source: a file (with the `PCGW_` environment over it), or TOML text.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Origin {
     File(PathBuf),
     Text(String),
+}
+
+/// The text is not shown: it may hold a refresh token seed, which the parsed settings keep secret.
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::File(path) => f.debug_tuple("File").field(path).finish(),
+            Origin::Text(text) => write!(f, "Text({} bytes)", text.len()),
+        }
+    }
 }
 
 /// A configuration problem, worded for the administrator who has to fix it.
