@@ -1,5 +1,7 @@
-//! The command line: `serve` (the default), `sandbox`, `export-connector`, and the administrator's `login` and
-//! `check`.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, `keys`, and the administrator's
+//! `login` and `check`.
+
+mod keys;
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +67,8 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         connection: Option<String>,
     },
+    /// Issue a connection's API key, or hash one: the configuration holds only keys' SHA-256.
+    Keys(keys::KeysArgs),
 }
 
 impl Command {
@@ -123,6 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::load(config.as_deref())?;
             check::run(settings, connection.as_deref(), &mut std::io::stdout()).await?;
         }
+        Command::Keys(args) => keys::run(args)?,
     }
     Ok(())
 }

@@ -56,6 +56,10 @@ pub enum AppError {
         retry_after: Option<HeaderValue>,
         body: Bytes,
     },
+    /// A reload found the configuration file invalid: the configuration error's text, for the administrator
+    /// who asked; the running configuration is unchanged.
+    #[error("invalid configuration: {0}")]
+    InvalidConfiguration(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -82,6 +86,7 @@ impl AppError {
             AppError::BadGateway(_) | AppError::CredentialsRefused(_) => StatusCode::BAD_GATEWAY,
             AppError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Upstream { status, .. } => *status,
+            AppError::InvalidConfiguration(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +173,7 @@ impl IntoResponse for AppError {
                 tracing::error!(%cause, "partner center timed out");
                 ("GatewayTimeout", "Partner Center did not answer in time.")
             }
+            AppError::InvalidConfiguration(problem) => ("InvalidConfiguration", problem.as_str()),
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 ("InternalError", "The gateway failed unexpectedly.")

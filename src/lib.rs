@@ -16,22 +16,23 @@
 //! 6. wiring: `startup`
 //! 7. command line: `cli`
 //!
-//! The components never read the configuration: [`config`] parses the file once, at load, into their own types
-//! (a quota's checked limit, a connection's ID and key hash and where its secrets are), and [`startup`] builds
-//! the components from that; [`cli`] reads it too, for its subcommands.
+//! The components never read the configuration: [`config`] parses the file at load (and at each reload) into
+//! their own types (a quota's checked limit, a connection's ID, key hashes and where its secrets are), and
+//! [`startup`] builds the components from that; [`cli`] reads it too, for its subcommands.
 //!
 //! Layout, bottom first:
 //!
-//! - [`clock`]: the gateway's clock (quotas, breaker cooldowns, the JWKS refetch window); moved by hand in tests.
+//! - [`clock`]: the gateway's clock (quotas, breaker cooldowns, the JWKS refetch window, keys' expiry dates); moved
+//!   by hand in tests.
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
 //!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
 //!   nothing of the gateway.
-//! - [`connection`]: who the caller is: the registry of API keys → connections and their credentials (rolling
-//!   refresh tokens on disk), a validated Entra bearer token passed through (`connection::bearer`), and the
-//!   caller's connection.
+//! - [`connection`]: who the caller is: API keys (issued, hashed, looked up by hash with their expiry), the
+//!   registry of keys → connections and their credentials (rolling refresh tokens on disk), a validated Entra bearer
+//!   token passed through (`connection::bearer`), and the caller's connection.
 //! - [`quota`]: governor limiters keyed on the connection ID, each built from a limit that holds its checked
 //!   shape (`quota::QuotaLimit`); it answers numbers, the edge writes the headers.
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
@@ -40,20 +41,22 @@
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
 //! - `openapi`: the contract: the OpenAPI document's base and finish, the models and their display names, and
 //!   the query parameters and error responses the operations share.
-//! - `edge`: shared state, extractors (`Caller`, `CustomerPath`, `QueryParams`, `LinkBase`, the call context),
-//!   answers and `nextLink` paging, the scheme and host that trusted proxies forward (`edge::forwarded`), and the
-//!   authentication middleware with the `RateLimit` headers.
-//! - [`routes`]: one file per operation, collected with their descriptions.
+//! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
+//!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the scheme and
+//!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
+//!   `RateLimit` headers (and the admin key's check).
+//! - [`routes`]: one file per operation, collected with their descriptions; the admin endpoint (`routes::admin`).
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
 //!   the documents and Swagger UI.
 //! - [`config`]: layered settings (TOML file, then `PCGW_` environment), one file per section, checked on load
 //!   (the `[sandbox]` table is the sandbox crate's own `SandboxOptions`).
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
-//!   builds the components from the settings and assembles the router with its middleware stack) and
+//!   builds the components from the settings and assembles the router with its middleware stack),
 //!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
-//!   graceful drain); the administrator's `login` and `check`, over the same upstreams.
-//! - [`cli`]: the command line.
+//!   graceful drain), the reload on SIGHUP or `POST /admin/reload`, and the administrator's `login` and
+//!   `check`, over the same upstreams.
+//! - [`cli`]: the command line (`keys` among its subcommands).
 
 pub mod clock;
 pub(crate) mod correlation;

@@ -21,7 +21,7 @@ pub struct AuthSettings {
     pub leeway_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerSettings {
     /// The `iss` claim, with `{tenantid}` standing for the token's `tid`.
@@ -55,6 +55,34 @@ impl Default for AuthSettings {
             ],
             allowed_tenants: vec![],
             leeway_secs: 60,
+        }
+    }
+}
+
+/// The `[auth]` keys whose value differs, for a reload to report: the token source and the bearer validator are
+/// built once. Destructured whole, so a new key cannot be missed.
+pub(super) fn changed_keys(old: &AuthSettings, new: &AuthSettings, out: &mut Vec<&'static str>) {
+    let AuthSettings {
+        authority,
+        scope,
+        issuers,
+        audiences,
+        allowed_tenants,
+        leeway_secs,
+    } = old;
+    for (key, same) in [
+        ("auth.authority", *authority == new.authority),
+        ("auth.scope", *scope == new.scope),
+        ("auth.issuers", *issuers == new.issuers),
+        ("auth.audiences", *audiences == new.audiences),
+        (
+            "auth.allowed_tenants",
+            *allowed_tenants == new.allowed_tenants,
+        ),
+        ("auth.leeway_secs", *leeway_secs == new.leeway_secs),
+    ] {
+        if !same {
+            out.push(key);
         }
     }
 }

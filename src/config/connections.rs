@@ -1,13 +1,14 @@
-//! `[[connections]]`: the registered connections, each parsed into an ID, a key hash, an optional quota and the
-//! place its credentials are read from.
+//! `[[connections]]`: the registered connections, each parsed into an ID, its keys' hashes, an optional quota
+//! and the place its credentials are read from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{ConfigError, DEMO_API_KEYS, LimitSettings};
-use crate::connection::{CredentialSource, SecretSource, hash_api_key};
+use super::api_keys::{KeyHashes, KeyOwners, KeySettings, Owner};
+use super::{ConfigError, LimitSettings};
+use crate::connection::{ApiKey, CredentialSource, FileIdentities, SecretSource};
 use crate::domain::ConnectionId;
 use crate::quota::QuotaLimit;
 
@@ -16,8 +17,11 @@ use crate::quota::QuotaLimit;
 #[serde(deny_unknown_fields)]
 pub struct ConnectionSettings {
     pub id: String,
-    /// Lower-case hex SHA-256 of the connection's API key: the key itself is never stored.
-    pub api_key_sha256: String,
+    /// Lower-case hex SHA-256 of the connection's API key, or a list of them: the keys themselves are never
+    /// stored.
+    pub api_key_sha256: Option<KeyHashes>,
+    /// Keys with an expiry (see `api_keys`).
+    pub api_keys: Option<Vec<KeySettings>>,
     pub quota: Option<LimitSettings>,
     pub credentials: CredentialSettings,
 }
@@ -48,8 +52,8 @@ pub enum CredentialSettings {
 #[derive(Debug)]
 pub struct RegisteredConnection {
     pub id: ConnectionId,
-    /// The SHA-256 of the connection's API key.
-    pub api_key_sha256: [u8; 32],
+    /// The connection's keys; none when every key was removed (no call reaches it then).
+    pub api_keys: Vec<ApiKey>,
     pub quota: Option<QuotaLimit>,
     pub credentials: CredentialSource,
 }
@@ -58,47 +62,27 @@ pub struct RegisteredConnection {
 /// Partner Center) and parses each; a connection's own quota is shaped as `[quota]`'s `strict_window` says.
 pub(super) fn parse(
     connections: Vec<ConnectionSettings>,
-    uses_sandbox: bool,
+    keys: &mut KeyOwners,
     strict_window: bool,
 ) -> Result<Vec<RegisteredConnection>, ConfigError> {
-    let mut parsed = Vec::new();
-    let demo_hashes: Vec<String> = DEMO_API_KEYS.iter().map(|k| hash_api_key(k)).collect();
-    let mut seen_ids = std::collections::HashSet::new();
-    let mut seen_keys = std::collections::HashSet::new();
+    let mut parsed = Vec::with_capacity(connections.len());
+    let mut seen_ids = std::collections::HashSet::with_capacity(connections.len());
     let mut seen_refresh_files = std::collections::HashSet::new();
+    let mut identities = FileIdentities::default();
     for (i, c) in connections.into_iter().enumerate() {
         let key = |field: &str| format!("connections[{i}].{field}");
         let id = ConnectionId::parse(&c.id).map_err(|e| ConfigError::key(key("id"), e))?;
-        if !seen_ids.insert(c.id.clone()) {
+        if !seen_ids.insert(id.clone()) {
             return Err(ConfigError::key(
                 key("id"),
                 format!("{:?} is used by another connection", c.id),
             ));
         }
-        let hash = &c.api_key_sha256;
-        if hash.len() != 64
-            || !hash
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
-            return Err(ConfigError::key(
-                key("api_key_sha256"),
-                "must be 64 lower-case hex digits (sha256sum of the key)",
-            ));
-        }
-        if !seen_keys.insert(hash.clone()) {
-            return Err(ConfigError::key(
-                key("api_key_sha256"),
-                "is the same key as another connection's",
-            ));
-        }
-        if !uses_sandbox && demo_hashes.contains(hash) {
-            return Err(ConfigError::key(
-                key("api_key_sha256"),
-                "is one of the sandbox's published demo keys; a profile that calls the real Partner Center \
-                 (upstream.base_url is set) refuses to start with it",
-            ));
-        }
+        let api_keys = keys.parse(
+            Owner::Connection(i, id.clone()),
+            c.api_key_sha256,
+            c.api_keys,
+        )?;
         let quota = c
             .quota
             .map(|q| q.parse(&key("quota"), strict_window))
@@ -139,7 +123,7 @@ pub(super) fn parse(
                 }
                 // Refresh tokens roll: each exchange revokes the one before, so two connections sharing
                 // a file would keep invalidating each other's sign-in.
-                if !seen_refresh_files.insert(file_identity(&refresh_token_file)) {
+                if !seen_refresh_files.insert(identities.of(&refresh_token_file)) {
                     return Err(ConfigError::key(
                         key("credentials.refresh_token_file"),
                         "is another connection's refresh token file; each App+User connection needs its own",
@@ -181,12 +165,14 @@ pub(super) fn parse(
                 "must be an application (client) ID",
             ));
         }
-        let mut api_key_sha256 = [0u8; 32];
-        hex::decode_to_slice(hash, &mut api_key_sha256)
-            .map_err(|e| ConfigError::key(key("api_key_sha256"), e))?;
+        // Allowed, as what revoking a connection's last key leaves; a misspelt key field would have been refused
+        // as unknown.
+        if api_keys.is_empty() {
+            tracing::warn!(connection = %id, "no API key opens this connection");
+        }
         parsed.push(RegisteredConnection {
             id,
-            api_key_sha256,
+            api_keys,
             quota,
             credentials,
         });
@@ -197,33 +183,6 @@ pub(super) fn parse(
 /// At most one of the two places a client secret may be named.
 fn secret_source(env: Option<String>, file: Option<PathBuf>) -> Option<SecretSource> {
     env.map(SecretSource::Env).or(file.map(SecretSource::File))
-}
-
-/// A file's path as the file system resolves it, for telling two spellings of one file apart: `..` resolved,
-/// and symlinks followed where the directory exists already (the file itself may not, on a first start).
-fn file_identity(path: &Path) -> PathBuf {
-    let mut absolute = PathBuf::new();
-    for part in std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .components()
-    {
-        match part {
-            std::path::Component::ParentDir => {
-                absolute.pop();
-            }
-            std::path::Component::CurDir => {}
-            part => absolute.push(part),
-        }
-    }
-    match (
-        absolute
-            .parent()
-            .and_then(|dir| std::fs::canonicalize(dir).ok()),
-        absolute.file_name(),
-    ) {
-        (Some(dir), Some(name)) => dir.join(name),
-        _ => absolute,
-    }
 }
 
 fn is_tenant(s: &str) -> bool {

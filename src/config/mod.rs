@@ -4,21 +4,27 @@
 //! Unknown keys are errors: a misspelt key silently ignored is how a gateway ends up in production with the
 //! sandbox's settings. Every error names the key it is about.
 
+mod admin;
+mod api_keys;
 mod auth;
 mod connections;
+mod file;
 mod quota;
 mod server;
 mod upstream;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::Env;
+use figment::{Figment, Metadata, Source};
 use serde::Deserialize;
 use url::Url;
 
+use crate::connection::ApiKey;
 use crate::quota::QuotaOptions;
 use crate::sandbox::SandboxOptions;
+pub use admin::AdminSettings;
+pub use api_keys::{Expiry, KeyHashes, KeySettings};
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
 pub use quota::{LimitSettings, QuotaSettings};
@@ -31,7 +37,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 /// The sandbox profile's demo API keys; a profile that calls the real Partner Center must not accept them.
 pub const DEMO_API_KEYS: [&str; 2] = ["demo-key-contoso", "demo-key-fabrikam"];
 
-/// The configuration as written: one table per section.
+/// The configuration as written: one table per section, `[[connections]]` aside (see [`file`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -46,7 +52,7 @@ struct File {
     #[serde(default)]
     sandbox: SandboxOptions,
     #[serde(default)]
-    connections: Vec<ConnectionSettings>,
+    admin: AdminSettings,
 }
 
 /// The configuration, checked, in the components' own types.
@@ -58,6 +64,27 @@ pub struct Settings {
     pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
     pub connections: Vec<RegisteredConnection>,
+    /// The keys of `POST /admin/reload`; none: the endpoint is off.
+    pub admin_keys: Vec<ApiKey>,
+    /// Where this configuration was read from, to read it again on a reload.
+    origin: Origin,
+}
+
+/// A configuration's source: a file (with the `PCGW_` environment over it), or TOML text.
+#[derive(Clone)]
+enum Origin {
+    File(PathBuf),
+    Text(String),
+}
+
+/// The text is not shown: it may hold a refresh token seed, which the parsed settings keep secret.
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::File(path) => f.debug_tuple("File").field(path).finish(),
+            Origin::Text(text) => write!(f, "Text({} bytes)", text.len()),
+        }
+    }
 }
 
 /// A configuration problem, worded for the administrator who has to fix it.
@@ -81,12 +108,59 @@ impl Settings {
                 path.display()
             )));
         }
-        Self::from_figment(Figment::from(Toml::file(path)).merge(Self::env()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        let file = file::split(&text, &path.display().to_string())?;
+        let tables = file::Tables {
+            tables: file.tables,
+            metadata: Metadata::named("TOML file").source(Source::File(path.to_owned())),
+        };
+        Self::from_figment(
+            Figment::from(tables).merge(Self::env()),
+            file.connections,
+            Origin::File(path.to_owned()),
+        )
     }
 
     /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Self::from_figment(Figment::from(Toml::string(text)))
+        const SOURCE: &str = "TOML source string";
+        let file = file::split(text, SOURCE)?;
+        let tables = file::Tables {
+            tables: file.tables,
+            metadata: Metadata::named(SOURCE),
+        };
+        Self::from_figment(
+            Figment::from(tables),
+            file.connections,
+            Origin::Text(text.to_owned()),
+        )
+    }
+
+    /// Reads the configuration again from where this one came from: the same file and the `PCGW_` environment
+    /// (which a process cannot have changed under it), or the same text.
+    pub fn reread(&self) -> Result<Self, ConfigError> {
+        match &self.origin {
+            Origin::File(path) => Self::load(Some(path)),
+            Origin::Text(text) => Self::from_toml(text),
+        }
+    }
+
+    /// The keys whose value in `new` differs from this configuration's and that a running gateway cannot take
+    /// on: every setting but `[[connections]]`, `[admin]` and `[quota]`'s numbers, which a reload applies.
+    pub fn needs_restart(&self, new: &Settings) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        server::changed_keys(&self.server, &new.server, &mut changed);
+        upstream::changed_keys(&self.upstream, &new.upstream, &mut changed);
+        auth::changed_keys(&self.auth, &new.auth, &mut changed);
+        if self.quota.evict_interval_secs != new.quota.evict_interval_secs {
+            changed.push("quota.evict_interval_secs");
+        }
+        // The sandbox crate's options have no PartialEq; their Debug form shows every field.
+        if format!("{:?}", self.sandbox) != format!("{:?}", new.sandbox) {
+            changed.push("sandbox");
+        }
+        changed
     }
 
     fn env() -> Env {
@@ -111,28 +185,35 @@ impl Settings {
             .split("__")
     }
 
-    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+    fn from_figment(
+        figment: Figment,
+        connections: Vec<ConnectionSettings>,
+        origin: Origin,
+    ) -> Result<Self, ConfigError> {
         let file: File = figment.extract().map_err(|e| ConfigError(describe(e)))?;
-        Self::parse(file)
+        Self::parse(file, connections, origin)
     }
 
     pub fn uses_sandbox(&self) -> bool {
         self.upstream.base_url.is_none()
     }
 
-    fn parse(file: File) -> Result<Self, ConfigError> {
+    fn parse(
+        file: File,
+        connections: Vec<ConnectionSettings>,
+        origin: Origin,
+    ) -> Result<Self, ConfigError> {
         if let Some(url) = &file.upstream.base_url {
             check_base_url("upstream.base_url", url)?;
         }
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
         let quota = file.quota.parse()?;
+        let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
         Ok(Settings {
-            connections: connections::parse(
-                file.connections,
-                file.upstream.base_url.is_none(),
-                file.quota.strict_window,
-            )?,
+            connections: connections::parse(connections, &mut keys, file.quota.strict_window)?,
+            admin_keys: admin::parse(file.admin, &mut keys)?,
+            origin,
             server: file.server,
             upstream: file.upstream,
             auth: file.auth,
@@ -163,7 +244,16 @@ fn describe(error: figment::Error) -> String {
     error
         .into_iter()
         .map(|e| {
-            let key = e.path.join(".").to_ascii_lowercase();
+            // A list's elements as the gateway's own errors name them: `connections[0].id`, not `connections.0.id`.
+            let mut key = String::new();
+            for part in &e.path {
+                match part.parse::<usize>() {
+                    Ok(index) => key.push_str(&format!("[{index}]")),
+                    Err(_) if key.is_empty() => key.push_str(part),
+                    Err(_) => key.push_str(&format!(".{part}")),
+                }
+            }
+            let key = key.to_ascii_lowercase();
             let origin = match &e.metadata {
                 Some(m) => match &m.source {
                     Some(source) => format!(" (in {source})"),
@@ -385,5 +475,165 @@ refresh_token_file = "config/../var/contoso-demo.refresh-token"
             e.contains("connections[0].api_key_sha256") && e.contains("demo"),
             "{e}"
         );
+    }
+
+    /// A connection with `keys` (TOML lines) and the sandbox's app-only credentials.
+    fn connection(id: &str, keys: &str) -> String {
+        format!(
+            r#"
+[[connections]]
+id = "{id}"
+{keys}
+[connections.credentials]
+kind = "app_only"
+tenant_id = "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f"
+client_id = "5b1e0c33-7d1f-4d8e-a1c4-0f6f3b2a9e11"
+client_secret_file = "config/sandbox/demo-client-secret"
+"#
+        )
+    }
+
+    fn hash(n: u8) -> String {
+        format!("{:064x}", n)
+    }
+
+    #[test]
+    fn a_connection_lists_its_keys_in_either_form_each_with_an_optional_expiry() {
+        let toml = [
+            connection("one", &format!("api_key_sha256 = \"{}\"", hash(1))),
+            connection(
+                "many",
+                &format!("api_key_sha256 = [\"{}\", \"{}\"]", hash(2), hash(3)),
+            ),
+            connection(
+                "lapsing",
+                &format!(
+                    "api_keys = [{{ sha256 = \"{}\", expires = \"2027-01-31\" }}, {{ sha256 = \"{}\" }}]",
+                    hash(4),
+                    hash(5)
+                ),
+            ),
+            // Tables of their own, an unquoted TOML date-time, and both fields at once.
+            connection(
+                "tables",
+                &format!(
+                    "api_key_sha256 = \"{}\"\n[[connections.api_keys]]\nsha256 = \"{}\"\nexpires = 2027-01-31T18:00:00+01:00\n\
+                     [[connections.api_keys]]\nsha256 = \"{}\"\nexpires = 2027-02-01\n",
+                    hash(6),
+                    hash(7),
+                    hash(8)
+                ),
+            ),
+            connection("revoked", "api_keys = []"),
+            connection("never-keyed", ""),
+        ]
+        .concat();
+        let settings = Settings::from_toml(&toml).unwrap();
+        let keys: Vec<Vec<(u8, Option<String>)>> = settings
+            .connections
+            .iter()
+            .map(|c| {
+                c.api_keys
+                    .iter()
+                    .map(|k| {
+                        let expires = k.expires.map(|e| {
+                            e.format(&time::format_description::well_known::Rfc3339)
+                                .unwrap()
+                        });
+                        (k.sha256[31], expires)
+                    })
+                    .collect()
+            })
+            .collect();
+        let at = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            keys,
+            vec![
+                vec![(1, None)],
+                vec![(2, None), (3, None)],
+                vec![(4, at("2027-01-31T00:00:00Z")), (5, None)],
+                vec![
+                    (6, None),
+                    (7, at("2027-01-31T17:00:00Z")),
+                    (8, at("2027-02-01T00:00:00Z"))
+                ],
+                vec![],
+                vec![],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_opens_one_thing_and_every_error_names_the_key_at_fault() {
+        let cases = [
+            (
+                [
+                    connection("a", &format!("api_key_sha256 = \"{}\"", hash(1))),
+                    connection(
+                        "b",
+                        &format!("api_key_sha256 = [\"{}\", \"{}\"]", hash(2), hash(1)),
+                    ),
+                ]
+                .concat(),
+                "`connections[1].api_key_sha256[1]`: is already a key of connection \"a\" (connections[0])",
+            ),
+            (
+                [
+                    connection("a", &format!("api_key_sha256 = \"{}\"", hash(1))),
+                    connection("b", &format!("api_keys = [{{ sha256 = \"{}\" }}]", hash(1))),
+                ]
+                .concat(),
+                "`connections[1].api_keys[0].sha256`: is already a key of connection \"a\"",
+            ),
+            (
+                connection(
+                    "a",
+                    &format!("api_key_sha256 = [\"{}\", \"{}\"]", hash(1), hash(1)),
+                ),
+                "`connections[0].api_key_sha256[1]`: is listed twice for connection \"a\"",
+            ),
+            (
+                format!(
+                    "[admin]\napi_key_sha256 = [\"{}\"]\n{}",
+                    hash(1),
+                    connection("a", &format!("api_key_sha256 = \"{}\"", hash(1)))
+                ),
+                "`admin.api_key_sha256`: is already a key of connection \"a\"",
+            ),
+            (
+                connection("a", "api_key_sha256 = \"5F3C\""),
+                "`connections[0].api_key_sha256`: must be 64 lower-case hex digits",
+            ),
+            (
+                connection(
+                    "a",
+                    &format!(
+                        "api_keys = [{{ sha256 = \"{}\", expires = \"31/01/2027\" }}]",
+                        hash(1)
+                    ),
+                ),
+                "connections[0].api_keys[0].expires",
+            ),
+        ];
+        for (toml, expected) in cases {
+            let e = Settings::from_toml(&toml).unwrap_err().to_string();
+            assert!(e.contains(expected), "expected {expected:?} in: {e}");
+        }
+    }
+
+    #[test]
+    fn only_what_a_reload_cannot_apply_needs_a_restart() {
+        let base = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
+        let edited = include_str!("../../config/default.toml")
+            .replace("127.0.0.1:8080", "127.0.0.1:9090")
+            .replace("calls = 100", "calls = 50")
+            .replace("max_body_bytes = 65536", "max_body_bytes = 1024")
+            + "\n[admin]\napi_key_sha256 = \"0000000000000000000000000000000000000000000000000000000000000009\"\n";
+        let new = Settings::from_toml(&edited).unwrap();
+        assert_eq!(
+            base.needs_restart(&new),
+            ["server.listen", "server.max_body_bytes"]
+        );
+        assert!(base.needs_restart(&base.reread().unwrap()).is_empty());
     }
 }

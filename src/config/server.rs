@@ -211,3 +211,69 @@ fn load(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// The `[server]` keys whose value differs, for a reload to report (none of them can change live: the listener,
+/// its TLS configuration and its timeouts are set up once). Destructured whole, so a new key cannot be missed.
+pub(super) fn changed_keys(
+    old: &ServerSettings,
+    new: &ServerSettings,
+    out: &mut Vec<&'static str>,
+) {
+    let ServerSettings {
+        listen,
+        public_base_url,
+        max_body_bytes,
+        tls,
+        shutdown_grace_secs,
+        header_timeout_ms,
+        body_timeout_ms,
+        trusted_proxies,
+        forwarded_header,
+        forwarded_fields,
+    } = old;
+    let same_tls = match (tls, &new.tls) {
+        (Some(a), Some(b)) => a.cert_file == b.cert_file && a.key_file == b.key_file,
+        (None, None) => true,
+        _ => false,
+    };
+    for (key, same) in [
+        ("server.listen", *listen == new.listen),
+        (
+            "server.public_base_url",
+            *public_base_url == new.public_base_url,
+        ),
+        (
+            "server.max_body_bytes",
+            *max_body_bytes == new.max_body_bytes,
+        ),
+        ("server.tls", same_tls),
+        (
+            "server.shutdown_grace_secs",
+            *shutdown_grace_secs == new.shutdown_grace_secs,
+        ),
+        (
+            "server.header_timeout_ms",
+            *header_timeout_ms == new.header_timeout_ms,
+        ),
+        (
+            "server.body_timeout_ms",
+            *body_timeout_ms == new.body_timeout_ms,
+        ),
+        (
+            "server.trusted_proxies",
+            *trusted_proxies == new.trusted_proxies,
+        ),
+        (
+            "server.forwarded_header",
+            *forwarded_header == new.forwarded_header,
+        ),
+        (
+            "server.forwarded_fields",
+            *forwarded_fields == new.forwarded_fields,
+        ),
+    ] {
+        if !same {
+            out.push(key);
+        }
+    }
+}

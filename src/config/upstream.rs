@@ -68,3 +68,66 @@ impl UpstreamSettings {
         }
     }
 }
+
+/// The `[upstream]` keys whose value differs, for a reload to report: the HTTP client, the breakers and the
+/// admission queue are built once. Destructured whole, so a new key cannot be missed.
+pub(super) fn changed_keys(
+    old: &UpstreamSettings,
+    new: &UpstreamSettings,
+    out: &mut Vec<&'static str>,
+) {
+    let UpstreamSettings {
+        base_url,
+        connect_timeout_ms,
+        timeout_ms,
+        max_retries,
+        retry_budget_ms,
+        retry_base_delay_ms,
+        breaker_failures,
+        breaker_cooldown_secs,
+        max_concurrent_calls,
+        max_queued_calls,
+        queue_timeout_ms,
+    } = old;
+    for (key, same) in [
+        ("upstream.base_url", *base_url == new.base_url),
+        (
+            "upstream.connect_timeout_ms",
+            *connect_timeout_ms == new.connect_timeout_ms,
+        ),
+        ("upstream.timeout_ms", *timeout_ms == new.timeout_ms),
+        ("upstream.max_retries", *max_retries == new.max_retries),
+        (
+            "upstream.retry_budget_ms",
+            *retry_budget_ms == new.retry_budget_ms,
+        ),
+        (
+            "upstream.retry_base_delay_ms",
+            *retry_base_delay_ms == new.retry_base_delay_ms,
+        ),
+        (
+            "upstream.breaker_failures",
+            *breaker_failures == new.breaker_failures,
+        ),
+        (
+            "upstream.breaker_cooldown_secs",
+            *breaker_cooldown_secs == new.breaker_cooldown_secs,
+        ),
+        (
+            "upstream.max_concurrent_calls",
+            *max_concurrent_calls == new.max_concurrent_calls,
+        ),
+        (
+            "upstream.max_queued_calls",
+            *max_queued_calls == new.max_queued_calls,
+        ),
+        (
+            "upstream.queue_timeout_ms",
+            *queue_timeout_ms == new.queue_timeout_ms,
+        ),
+    ] {
+        if !same {
+            out.push(key);
+        }
+    }
+}

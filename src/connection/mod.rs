@@ -1,30 +1,53 @@
-//! The connection registry: which API key names which connection, with what quota and which credentials.
+//! The connection registry: which API key names which connection, with what credentials.
 //!
-//! Keys are stored and looked up by their SHA-256, so the configuration never holds a usable key and a lookup
-//! never compares key bytes directly.
+//! Keys are stored and looked up by their SHA-256 (see [`api_key`]), so the configuration never holds a usable
+//! key. A registry is built whole from one configuration and never changed; a reload builds another and hands
+//! over the connections that did not change, so their refresh tokens and cached access tokens carry on.
 
+mod api_key;
 pub mod bearer;
 mod refresh_token;
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::http::HeaderName;
 use governor::nanos::Nanos;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use subtle::{ConditionallySelectable, ConstantTimeEq};
+use time::OffsetDateTime;
 
 use crate::domain::ConnectionId;
-pub use refresh_token::RefreshTokenStore;
+pub use api_key::{ApiKey, KEY_PREFIX, KeyMap, Lookup, hash_api_key, issue_api_key};
 pub(crate) use refresh_token::write_atomically;
+pub use refresh_token::{FileIdentities, RefreshTokenStore, file_identity};
 
 pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 pub struct Connection {
     pub id: ConnectionId,
     pub credentials: Credentials,
+    /// Tells this connection apart from an earlier or later one of the same ID (a reload that changed its
+    /// credentials): access tokens are cached per instance, so a token got with old credentials is never used
+    /// with new ones, even if a call in flight on the old configuration stores one after the reload.
+    instance: u64,
+}
+
+impl Connection {
+    pub fn new(id: ConnectionId, credentials: Credentials) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id,
+            credentials,
+            instance: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    pub fn instance(&self) -> u64 {
+        self.instance
+    }
 }
 
 pub enum Credentials {
@@ -37,7 +60,8 @@ pub enum Credentials {
         tenant_id: String,
         client_id: String,
         client_secret: Option<SecretString>,
-        refresh_token: RefreshTokenStore,
+        /// Shared by every instance of the connection (see [`CredentialReader`]): one file, one lock.
+        refresh_token: Arc<RefreshTokenStore>,
     },
 }
 
@@ -49,39 +73,95 @@ impl Credentials {
             }
         }
     }
+
+    /// Whether a token got with `self` is as good as one got with `other`: same tenant, application and secret
+    /// values, and the same refresh token store.
+    pub fn same_as(&self, other: &Credentials) -> bool {
+        let same_secret =
+            |a: &SecretString, b: &SecretString| a.expose_secret() == b.expose_secret();
+        match (self, other) {
+            (
+                Credentials::AppOnly {
+                    tenant_id,
+                    client_id,
+                    client_secret,
+                },
+                Credentials::AppOnly {
+                    tenant_id: t,
+                    client_id: c,
+                    client_secret: s,
+                },
+            ) => tenant_id == t && client_id == c && same_secret(client_secret, s),
+            (
+                Credentials::AppUser {
+                    tenant_id,
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                },
+                Credentials::AppUser {
+                    tenant_id: t,
+                    client_id: c,
+                    client_secret: s,
+                    refresh_token: r,
+                },
+            ) => {
+                tenant_id == t
+                    && client_id == c
+                    && match (client_secret, s) {
+                        (Some(a), Some(b)) => same_secret(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+                    && Arc::ptr_eq(refresh_token, r)
+            }
+            _ => false,
+        }
+    }
 }
 
+/// The registered connections and the keys that open them.
 pub struct Registry {
-    /// Few entries (one per registered connection), scanned in full on every lookup: see `by_api_key`.
-    by_key_hash: Vec<([u8; 32], Arc<Connection>)>,
-}
-
-pub fn hash_api_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    keys: KeyMap<Arc<Connection>>,
+    by_id: HashMap<ConnectionId, Arc<Connection>>,
 }
 
 impl Registry {
-    /// The registered connections, each with the SHA-256 of its API key.
-    pub fn new(connections: Vec<([u8; 32], Connection)>) -> Self {
-        Self {
-            by_key_hash: connections
-                .into_iter()
-                .map(|(hash, connection)| (hash, Arc::new(connection)))
-                .collect(),
+    /// The registered connections, each with its keys.
+    pub fn new(connections: impl IntoIterator<Item = (Arc<Connection>, Vec<ApiKey>)>) -> Self {
+        let connections = connections.into_iter();
+        let mut registry = Self {
+            keys: KeyMap::with_capacity(connections.size_hint().0),
+            by_id: HashMap::with_capacity(connections.size_hint().0),
+        };
+        for (connection, keys) in connections {
+            for key in keys {
+                registry.keys.insert(key, Arc::clone(&connection));
+            }
+            registry.by_id.insert(connection.id.clone(), connection);
         }
+        registry
     }
 
-    /// The connection whose key this is. Every registered hash is compared, in constant time and without
-    /// stopping at a match, so the time taken says nothing about which key, or how much of one, was right.
-    pub fn by_api_key(&self, key: &[u8]) -> Option<&Arc<Connection>> {
-        let presented: [u8; 32] = Sha256::digest(key).into();
-        let mut found = u64::MAX;
-        for (i, (hash, _)) in self.by_key_hash.iter().enumerate() {
-            found.conditional_assign(&(i as u64), hash.ct_eq(&presented));
-        }
-        self.by_key_hash
-            .get(usize::try_from(found).ok()?)
-            .map(|(_, connection)| connection)
+    /// The connection the presented key opens at `now` (see [`KeyMap`] for why a map lookup leaks nothing).
+    pub fn by_api_key(&self, key: &[u8], now: OffsetDateTime) -> Lookup<&Arc<Connection>> {
+        self.keys.lookup(key, now)
+    }
+
+    pub fn get(&self, id: &ConnectionId) -> Option<&Arc<Connection>> {
+        self.by_id.get(id)
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = &Arc<Connection>> {
+        self.by_id.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
     }
 }
 
@@ -103,8 +183,8 @@ pub enum CredentialSource {
     },
 }
 
-/// Where a client secret is read from at start-up.
-#[derive(Debug)]
+/// Where a client secret is read from at start-up (and at each reload).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SecretSource {
     Env(String),
     File(PathBuf),
@@ -118,18 +198,78 @@ pub struct CredentialError {
 }
 
 impl CredentialSource {
-    /// Reads the secrets (environment variables, files) and opens the refresh token file, so a missing secret
-    /// stops start-up instead of failing the first call.
+    /// One connection's credentials, read on their own (a whole configuration's: [`CredentialReader`]).
     pub fn resolve(&self) -> Result<Credentials, CredentialError> {
-        Ok(match self {
+        CredentialReader::default()
+            .resolve(self)
+            .map(Resolved::finish)
+    }
+}
+
+/// Reads the credentials of a whole configuration: each secret file or variable once, however many connections
+/// name it (a hundred thousand connections of one application would otherwise read one file a hundred thousand
+/// times), and on a reload the refresh token files the running connections hold open, which stay open (see
+/// [`CredentialReader::keep_open`]).
+#[derive(Default)]
+pub struct CredentialReader {
+    secrets: HashMap<SecretSource, SecretString>,
+    /// By [`file_identity`].
+    open: HashMap<PathBuf, Arc<RefreshTokenStore>>,
+    identities: FileIdentities,
+}
+
+/// A connection's credentials as read, and the token of a sign-in made since the gateway last read or wrote its
+/// refresh token file, if there was one.
+pub struct Resolved {
+    pub credentials: Credentials,
+    new_sign_in: Option<SecretString>,
+}
+
+impl Resolved {
+    pub fn signed_in_again(&self) -> bool {
+        self.new_sign_in.is_some()
+    }
+
+    /// The credentials, with the new sign-in (if any) taken into the refresh token store: called once the whole
+    /// configuration is known to be good, so that a refused reload changes nothing.
+    pub fn finish(self) -> Credentials {
+        if let (Some(token), Credentials::AppUser { refresh_token, .. }) =
+            (self.new_sign_in, &self.credentials)
+        {
+            refresh_token.adopt(token);
+        }
+        self.credentials
+    }
+}
+
+impl CredentialReader {
+    /// Refresh token files already open in the running registry. Each stays one store, shared by the old
+    /// connection and its successor: a call in flight on the old configuration may still roll the token, and a
+    /// second store of the same file would then hold a token the authority has voided.
+    pub fn keep_open(&mut self, registry: &Registry) {
+        for connection in registry.connections() {
+            if let Credentials::AppUser { refresh_token, .. } = &connection.credentials {
+                let identity = self.identities.of(&refresh_token.path);
+                self.open.insert(identity, Arc::clone(refresh_token));
+            }
+        }
+    }
+
+    /// Reads the secrets (environment variables, files) and opens the refresh token file, so a missing secret
+    /// stops start-up, or a reload, instead of failing the first call.
+    pub fn resolve(&mut self, source: &CredentialSource) -> Result<Resolved, CredentialError> {
+        Ok(match source {
             CredentialSource::AppOnly {
                 tenant_id,
                 client_id,
                 client_secret,
-            } => Credentials::AppOnly {
-                tenant_id: tenant_id.clone(),
-                client_id: client_id.clone(),
-                client_secret: client_secret.read()?,
+            } => Resolved {
+                credentials: Credentials::AppOnly {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: self.secret(client_secret)?,
+                },
+                new_sign_in: None,
             },
             CredentialSource::AppUser {
                 tenant_id,
@@ -137,20 +277,50 @@ impl CredentialSource {
                 client_secret,
                 refresh_token_file,
                 refresh_token_seed,
-            } => Credentials::AppUser {
-                tenant_id: tenant_id.clone(),
-                client_id: client_id.clone(),
-                client_secret: client_secret.as_ref().map(SecretSource::read).transpose()?,
-                refresh_token: RefreshTokenStore::open(
-                    refresh_token_file,
-                    refresh_token_seed.as_ref(),
-                )
-                .map_err(|problem| CredentialError {
+            } => {
+                let client_secret = client_secret.as_ref().map(|s| self.secret(s)).transpose()?;
+                let problem = |problem| CredentialError {
                     field: "refresh_token_file",
                     problem,
-                })?,
-            },
+                };
+                // At start nothing is open, and no path need be resolved.
+                let open = match self.open.is_empty() {
+                    true => None,
+                    false => self.open.get(&self.identities.of(refresh_token_file)),
+                };
+                let (refresh_token, new_sign_in) = match open {
+                    Some(store) => (Arc::clone(store), store.signed_in_again().map_err(problem)?),
+                    None => (
+                        Arc::new(
+                            RefreshTokenStore::open(
+                                refresh_token_file,
+                                refresh_token_seed.as_ref(),
+                            )
+                            .map_err(problem)?,
+                        ),
+                        None,
+                    ),
+                };
+                Resolved {
+                    credentials: Credentials::AppUser {
+                        tenant_id: tenant_id.clone(),
+                        client_id: client_id.clone(),
+                        client_secret,
+                        refresh_token,
+                    },
+                    new_sign_in,
+                }
+            }
         })
+    }
+
+    fn secret(&mut self, source: &SecretSource) -> Result<SecretString, CredentialError> {
+        if let Some(secret) = self.secrets.get(source) {
+            return Ok(secret.clone());
+        }
+        let secret = source.read()?;
+        self.secrets.insert(source.clone(), secret.clone());
+        Ok(secret)
     }
 }
 
@@ -165,21 +335,22 @@ impl SecretSource {
                 })?;
                 Ok(value.into())
             }
-            SecretSource::File(path) => {
-                let problem = |problem| CredentialError {
-                    field: "client_secret_file",
-                    problem,
-                };
-                let value = std::fs::read_to_string(path)
-                    .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
-                let value = value.trim();
-                if value.is_empty() {
-                    return Err(problem(format!("{} is empty", path.display())));
-                }
-                Ok(value.into())
-            }
+            SecretSource::File(path) => read_secret_file(path).map_err(|problem| CredentialError {
+                field: "client_secret_file",
+                problem,
+            }),
         }
     }
+}
+
+fn read_secret_file(path: &Path) -> Result<SecretString, String> {
+    let value = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(value.into())
 }
 
 pub struct AccessToken {

@@ -1,6 +1,9 @@
 //! Who is calling: an API key naming a registered connection, or a maker's own Entra token (bearer
 //! pass-through). Then the connection's quota: over it, the call ends here and Partner Center never sees it.
 //! Every call that gets this far is answered with the quota's `RateLimit-Policy` and `RateLimit` headers.
+//!
+//! Both steps read one snapshot of the live configuration (see [`super::live`]), loaded once per call.
+//! The admin endpoint's key is checked here too ([`admin`]), never against a connection's quota.
 
 use std::sync::Arc;
 
@@ -11,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
 use super::Gateway;
+use super::live::Snapshot;
 use crate::connection::bearer::BearerError;
-use crate::connection::{AccessToken, CallerConnection, X_API_KEY};
+use crate::connection::{AccessToken, CallerConnection, Lookup, X_API_KEY};
 use crate::error::AppError;
 use crate::quota::QuotaState;
 
@@ -24,11 +28,12 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match identify(&gateway, request.headers()).await {
+    let live = gateway.live.load_full();
+    let caller = match identify(&gateway, &live, request.headers()).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let quota = match gateway.quotas.admit(caller.id()) {
+    let quota = match live.quotas.admit(caller.id()) {
         Ok(state) => state,
         Err(refused) => {
             tracing::info!(connection = %caller.id(), retry_after = refused.retry_after_secs, "over quota");
@@ -69,11 +74,22 @@ fn describe_quota(headers: &mut HeaderMap, state: &QuotaState) {
 }
 
 /// `X-API-Key` wins when both are sent: a connection the administrator registered is the more specific claim.
-async fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<CallerConnection, AppError> {
+async fn identify(
+    gateway: &Gateway,
+    live: &Snapshot,
+    headers: &HeaderMap,
+) -> Result<CallerConnection, AppError> {
     if let Some(key) = headers.get(&X_API_KEY) {
-        return match gateway.registry.by_api_key(key.as_bytes()) {
-            Some(connection) => Ok(CallerConnection::Registered(Arc::clone(connection))),
-            None => Err(AppError::Unauthorized(
+        return match live
+            .registry
+            .by_api_key(key.as_bytes(), gateway.clock.now_utc())
+        {
+            Lookup::Valid(connection) => Ok(CallerConnection::Registered(Arc::clone(connection))),
+            Lookup::Expired { opens, expired } => {
+                tracing::info!(connection = %opens.id, %expired, "expired API key refused");
+                Err(expired_key(expired))
+            }
+            Lookup::Unknown => Err(AppError::Unauthorized(
                 "The X-API-Key is not the key of any connection.".into(),
             )),
         };
@@ -95,6 +111,43 @@ async fn identify(gateway: &Gateway, headers: &HeaderMap) -> Result<CallerConnec
         Err(BearerError::Invalid(message)) => Err(AppError::Unauthorized(message.into())),
         Err(BearerError::KeysUnavailable(cause)) => Err(AppError::KeysUnavailable(cause)),
     }
+}
+
+/// Checks the admin endpoint's key. With no admin key configured the endpoint is off, and answers as a path that
+/// does not exist.
+pub fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<(), AppError> {
+    let live = gateway.live.load();
+    if live.admin_keys.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let Some(key) = headers.get(&X_API_KEY) else {
+        return Err(AppError::Unauthorized(
+            "Send an admin key in X-API-Key.".into(),
+        ));
+    };
+    match live
+        .admin_keys
+        .lookup(key.as_bytes(), gateway.clock.now_utc())
+    {
+        Lookup::Valid(()) => Ok(()),
+        Lookup::Expired { expired, .. } => {
+            tracing::info!(%expired, "expired admin key refused");
+            Err(expired_key(expired))
+        }
+        Lookup::Unknown => Err(AppError::Unauthorized(
+            "The X-API-Key is not an admin key.".into(),
+        )),
+    }
+}
+
+fn expired_key(expired: time::OffsetDateTime) -> AppError {
+    let when = expired
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| expired.to_string());
+    AppError::Unauthorized(
+        format!("The X-API-Key expired at {when}; ask the gateway's administrator for a new key.")
+            .into(),
+    )
 }
 
 fn bearer_token(value: &HeaderValue) -> Option<&str> {

@@ -4,6 +4,7 @@
 pub mod auth;
 mod customer_path;
 pub mod forwarded;
+pub mod live;
 pub mod paging;
 
 use std::ops::Deref;
@@ -16,24 +17,29 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use crate::clock::Clock;
+use crate::connection::CallerConnection;
 use crate::connection::bearer::BearerValidator;
-use crate::connection::{CallerConnection, Registry};
 use crate::correlation;
 use crate::error::AppError;
-use crate::quota::Quotas;
 use crate::upstream::breaker::Admission;
 use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
 pub use customer_path::{CustomerPath, Plain};
 use forwarded::{TrustedProxies, is_host};
+use live::{Live, Reloads};
 use paging::{Page, PageShape, with_next_link};
 
 #[derive(Clone)]
 pub struct Gateway(Arc<Inner>);
 
 pub struct Inner {
-    pub registry: Registry,
-    pub quotas: Quotas,
+    /// The connections, their keys and quotas, and the admin keys: what a reload swaps (see [`live`]).
+    pub live: Live,
+    /// How the admin endpoint asks for a reload.
+    pub reloads: Reloads,
+    /// Keys' expiry dates are judged on it.
+    pub clock: Clock,
     pub tokens: Arc<TokenSource>,
     pub bearer: BearerValidator,
     pub admission: Admission,
@@ -75,9 +81,7 @@ impl Gateway {
                 let token = self.tokens.token(connection).await?;
                 let reply = self.partner_center.send(&token, ctx, request).await;
                 if let Ok(reply) = &reply {
-                    self.tokens
-                        .answered(&connection.id, &token, reply.status)
-                        .await;
+                    self.tokens.answered(connection, &token, reply.status).await;
                 }
                 reply
             }

@@ -56,6 +56,7 @@ pub struct Refused {
 type Limiter = RateLimiter<ConnectionId, QuotaStore, Clock, NoOpMiddleware<Nanos>>;
 
 struct Bucket {
+    key: BucketKey,
     shape: Shape,
     limit: QuotaLimit,
     limiter: Limiter,
@@ -63,11 +64,13 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(limit: QuotaLimit, clock: &Clock, max_keys: NonZeroUsize) -> Self {
+    fn new(key: BucketKey, clock: &Clock) -> Self {
+        let BucketKey { limit, max_keys } = key;
         let shape = limit.shape();
         let forced_evictions = Arc::new(AtomicU64::new(0));
         let store = QuotaStore::new(shape, max_keys, forced_evictions.clone());
         Bucket {
+            key,
             shape,
             limit,
             limiter: RateLimiter::new(limit.gcra(), store, clock.clone()),
@@ -119,8 +122,15 @@ fn ceil_secs(nanos: u64) -> u64 {
 
 /// Every connection's quota: the configured one, or its override.
 pub struct Quotas {
-    default: Bucket,
-    overrides: HashMap<ConnectionId, Bucket>,
+    default: Arc<Bucket>,
+    overrides: HashMap<ConnectionId, Arc<Bucket>>,
+}
+
+/// What makes two buckets interchangeable: the same quota (its numbers and so its shape) and cap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BucketKey {
+    limit: QuotaLimit,
+    max_keys: NonZeroUsize,
 }
 
 impl Quotas {
@@ -131,12 +141,49 @@ impl Quotas {
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
     ) -> Self {
+        Self::build(None, options, overrides, clock)
+    }
+
+    /// The quotas of a reloaded configuration, for calls from now on. A bucket whose quota, shape and cap are
+    /// unchanged is this one's, shared, so its connections keep what they have spent; a changed quota starts a
+    /// new bucket, so it applies from the next call (with a full bucket: the old state was counted against
+    /// other numbers). Calls admitted before keep the bucket they were counted in.
+    pub fn reconfigured(
+        &self,
+        options: &QuotaOptions,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &Clock,
+    ) -> Self {
+        Self::build(Some(self), options, overrides, clock)
+    }
+
+    fn build(
+        running: Option<&Quotas>,
+        options: &QuotaOptions,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &Clock,
+    ) -> Self {
+        let bucket = |current: Option<&Arc<Bucket>>, limit, max_keys| {
+            let key = BucketKey { limit, max_keys };
+            match current {
+                Some(bucket) if bucket.key == key => Arc::clone(bucket),
+                _ => Arc::new(Bucket::new(key, clock)),
+            }
+        };
         let one = NonZeroUsize::MIN;
         Self {
-            default: Bucket::new(options.limit, clock, options.max_tracked_connections),
+            default: bucket(
+                running.map(|q| &q.default),
+                options.limit,
+                options.max_tracked_connections,
+            ),
             overrides: overrides
                 .into_iter()
-                .map(|(id, limit)| (id, Bucket::new(limit, clock, one)))
+                .map(|(id, limit)| {
+                    let current = running.and_then(|q| q.overrides.get(&id));
+                    let bucket = bucket(current, limit, one);
+                    (id, bucket)
+                })
                 .collect(),
         }
     }
@@ -571,5 +618,45 @@ mod tests {
             quotas.admit(&id("busy")).is_err(),
             "and it is still limited"
         );
+    }
+
+    #[test]
+    fn a_reconfiguration_keeps_what_unchanged_quotas_have_spent_and_starts_changed_ones_afresh() {
+        let clock = Clock::manual();
+        let s = settings(2, 3600, false, 10);
+        let limit = |calls| {
+            QuotaLimit::new(
+                NonZeroU32::new(calls).unwrap(),
+                NonZeroU64::new(3600).unwrap(),
+                false,
+            )
+            .unwrap()
+        };
+        let quotas = Quotas::new(
+            &s,
+            [(id("kept"), limit(1)), (id("raised"), limit(1))],
+            &clock,
+        );
+        for spent in ["default", "kept", "raised"] {
+            while quotas.admit(&id(spent)).is_ok() {}
+        }
+        let reloaded = quotas.reconfigured(
+            &s,
+            [(id("kept"), limit(1)), (id("raised"), limit(3))],
+            &clock,
+        );
+        assert!(
+            reloaded.admit(&id("default")).is_err(),
+            "the default bucket kept its state"
+        );
+        assert!(
+            reloaded.admit(&id("kept")).is_err(),
+            "an unchanged override kept its state"
+        );
+        let raised = reloaded.admit(&id("raised")).unwrap();
+        assert_eq!((raised.limit.calls().get(), raised.remaining), (3, 2));
+        // The global quota changed: every connection on it starts with a full bucket of the new size.
+        let global = quotas.reconfigured(&settings(5, 3600, false, 10), [], &clock);
+        assert_eq!(global.admit(&id("default")).unwrap().remaining, 4);
     }
 }

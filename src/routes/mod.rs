@@ -1,5 +1,7 @@
-//! The operations: one file each, collected with their descriptions.
+//! The operations: one file each, collected with their descriptions; and, apart from them, the administrator's
+//! endpoint ([`admin`]).
 
+pub mod admin;
 mod confirm_customer_agreement;
 mod get_agreement_metadata;
 mod get_all_customers;

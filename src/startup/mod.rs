@@ -1,12 +1,14 @@
 //! Building and running the server: `Application::build` binds (port 0 works, for tests), starts the embedded
 //! sandbox when the configuration names no Partner Center, and wires the gateway; `run_until_stopped` serves
-//! until the shutdown future completes, letting in-flight calls finish (see [`drain`]). With `server.tls` it
-//! serves HTTPS itself ([`tls`]). The administrator's commands that act on connections without serving,
-//! [`login`] and [`check`], reach Partner Center and the token authority through the same [`Upstreams`].
+//! until the shutdown future completes, letting in-flight calls finish (see [`drain`]), and reads the
+//! configuration again on SIGHUP or `POST /admin/reload` ([`reload`]). With `server.tls` it serves HTTPS itself
+//! ([`tls`]). The administrator's commands that act on connections without serving, [`login`] and [`check`],
+//! reach Partner Center and the token authority through the same [`Upstreams`].
 
 pub mod check;
 mod drain;
 pub mod login;
+mod reload;
 mod router;
 mod serve;
 mod tls;
@@ -16,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
@@ -24,8 +27,8 @@ use crate::config::{
 };
 use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
+use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
-use crate::quota::Quotas;
 use crate::sandbox::{self, SandboxHandle};
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
@@ -44,6 +47,7 @@ pub struct Application {
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
     header_timeout: Duration,
+    reloader: reload::Reloader,
 }
 
 impl Application {
@@ -53,12 +57,16 @@ impl Application {
 
     /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
     /// `clock`: tests move a manual clock instead of waiting.
-    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let registry = registry(&settings)?;
-        let overrides = settings
-            .connections
-            .iter()
-            .filter_map(|c| c.quota.map(|q| (c.id.clone(), q)));
+    pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let (live, _, _) = reload::snapshot(&settings, None, &clock)?;
+        // Registered before the gateway says it listens: SIGHUP's default action would end the process.
+        let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(signal) => Some(signal),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /admin/reload");
+                None
+            }
+        };
         let upstreams = Upstreams::start(&settings).await?;
         // The sandbox is the only issuer its profile trusts; its address is only known now.
         let issuers = match &upstreams.sandbox {
@@ -84,11 +92,13 @@ impl Application {
             settings.auth.leeway_secs,
             clock.clone(),
         );
+        let (reloads, reload_requests) = Reloads::new();
         let gateway = Gateway::new(Inner {
-            quotas: Quotas::new(&settings.quota, overrides, &clock),
+            live: ArcSwap::from_pointee(live),
+            reloads,
+            clock: clock.clone(),
             bearer,
             tokens: Arc::new(upstreams.token_source(&settings, &clock)),
-            registry,
             admission: Admission::new(
                 settings.upstream.max_concurrent_calls.get(),
                 settings.upstream.max_queued_calls,
@@ -129,15 +139,28 @@ impl Application {
         // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
         let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
         let router = router::router(gateway.clone(), demo);
+        let evict_every = Duration::from_secs(settings.quota.evict_interval_secs.get());
+        let shutdown_grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.get());
+        // The registry holds them now; a reload reads the file again rather than compare with these.
+        settings.connections = Vec::new();
+        let reloader = reload::Reloader {
+            gateway: gateway.clone(),
+            started: Arc::new(settings),
+            clock,
+            requests: reload_requests,
+            hangups,
+        };
         Ok(Self {
             listener,
             router,
             sandbox,
             gateway,
-            evict_every: Duration::from_secs(settings.quota.evict_interval_secs.get()),
+            evict_every,
             tls,
-            shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
-            header_timeout: Duration::from_millis(settings.server.header_timeout_ms.get()),
+            shutdown_grace,
+            header_timeout,
+            reloader,
         })
     }
 
@@ -170,6 +193,7 @@ impl Application {
             tls,
             shutdown_grace,
             header_timeout,
+            reloader,
         } = self;
         let gateway_tokens = Arc::clone(&gateway.tokens);
         let evictor = tokio::spawn(async move {
@@ -177,9 +201,10 @@ impl Application {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                gateway.quotas.evict_idle();
+                gateway.live.load().quotas.evict_idle();
             }
         });
+        let reloader = tokio::spawn(reloader.run());
         let in_flight = drain::InFlight::default();
         let router = router.layer(axum::middleware::from_fn_with_state(
             in_flight.clone(),
@@ -207,6 +232,8 @@ impl Application {
         // the exchange runs in a task of its own, so a call cut off here does not lose it; `settle` waits for an
         // exchange still under way, so that the process does not exit between the two.
         let served = drain::within_grace(served, stopping, shutdown_grace, &in_flight).await;
+        // No reload after this point: one could open refresh token stores that the settling below does not see.
+        reloader.abort();
         gateway_tokens.settle(SETTLE_EXCHANGES).await;
         evictor.abort();
         drop(sandbox);
@@ -214,14 +241,10 @@ impl Application {
     }
 }
 
-/// Every connection of the configuration with its credentials read (secrets, refresh token files), so a
-/// missing secret stops start-up instead of failing the first call.
-fn registry(settings: &Settings) -> Result<Registry, ConfigError> {
-    let mut connections = Vec::new();
-    for (i, c) in settings.connections.iter().enumerate() {
-        connections.push((c.api_key_sha256, connection(i, c)?));
-    }
-    Ok(Registry::new(connections))
+/// What start-up builds from the connections of `settings` (each one's credentials read, its keys registered,
+/// the quotas set up), as [`Application::build`] does it; it returns the registry. For benchmarks.
+pub fn registry(settings: &Settings, clock: &Clock) -> Result<Registry, ConfigError> {
+    reload::snapshot(settings, None, clock).map(|(live, _, _)| live.registry)
 }
 
 /// The `i`th connection of the configuration with its credentials read; an error names the key at fault.
@@ -232,10 +255,7 @@ fn connection(i: usize, c: &RegisteredConnection) -> Result<Connection, ConfigEr
             e.problem,
         )
     })?;
-    Ok(Connection {
-        id: c.id.clone(),
-        credentials,
-    })
+    Ok(Connection::new(c.id.clone(), credentials))
 }
 
 /// Partner Center and the token authority as this configuration reaches them, with the one HTTP client for
@@ -286,7 +306,6 @@ impl Upstreams {
             self.http.clone(),
             self.authority.clone(),
             settings.auth.scope.clone(),
-            settings.connections.len() as u64,
             breaker(&settings.upstream, "token authority", clock),
             clock.clone(),
         )

@@ -39,6 +39,8 @@ pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>
         .merge(operations)
         .merge(demo_routes.map(|r| r.with_state(())).unwrap_or_default())
         .merge(connector::router(documents))
+        // Outside the authentication layer: an admin key is not a connection's, and no quota counts it.
+        .merge(routes::admin::router())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

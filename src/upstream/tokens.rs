@@ -2,8 +2,9 @@
 //!
 //! Tokens are cached per connection with moka until five minutes before they expire. moka's `try_get_with`
 //! runs one initialiser per key and hands its result to every concurrent caller, which is what makes many
-//! concurrent cold calls on one connection cost exactly one token request. Keys are connection IDs and values
-//! are never shared between keys, so one connection's token is never used for another's call.
+//! concurrent cold calls on one connection cost exactly one token request. Keys are a connection's ID and
+//! instance (see [`Connection::instance`]) and values are never shared between keys, so one connection's token
+//! is never used for another's call, nor for the same connection after a reload changed its credentials.
 //!
 //! App+User connections hold a rolling refresh token: every exchange returns a new one and voids the old. The
 //! new one is written to disk (temp file, fsync, rename, fsync of the directory, mode 0600) before the access
@@ -36,10 +37,10 @@ const REFUSED_TOKEN_MIN_AGE: Duration = Duration::from_secs(60);
 
 struct RenewBeforeExpiry;
 
-impl Expiry<ConnectionId, Arc<AccessToken>> for RenewBeforeExpiry {
+impl Expiry<TokenKey, Arc<AccessToken>> for RenewBeforeExpiry {
     fn expire_after_create(
         &self,
-        _: &ConnectionId,
+        _: &TokenKey,
         token: &Arc<AccessToken>,
         now: Instant,
     ) -> Option<Duration> {
@@ -81,12 +82,19 @@ impl From<TokenError> for AppError {
     }
 }
 
+/// A connection's ID and instance.
+type TokenKey = (ConnectionId, u64);
+
+fn key(connection: &Connection) -> TokenKey {
+    (connection.id.clone(), connection.instance())
+}
+
 pub struct TokenSource {
     http: reqwest::Client,
     /// `{authority}` with no trailing slash.
     authority: String,
     scope: String,
-    cache: Cache<ConnectionId, Arc<AccessToken>>,
+    cache: Cache<TokenKey, Arc<AccessToken>>,
     breaker: Breaker,
     clock: Clock,
     /// Each refresh-token exchange holds a read lock from its request until its new token is on disk; shutdown
@@ -100,14 +108,13 @@ impl TokenSource {
         http: reqwest::Client,
         authority: String,
         scope: String,
-        max_connections: u64,
         breaker: Breaker,
         clock: Clock,
     ) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(max_connections.max(1))
-            .expire_after(RenewBeforeExpiry)
-            .build();
+        // No capacity: only registered connections have tokens here (a maker's own is never cached), each
+        // entry expires within its token's lifetime, and a reload drops the connections it removes or replaces
+        // (`forget_connection`), so the cache is bounded by the registry, which a reload may grow.
+        let cache = Cache::builder().expire_after(RenewBeforeExpiry).build();
         Self {
             http,
             authority,
@@ -124,7 +131,7 @@ impl TokenSource {
     /// failing until renewal time.
     pub async fn answered(
         &self,
-        connection: &ConnectionId,
+        connection: &Connection,
         token: &Arc<AccessToken>,
         status: StatusCode,
     ) {
@@ -135,11 +142,11 @@ impl TokenSource {
 
     /// Partner Center answered 401 to `refused`: drops it from the cache, so that the connection's next call
     /// fetches a new one, unless another call already replaced it or it is too young to be the problem.
-    async fn forget(&self, connection: &ConnectionId, refused: &Arc<AccessToken>) {
+    async fn forget(&self, connection: &Connection, refused: &Arc<AccessToken>) {
         let age =
             Duration::from_nanos(self.clock.now().saturating_sub(refused.fetched_at).as_u64());
         self.cache
-            .entry_by_ref(connection)
+            .entry_by_ref(&key(connection))
             .and_compute_with(|cached| {
                 std::future::ready(match cached {
                     Some(cached)
@@ -151,6 +158,12 @@ impl TokenSource {
                 })
             })
             .await;
+    }
+
+    /// Drops a connection's cached token: a reload removed the connection, or replaced it with one whose
+    /// credentials differ.
+    pub async fn forget_connection(&self, connection: &Connection) {
+        self.cache.invalidate(&key(connection)).await;
     }
 
     /// Waits, at most `limit`, for the refresh-token exchanges under way to be written to disk, and lets no
@@ -179,7 +192,7 @@ impl TokenSource {
                 .unwrap_or_else(|e| Err(TokenError::Invalid(format!("token fetch failed: {e}"))))
         };
         self.cache
-            .try_get_with(connection.id.clone(), fetch)
+            .try_get_with(key(connection), fetch)
             .await
             .map_err(|e| AppError::from((*e).clone()))
     }
@@ -239,6 +252,7 @@ impl TokenSource {
                     .map_err(|e| {
                         TokenError::Persist(format!("{}: {e}", refresh_token.path.display()))
                     })?;
+                    refresh_token.written(current.expose_secret());
                     tracing::info!(connection = %connection.id, "refresh token rolled and persisted");
                 }
                 Ok(Arc::new(token))

@@ -58,7 +58,23 @@ pub async fn spawn_toml(toml: &str) -> TestApp {
 /// The gateway on `clock` (quotas, JWKS refetch window, breaker cooldowns), so a test can move time instead of
 /// waiting for it.
 pub async fn spawn_toml_with_clock(toml: &str, clock: Clock) -> TestApp {
-    let settings = Settings::from_toml(toml).expect("test configuration is valid");
+    spawn_settings_with_clock(
+        Settings::from_toml(toml).expect("test configuration is valid"),
+        clock,
+    )
+    .await
+}
+
+/// The gateway on the configuration file at `path`, which a reload reads again.
+pub async fn spawn_file_with_clock(path: &Path, clock: Clock) -> TestApp {
+    spawn_settings_with_clock(
+        Settings::load(Some(path)).expect("test configuration is valid"),
+        clock,
+    )
+    .await
+}
+
+async fn spawn_settings_with_clock(settings: Settings, clock: Clock) -> TestApp {
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("application builds");

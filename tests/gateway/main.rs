@@ -18,6 +18,7 @@ mod paging;
 mod proxies;
 mod query;
 mod quota;
+mod reload;
 mod resilience;
 mod shutdown;
 mod tls;

@@ -11,15 +11,16 @@ use crate::common::*;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-/// The binary, killed when the test ends (passed or not) so that no server outlives its test.
-struct Gateway {
+/// The binary, killed when the test ends (passed or not) so that no server outlives its test. The reload tests
+/// signal it too.
+pub(crate) struct Gateway {
     child: Child,
     lines: mpsc::Receiver<String>,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Gateway {
-    fn start(config: &Path) -> Self {
+    pub(crate) fn start(config: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
             .arg("--config")
             .arg(config)
@@ -55,7 +56,7 @@ impl Gateway {
     }
 
     /// The first log line from now on that contains `needle`.
-    fn wait_for_line(&self, needle: &str) -> String {
+    pub(crate) fn wait_for_line(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -68,8 +69,13 @@ impl Gateway {
     }
 
     fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`) to the process.
+    pub(crate) fn signal(&self, name: &str) {
         let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
