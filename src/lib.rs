@@ -8,7 +8,7 @@
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
-//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`
+//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`, `telemetry`
 //! 2. components: `connection`, `quota`, `upstream`, `openapi`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
@@ -26,6 +26,8 @@
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
+//! - [`telemetry`]: the metrics' names, declared once, and the per-gateway recorder the components record
+//!   into (`startup` renders it for `GET /metrics`).
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
 //!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
 //!   nothing of the gateway.
@@ -61,6 +63,7 @@ pub mod domain;
 pub(crate) mod error;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
+pub mod telemetry;
 
 pub mod connection;
 pub(crate) mod openapi;

@@ -6,6 +6,7 @@
 
 mod auth;
 mod connections;
+mod metrics;
 mod quota;
 mod server;
 mod upstream;
@@ -21,6 +22,7 @@ use crate::quota::QuotaOptions;
 use crate::sandbox::SandboxOptions;
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use upstream::UpstreamSettings;
@@ -46,6 +48,8 @@ struct File {
     #[serde(default)]
     sandbox: SandboxOptions,
     #[serde(default)]
+    metrics: MetricsSettings,
+    #[serde(default)]
     connections: Vec<ConnectionSettings>,
 }
 
@@ -57,6 +61,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
+    pub metrics: MetricsSettings,
     pub connections: Vec<RegisteredConnection>,
 }
 
@@ -138,6 +143,7 @@ impl Settings {
             auth: file.auth,
             quota,
             sandbox: file.sandbox,
+            metrics: file.metrics,
         })
     }
 }

@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
 use super::Gateway;
+use super::observe::CalledOn;
 use crate::connection::bearer::BearerError;
 use crate::connection::{AccessToken, CallerConnection, X_API_KEY};
 use crate::error::AppError;
 use crate::quota::QuotaState;
+use crate::telemetry;
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -28,8 +30,19 @@ pub async fn authenticate(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let quota = match gateway.quotas.admit(caller.id()) {
-        Ok(state) => state,
+    let called_on = gateway
+        .metrics
+        .connection_label()
+        .then(|| CalledOn(caller.id().clone()));
+    let admitted = gateway.quotas.admit(caller.id());
+    count_decision(&gateway, called_on.as_ref(), &admitted);
+    let mut response = match admitted {
+        Ok(quota) => {
+            request.extensions_mut().insert(Arc::new(caller));
+            let mut response = next.run(request).await;
+            describe_quota(response.headers_mut(), &quota);
+            response
+        }
         Err(refused) => {
             tracing::info!(connection = %caller.id(), retry_after = refused.retry_after_secs, "over quota");
             let mut response = AppError::QuotaExceeded {
@@ -37,13 +50,42 @@ pub async fn authenticate(
             }
             .into_response();
             describe_quota(response.headers_mut(), &refused.state);
-            return response;
+            response
         }
     };
-    request.extensions_mut().insert(Arc::new(caller));
-    let mut response = next.run(request).await;
-    describe_quota(response.headers_mut(), &quota);
+    if let Some(called_on) = called_on {
+        response.extensions_mut().insert(called_on);
+    }
     response
+}
+
+/// Envoy's and Kong's three answers of a limiter: within the limit, near it (at least 80 % of what can be
+/// admitted at once is used, after this call), or over it (refused).
+fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static str {
+    match admitted {
+        Err(_) => "over_limit",
+        Ok(state) if u64::from(state.remaining) * 5 <= u64::from(state.limit.capacity().get()) => {
+            "near_limit"
+        }
+        Ok(_) => "within_limit",
+    }
+}
+
+fn count_decision(
+    gateway: &Gateway,
+    called_on: Option<&CalledOn>,
+    admitted: &Result<QuotaState, crate::quota::Refused>,
+) {
+    let decision = decision(admitted);
+    gateway.metrics.record(|| match called_on {
+        Some(CalledOn(id)) => metrics::counter!(
+            telemetry::QUOTA_DECISIONS,
+            "decision" => decision,
+            "connection" => id.to_string(),
+        )
+        .increment(1),
+        None => metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision).increment(1),
+    });
 }
 
 /// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft.

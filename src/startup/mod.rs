@@ -6,6 +6,7 @@
 
 pub mod check;
 mod drain;
+mod exporter;
 pub mod login;
 mod router;
 mod serve;
@@ -27,6 +28,7 @@ use crate::connection::{Connection, Registry};
 use crate::edge::{Gateway, Inner};
 use crate::quota::Quotas;
 use crate::sandbox::{self, SandboxHandle};
+use crate::telemetry::Metrics;
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
 use crate::upstream::tokens::TokenSource;
@@ -44,6 +46,9 @@ pub struct Application {
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
     header_timeout: Duration,
+    /// `metrics.listen`: `/metrics` alone on a listener of its own, instead of on the main one.
+    metrics_listener: Option<(TcpListener, axum::Router)>,
+    metrics_handle: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl Application {
@@ -59,7 +64,9 @@ impl Application {
             .connections
             .iter()
             .filter_map(|c| c.quota.map(|q| (c.id.clone(), q)));
-        let upstreams = Upstreams::start(&settings).await?;
+        let exporter = exporter::Exporter::new(settings.metrics.connection_label);
+        let mut upstreams = Upstreams::start(&settings).await?;
+        upstreams.metrics = exporter.metrics.clone();
         // The sandbox is the only issuer its profile trusts; its address is only known now.
         let issuers = match &upstreams.sandbox {
             Some(s) => vec![TrustedIssuer {
@@ -93,7 +100,8 @@ impl Application {
                 settings.upstream.max_concurrent_calls.get(),
                 settings.upstream.max_queued_calls,
                 Duration::from_millis(settings.upstream.queue_timeout_ms),
-            ),
+            )
+            .recorded(exporter.metrics.clone()),
             partner_center: upstreams.partner_center(&settings, &clock),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
@@ -117,6 +125,7 @@ impl Application {
             ),
             max_body_bytes: settings.server.max_body_bytes,
             body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),
+            metrics: exporter.metrics.clone(),
         });
         let tls = settings
             .server
@@ -128,7 +137,18 @@ impl Application {
         let sandbox = upstreams.sandbox;
         // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
         let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
-        let router = router::router(gateway.clone(), demo);
+        let (gw, handle) = (gateway.clone(), exporter.handle.clone());
+        let (scrape_on_main, metrics_listener) = match settings.metrics.listen {
+            Some(addr) => (
+                None,
+                Some((
+                    TcpListener::bind(addr).await?,
+                    exporter::router::<()>(gw, handle),
+                )),
+            ),
+            None => (Some(exporter::router(gw, handle)), None),
+        };
+        let router = router::router(gateway.clone(), demo, scrape_on_main);
         Ok(Self {
             listener,
             router,
@@ -138,7 +158,16 @@ impl Application {
             tls,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             header_timeout: Duration::from_millis(settings.server.header_timeout_ms.get()),
+            metrics_listener,
+            metrics_handle: exporter.handle,
         })
+    }
+
+    /// Where `/metrics` is served when `metrics.listen` gives it a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|(l, _)| l.local_addr().expect("a bound listener has an address"))
     }
 
     /// `https` when the gateway terminates TLS itself, `http` otherwise.
@@ -170,7 +199,27 @@ impl Application {
             tls,
             shutdown_grace,
             header_timeout,
+            metrics_listener,
+            metrics_handle,
         } = self;
+        // Histogram samples wait in the recorder until a scrape or an upkeep folds them into buckets; without a
+        // scraper they would pile up.
+        let upkeep = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                metrics_handle.run_upkeep();
+            }
+        });
+        // Plain HTTP on its own address, for a scraper on a private network; it stops with the process.
+        let metrics_server = metrics_listener.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let gateway_tokens = Arc::clone(&gateway.tokens);
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
@@ -209,6 +258,10 @@ impl Application {
         let served = drain::within_grace(served, stopping, shutdown_grace, &in_flight).await;
         gateway_tokens.settle(SETTLE_EXCHANGES).await;
         evictor.abort();
+        upkeep.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         drop(sandbox);
         served
     }
@@ -247,6 +300,8 @@ struct Upstreams {
     /// The token authority's, with no trailing slash.
     authority: String,
     http: reqwest::Client,
+    /// Where the components record; off for the administrator's commands, which serve no `/metrics`.
+    metrics: Metrics,
 }
 
 impl Upstreams {
@@ -278,6 +333,7 @@ impl Upstreams {
             base,
             authority,
             http,
+            metrics: Metrics::off(),
         })
     }
 
@@ -287,8 +343,9 @@ impl Upstreams {
             self.authority.clone(),
             settings.auth.scope.clone(),
             settings.connections.len() as u64,
-            breaker(&settings.upstream, "token authority", clock),
+            breaker(&settings.upstream, "token authority", clock).recorded(self.metrics.clone()),
             clock.clone(),
+            self.metrics.clone(),
         )
     }
 
@@ -297,7 +354,8 @@ impl Upstreams {
             self.http.clone(),
             self.base.clone(),
             settings.upstream.retry_policy(),
-            breaker(&settings.upstream, "Partner Center", clock),
+            breaker(&settings.upstream, "Partner Center", clock).recorded(self.metrics.clone()),
+            self.metrics.clone(),
         )
     }
 }
