@@ -44,7 +44,8 @@
 //!   the query parameters and error responses the operations share.
 //! - `edge`: shared state, extractors (`Caller`, `CustomerPath`, `QueryParams`, `LinkBase`, the call context),
 //!   answers and `nextLink` paging, the scheme and host that trusted proxies forward (`edge::forwarded`), and the
-//!   authentication middleware with the `RateLimit` headers.
+//!   authentication middleware with the `RateLimit` headers; `edge::observe` counts and times each call under its
+//!   operationId.
 //! - [`routes`]: one file per operation, collected with their descriptions.
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
@@ -54,7 +55,7 @@
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
 //!   builds the components from the settings and assembles the router with its middleware stack) and
 //!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
-//!   graceful drain); the administrator's `login` and `check`, over the same upstreams.
+//!   graceful drain); the Prometheus exporter behind `/metrics`, on the main listener or its own; the administrator's `login` and `check`, over the same upstreams.
 //! - [`cli`]: the command line.
 
 pub mod clock;

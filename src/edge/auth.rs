@@ -170,4 +170,32 @@ mod tests {
         assert_eq!(headers["ratelimit-policy"], "\"connection\";q=100;w=60");
         assert_eq!(headers["ratelimit"], "\"connection\";r=0;t=20");
     }
+
+    #[test]
+    fn near_limit_starts_at_80_percent_used_of_what_can_be_admitted_at_once() {
+        let state = |calls: u32, strict: bool, remaining: u32| {
+            let limit = QuotaLimit::new(
+                NonZeroU32::new(calls).unwrap(),
+                NonZeroU64::new(60).unwrap(),
+                strict,
+            )
+            .unwrap();
+            Ok(QuotaState {
+                limit,
+                remaining,
+                reset_secs: 0,
+            })
+        };
+        assert_eq!(decision(&state(100, false, 21)), "within_limit");
+        assert_eq!(decision(&state(100, false, 20)), "near_limit");
+        assert_eq!(decision(&state(100, false, 0)), "near_limit");
+        // A strict window admits half at once: 80 % of those 50 used leaves 10.
+        assert_eq!(decision(&state(100, true, 11)), "within_limit");
+        assert_eq!(decision(&state(100, true, 10)), "near_limit");
+        let refused = crate::quota::Refused {
+            retry_after_secs: 1,
+            state: state(100, false, 0).unwrap(),
+        };
+        assert_eq!(decision(&Err(refused)), "over_limit");
+    }
 }
