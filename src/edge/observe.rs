@@ -76,7 +76,7 @@ pub async fn observe(
     let response = next.run(request).await;
     drop(in_flight);
     let seconds = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16().to_string();
+    let status = telemetry::status_label(response.status().as_u16());
     let connection = response.extensions().get::<CalledOn>();
     metrics.record(|| {
         match connection {

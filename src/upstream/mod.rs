@@ -220,7 +220,7 @@ impl PartnerCenter {
     fn observe(&self, operation: &'static str, outcome: &Result<Reply, Failure>, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
         let status: metrics::SharedString = match outcome {
-            Ok(reply) => reply.status.as_u16().to_string().into(),
+            Ok(reply) => telemetry::status_label(reply.status.as_u16()),
             Err(failure) => failure.label().into(),
         };
         self.metrics.record(|| {
