@@ -265,6 +265,28 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_section_is_off_and_on_the_main_listener_by_default() {
+        let settings = Settings::from_toml("").unwrap();
+        assert!(!settings.metrics.connection_label);
+        assert_eq!(settings.metrics.listen, None);
+        let settings =
+            Settings::from_toml("[metrics]\nlisten = \"10.0.0.5:9090\"\nconnection_label = true\n")
+                .unwrap();
+        assert!(settings.metrics.connection_label);
+        assert_eq!(
+            settings.metrics.listen,
+            Some("10.0.0.5:9090".parse().unwrap())
+        );
+        for (toml, key) in [
+            ("[metrics]\nlisten = \"everywhere\"\n", "metrics.listen"),
+            ("[metrics]\nconection_label = true\n", "conection_label"),
+        ] {
+            let e = Settings::from_toml(toml).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+    }
+
+    #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
         let settings = Settings::from_toml(
             "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\", \"fd00::/8\"]\nforwarded_header = \"x-forwarded\"\n",

@@ -142,7 +142,9 @@ impl Application {
             Some(addr) => (
                 None,
                 Some((
-                    TcpListener::bind(addr).await?,
+                    TcpListener::bind(addr).await.map_err(|e| {
+                        ConfigError::key("metrics.listen", format!("cannot listen on {addr}: {e}"))
+                    })?,
                     exporter::router::<()>(gw, handle),
                 )),
             ),

@@ -344,6 +344,86 @@ async fn the_breaker_state_is_0_closed_then_2_open() {
 }
 
 #[tokio::test]
+async fn the_breaker_is_1_half_open_while_its_probe_is_out_then_0_closed() {
+    let server = mock_with_tokens("x").await;
+    // The probe's answer is slow enough to scrape while it is out, however loaded the machine.
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"id":"x"}"#, "application/json")
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // One failure opens it; a cooldown of zero makes the very next call its probe.
+    let extra = format!("{FAST}\nbreaker_failures = 1\nbreaker_cooldown_secs = 0\nmax_retries = 0");
+    let (app, _s) = gateway_on(&server.uri(), &server.uri(), &extra).await;
+    let state = |s: &Scrape| s.value("pcgw_breaker_state", &[("upstream", "Partner Center")]);
+    assert_eq!(app.get("app-key", &customer()).await.status(), 503);
+    assert_eq!(state(&scrape(&app).await), 2.0);
+    let gets =
+        |requests: Vec<wiremock::Request>| requests.iter().filter(|r| r.method == "GET").count();
+    let path = customer();
+    let (probe, during) = tokio::join!(app.get("app-key", &path), async {
+        while gets(server.received_requests().await.unwrap()) < 2 {
+            tokio::task::yield_now().await;
+        }
+        scrape(&app).await
+    });
+    assert_eq!(state(&during), 1.0);
+    assert_eq!(probe.status(), 200);
+    assert_eq!(state(&scrape(&app).await), 0.0);
+}
+
+#[tokio::test]
+async fn a_429_waited_out_is_a_throttled_retry() {
+    let pc = partner_center(
+        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        1,
+    )
+    .await;
+    let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), FAST).await;
+    let before = scrape(&app).await;
+    assert_eq!(app.get("app-key", &customer()).await.status(), 200);
+    let after = scrape(&app).await;
+    let throttled = [("reason", "throttled")];
+    assert_eq!(
+        after.value("pcgw_upstream_retries_total", &throttled)
+            - before.value("pcgw_upstream_retries_total", &throttled),
+        1.0
+    );
+    assert_eq!(
+        after.value(
+            "pcgw_upstream_duration_seconds_count",
+            &[("upstream_status", "429")]
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn a_metrics_address_that_cannot_be_bound_names_its_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let toml =
+        sandbox_profile(&state.path().join("rt")) + &format!("\n[metrics]\nlisten = \"{addr}\"\n");
+    let settings = partner_center_gateway::config::Settings::from_toml(&toml).unwrap();
+    let e = partner_center_gateway::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("the address is taken")
+        .to_string();
+    assert!(e.contains("metrics.listen"), "{e}");
+}
+
+#[tokio::test]
 async fn an_admission_refusal_is_counted() {
     let pc = partner_center(
         ResponseTemplate::new(200)
