@@ -424,33 +424,55 @@ async fn a_metrics_address_that_cannot_be_bound_names_its_key() {
 }
 
 #[tokio::test]
-async fn an_admission_refusal_is_counted() {
+async fn a_queued_call_is_the_queue_length_and_a_refusal_is_counted() {
     let pc = partner_center(
         ResponseTemplate::new(200)
             .set_body_raw(r#"{"id":"x"}"#, "application/json")
-            // Long enough for the second call to arrive while the first holds the one turn, however loaded.
+            // Long enough for the others to arrive while the first holds the one turn, however loaded.
             .set_delay(Duration::from_secs(2)),
         1,
     )
     .await;
-    let extra = "retry_base_delay_ms = 10\nmax_concurrent_calls = 1\nmax_queued_calls = 0";
+    let extra = "retry_base_delay_ms = 10\nmax_concurrent_calls = 1\nmax_queued_calls = 1";
     let (app, _s) = gateway_on(&pc.uri(), &pc.uri(), extra).await;
     let before = scrape(&app).await;
+    assert_eq!(before.value("pcgw_admission_queue_length", &[]), 0.0);
     let path = customer();
-    let (first, second) = tokio::join!(app.get("app-key", &path), async {
-        while pc
-            .received_requests()
+    let (first, second, (queued, third)) = tokio::join!(
+        app.get("app-key", &path),
+        async {
+            // Once the first call holds the one turn at Partner Center, the second waits in the queue.
+            while pc
+                .received_requests()
+                .await
+                .unwrap()
+                .iter()
+                .all(|r| r.method != "GET")
+            {
+                tokio::task::yield_now().await;
+            }
+            app.get("app-key", &path).await
+        },
+        async {
+            // A deadline, so that a queue length that never moves fails the test instead of hanging it.
+            let queued = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let scraped = scrape(&app).await;
+                    if scraped.value("pcgw_admission_queue_length", &[]) > 0.0 {
+                        break scraped;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
             .await
-            .unwrap()
-            .iter()
-            .all(|r| r.method != "GET")
-        {
-            tokio::task::yield_now().await;
+            .expect("the second call is queued while the first holds the turn");
+            (queued, app.get("app-key", &path).await)
         }
-        app.get("app-key", &customer()).await
-    });
+    );
+    assert_eq!(queued.value("pcgw_admission_queue_length", &[]), 1.0);
     assert_eq!(first.status(), 200);
-    assert_eq!(second.status(), 503);
+    assert_eq!(second.status(), 200, "the queued call got its turn");
+    assert_eq!(third.status(), 503, "the queue was full");
     let after = scrape(&app).await;
     let full = [("reason", "queue_full")];
     assert_eq!(
