@@ -8,7 +8,7 @@
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
-//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`
+//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`, `telemetry`
 //! 2. components: `connection`, `quota`, `upstream`, `openapi`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
@@ -27,6 +27,8 @@
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
+//! - [`telemetry`]: the metrics' names, declared once, and the per-gateway recorder the components record
+//!   into (`startup` renders it for `GET /metrics`).
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
 //!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
 //!   nothing of the gateway.
@@ -44,7 +46,8 @@
 //! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
 //!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the scheme and
 //!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
-//!   `RateLimit` headers (and the admin key's check).
+//!   `RateLimit` headers (and the admin key's check); `edge::observe` counts and times each call under its
+//!   operationId.
 //! - [`routes`]: one file per operation, collected with their descriptions; the admin endpoint (`routes::admin`).
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
@@ -54,8 +57,8 @@
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
 //!   builds the components from the settings and assembles the router with its middleware stack),
 //!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
-//!   graceful drain), the reload on SIGHUP or `POST /admin/reload`, and the administrator's `login` and
-//!   `check`, over the same upstreams.
+//!   graceful drain), the reload on SIGHUP or `POST /admin/reload`, the Prometheus exporter behind `/metrics`
+//!   (on the main listener or its own), and the administrator's `login` and `check`, over the same upstreams.
 //! - [`cli`]: the command line (`keys` among its subcommands).
 
 pub mod clock;
@@ -64,6 +67,7 @@ pub mod domain;
 pub(crate) mod error;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
+pub mod telemetry;
 
 pub mod connection;
 pub(crate) mod openapi;

@@ -355,6 +355,7 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
         let issuer = pc.uri();
         async move {
             let state = tempfile::tempdir().unwrap();
+            // Connection IDs on the metrics too: what the scan below proves is that they are all that shows.
             let toml = profile(
                 &partner_center,
                 &authority,
@@ -363,7 +364,7 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
                 &secret_files,
                 state.path(),
                 extra,
-            );
+            ) + "\n[metrics]\nconnection_label = true\n";
             (spawn_toml(&toml).await, state, toml)
         }
     };
@@ -495,6 +496,15 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
         let response = call(&main, who, path).await;
         assert_eq!(scan.answer(step, response, 504).await, "GatewayTimeout");
     }
+    // After every path above has left its numbers there.
+    let metrics = main.client.get(main.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let scraped = metrics.text().await.unwrap();
+    scan.check("the metrics", &scraped);
+    assert!(
+        scraped.contains("connection=\"user\""),
+        "the metrics carry connection IDs, so the scan saw them: {scraped}"
+    );
     main.stop().await;
 
     let (down, _state, _) = gateway(

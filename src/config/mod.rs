@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod connections;
 mod file;
+mod metrics;
 mod quota;
 mod server;
 mod upstream;
@@ -27,6 +28,7 @@ pub use admin::AdminSettings;
 pub use api_keys::{Expiry, KeyHashes, KeySettings};
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use upstream::UpstreamSettings;
@@ -53,6 +55,8 @@ struct File {
     sandbox: SandboxOptions,
     #[serde(default)]
     admin: AdminSettings,
+    #[serde(default)]
+    metrics: MetricsSettings,
 }
 
 /// The configuration, checked, in the components' own types.
@@ -63,6 +67,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
+    pub metrics: MetricsSettings,
     pub connections: Vec<RegisteredConnection>,
     /// The keys of `POST /admin/reload`; none: the endpoint is off.
     pub admin_keys: Vec<ApiKey>,
@@ -219,6 +224,7 @@ impl Settings {
             auth: file.auth,
             quota,
             sandbox: file.sandbox,
+            metrics: file.metrics,
         })
     }
 }
@@ -346,6 +352,28 @@ mod tests {
         // Strict windows spread half the calls over the period: a step that is fine there is accepted.
         Settings::from_toml("[quota]\ncalls = 4294967295\nperiod_secs = 1\nstrict_window = true\n")
             .unwrap();
+    }
+
+    #[test]
+    fn the_metrics_section_is_off_and_on_the_main_listener_by_default() {
+        let settings = Settings::from_toml("").unwrap();
+        assert!(!settings.metrics.connection_label);
+        assert_eq!(settings.metrics.listen, None);
+        let settings =
+            Settings::from_toml("[metrics]\nlisten = \"10.0.0.5:9090\"\nconnection_label = true\n")
+                .unwrap();
+        assert!(settings.metrics.connection_label);
+        assert_eq!(
+            settings.metrics.listen,
+            Some("10.0.0.5:9090".parse().unwrap())
+        );
+        for (toml, key) in [
+            ("[metrics]\nlisten = \"everywhere\"\n", "metrics.listen"),
+            ("[metrics]\nconection_label = true\n", "conection_label"),
+        ] {
+            let e = Settings::from_toml(toml).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]

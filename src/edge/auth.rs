@@ -15,10 +15,12 @@ use secrecy::SecretString;
 
 use super::Gateway;
 use super::live::Snapshot;
+use super::observe::CalledOn;
 use crate::connection::bearer::BearerError;
 use crate::connection::{AccessToken, CallerConnection, Lookup, X_API_KEY};
 use crate::error::AppError;
 use crate::quota::QuotaState;
+use crate::telemetry;
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -33,8 +35,19 @@ pub async fn authenticate(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let quota = match live.quotas.admit(caller.id()) {
-        Ok(state) => state,
+    let called_on = gateway
+        .metrics
+        .connection_label()
+        .then(|| CalledOn(caller.id().clone()));
+    let admitted = live.quotas.admit(caller.id());
+    count_decision(&gateway, called_on.as_ref(), &admitted);
+    let mut response = match admitted {
+        Ok(quota) => {
+            request.extensions_mut().insert(Arc::new(caller));
+            let mut response = next.run(request).await;
+            describe_quota(response.headers_mut(), &quota);
+            response
+        }
         Err(refused) => {
             tracing::info!(connection = %caller.id(), retry_after = refused.retry_after_secs, "over quota");
             let mut response = AppError::QuotaExceeded {
@@ -42,13 +55,42 @@ pub async fn authenticate(
             }
             .into_response();
             describe_quota(response.headers_mut(), &refused.state);
-            return response;
+            response
         }
     };
-    request.extensions_mut().insert(Arc::new(caller));
-    let mut response = next.run(request).await;
-    describe_quota(response.headers_mut(), &quota);
+    if let Some(called_on) = called_on {
+        response.extensions_mut().insert(called_on);
+    }
     response
+}
+
+/// Envoy's and Kong's three answers of a limiter: within the limit, near it (at least 80 % of what can be
+/// admitted at once is used, after this call), or over it (refused).
+fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static str {
+    match admitted {
+        Err(_) => "over_limit",
+        Ok(state) if u64::from(state.remaining) * 5 <= u64::from(state.limit.capacity().get()) => {
+            "near_limit"
+        }
+        Ok(_) => "within_limit",
+    }
+}
+
+fn count_decision(
+    gateway: &Gateway,
+    called_on: Option<&CalledOn>,
+    admitted: &Result<QuotaState, crate::quota::Refused>,
+) {
+    let decision = decision(admitted);
+    gateway.metrics.record(|| match called_on {
+        Some(CalledOn(id)) => metrics::counter!(
+            telemetry::QUOTA_DECISIONS,
+            "decision" => decision,
+            "connection" => id.to_string(),
+        )
+        .increment(1),
+        None => metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision).increment(1),
+    });
 }
 
 /// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft.
@@ -180,5 +222,33 @@ mod tests {
         describe_quota(&mut headers, &state);
         assert_eq!(headers["ratelimit-policy"], "\"connection\";q=100;w=60");
         assert_eq!(headers["ratelimit"], "\"connection\";r=0;t=20");
+    }
+
+    #[test]
+    fn near_limit_starts_at_80_percent_used_of_what_can_be_admitted_at_once() {
+        let state = |calls: u32, strict: bool, remaining: u32| {
+            let limit = QuotaLimit::new(
+                NonZeroU32::new(calls).unwrap(),
+                NonZeroU64::new(60).unwrap(),
+                strict,
+            )
+            .unwrap();
+            Ok(QuotaState {
+                limit,
+                remaining,
+                reset_secs: 0,
+            })
+        };
+        assert_eq!(decision(&state(100, false, 21)), "within_limit");
+        assert_eq!(decision(&state(100, false, 20)), "near_limit");
+        assert_eq!(decision(&state(100, false, 0)), "near_limit");
+        // A strict window admits half at once: 80 % of those 50 used leaves 10.
+        assert_eq!(decision(&state(100, true, 11)), "within_limit");
+        assert_eq!(decision(&state(100, true, 10)), "near_limit");
+        let refused = crate::quota::Refused {
+            retry_after_secs: 1,
+            state: state(100, false, 0).unwrap(),
+        };
+        assert_eq!(decision(&Err(refused)), "over_limit");
     }
 }

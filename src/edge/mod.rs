@@ -5,6 +5,7 @@ pub mod auth;
 mod customer_path;
 pub mod forwarded;
 pub mod live;
+pub mod observe;
 pub mod paging;
 
 use std::ops::Deref;
@@ -22,6 +23,7 @@ use crate::connection::CallerConnection;
 use crate::connection::bearer::BearerValidator;
 use crate::correlation;
 use crate::error::AppError;
+use crate::telemetry::Metrics;
 use crate::upstream::breaker::Admission;
 use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
@@ -54,6 +56,7 @@ pub struct Inner {
     pub trusted_proxies: TrustedProxies,
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
+    pub metrics: Metrics,
 }
 
 impl Deref for Gateway {
@@ -200,6 +203,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CallContext {
         Ok(CallContext {
             correlation_id: correlation::current().unwrap_or_else(uuid::Uuid::new_v4),
             locale: parts.headers.get(header::ACCEPT_LANGUAGE).and_then(locale),
+            operation: parts
+                .extensions
+                .get::<observe::Operation>()
+                .map_or("unknown", |operation| operation.0),
         })
     }
 }

@@ -70,6 +70,11 @@ impl QuotaLimit {
         self.period_secs
     }
 
+    /// The most calls admitted at once, from a quiet start: `calls`, or in a strict window its first half.
+    pub fn capacity(&self) -> NonZeroU32 {
+        self.shape.burst
+    }
+
     pub(super) fn shape(&self) -> Shape {
         self.shape
     }

@@ -7,6 +7,7 @@
 
 pub mod check;
 mod drain;
+mod exporter;
 pub mod login;
 mod reload;
 mod router;
@@ -30,6 +31,7 @@ use crate::connection::{Connection, Registry};
 use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
 use crate::sandbox::{self, SandboxHandle};
+use crate::telemetry::Metrics;
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
 use crate::upstream::tokens::TokenSource;
@@ -48,6 +50,9 @@ pub struct Application {
     shutdown_grace: Duration,
     header_timeout: Duration,
     reloader: reload::Reloader,
+    /// `metrics.listen`: `/metrics` alone on a listener of its own, instead of on the main one.
+    metrics_listener: Option<(TcpListener, axum::Router)>,
+    metrics_handle: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl Application {
@@ -67,7 +72,9 @@ impl Application {
                 None
             }
         };
-        let upstreams = Upstreams::start(&settings).await?;
+        let exporter = exporter::Exporter::new(settings.metrics.connection_label);
+        let mut upstreams = Upstreams::start(&settings).await?;
+        upstreams.metrics = exporter.metrics.clone();
         // The sandbox is the only issuer its profile trusts; its address is only known now.
         let issuers = match &upstreams.sandbox {
             Some(s) => vec![TrustedIssuer {
@@ -103,7 +110,8 @@ impl Application {
                 settings.upstream.max_concurrent_calls.get(),
                 settings.upstream.max_queued_calls,
                 Duration::from_millis(settings.upstream.queue_timeout_ms),
-            ),
+            )
+            .recorded(exporter.metrics.clone()),
             partner_center: upstreams.partner_center(&settings, &clock),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
@@ -127,6 +135,7 @@ impl Application {
             ),
             max_body_bytes: settings.server.max_body_bytes,
             body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),
+            metrics: exporter.metrics.clone(),
         });
         let tls = settings
             .server
@@ -138,7 +147,20 @@ impl Application {
         let sandbox = upstreams.sandbox;
         // Lets a maker try the OAuth path (from Swagger UI, or curl) with tokens of made-up users.
         let demo = sandbox.as_ref().map(|sandbox| sandbox.demo_routes());
-        let router = router::router(gateway.clone(), demo);
+        let (gw, handle) = (gateway.clone(), exporter.handle.clone());
+        let (scrape_on_main, metrics_listener) = match settings.metrics.listen {
+            Some(addr) => (
+                None,
+                Some((
+                    TcpListener::bind(addr).await.map_err(|e| {
+                        ConfigError::key("metrics.listen", format!("cannot listen on {addr}: {e}"))
+                    })?,
+                    exporter::router::<()>(gw, handle),
+                )),
+            ),
+            None => (Some(exporter::router(gw, handle)), None),
+        };
+        let router = router::router(gateway.clone(), demo, scrape_on_main);
         let evict_every = Duration::from_secs(settings.quota.evict_interval_secs.get());
         let shutdown_grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.get());
@@ -161,7 +183,16 @@ impl Application {
             shutdown_grace,
             header_timeout,
             reloader,
+            metrics_listener,
+            metrics_handle: exporter.handle,
         })
+    }
+
+    /// Where `/metrics` is served when `metrics.listen` gives it a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|(l, _)| l.local_addr().expect("a bound listener has an address"))
     }
 
     /// `https` when the gateway terminates TLS itself, `http` otherwise.
@@ -194,7 +225,27 @@ impl Application {
             shutdown_grace,
             header_timeout,
             reloader,
+            metrics_listener,
+            metrics_handle,
         } = self;
+        // Histogram samples wait in the recorder until a scrape or an upkeep folds them into buckets; without a
+        // scraper they would pile up.
+        let upkeep = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                metrics_handle.run_upkeep();
+            }
+        });
+        // Plain HTTP on its own address, for a scraper on a private network; it stops with the process.
+        let metrics_server = metrics_listener.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let gateway_tokens = Arc::clone(&gateway.tokens);
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
@@ -236,6 +287,10 @@ impl Application {
         reloader.abort();
         gateway_tokens.settle(SETTLE_EXCHANGES).await;
         evictor.abort();
+        upkeep.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         drop(sandbox);
         served
     }
@@ -267,6 +322,8 @@ struct Upstreams {
     /// The token authority's, with no trailing slash.
     authority: String,
     http: reqwest::Client,
+    /// Where the components record; off for the administrator's commands, which serve no `/metrics`.
+    metrics: Metrics,
 }
 
 impl Upstreams {
@@ -298,6 +355,7 @@ impl Upstreams {
             base,
             authority,
             http,
+            metrics: Metrics::off(),
         })
     }
 
@@ -306,8 +364,9 @@ impl Upstreams {
             self.http.clone(),
             self.authority.clone(),
             settings.auth.scope.clone(),
-            breaker(&settings.upstream, "token authority", clock),
+            breaker(&settings.upstream, "token authority", clock).recorded(self.metrics.clone()),
             clock.clone(),
+            self.metrics.clone(),
         )
     }
 
@@ -316,7 +375,8 @@ impl Upstreams {
             self.http.clone(),
             self.base.clone(),
             settings.upstream.retry_policy(),
-            breaker(&settings.upstream, "Partner Center", clock),
+            breaker(&settings.upstream, "Partner Center", clock).recorded(self.metrics.clone()),
+            self.metrics.clone(),
         )
     }
 }

@@ -1,7 +1,10 @@
 //! The whole application's router: the operations behind authentication, the documents, and the middleware
 //! stack around everything.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::Router;
+use axum::http::Method;
 use axum::http::header;
 use axum::middleware;
 use axum::routing::get;
@@ -13,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::connection::X_API_KEY;
 use crate::connector;
 use crate::correlation;
+use crate::edge::observe::{self, OperationIds};
 use crate::edge::{Gateway, auth};
 use crate::error::AppError;
 use crate::routes;
@@ -20,13 +24,23 @@ use crate::routes;
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 /// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
 /// `/openapi.json` (never in the connector package).
-pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>) -> Router {
+/// `metrics` is `/metrics`, when it is served on the main listener.
+pub fn router(
+    gateway: Gateway,
+    demo: Option<(Router, utoipa::openapi::OpenApi)>,
+    metrics: Option<Router<Gateway>>,
+) -> Router {
     let (operations, api) = routes::operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
         // mistyped path is a plain 404 that costs the caller nothing.
         .route_layer(middleware::from_fn_with_state(
             gateway.clone(),
             auth::authenticate,
+        ))
+        // Outside authentication, so that a refused call counts as its operation's call too.
+        .route_layer(middleware::from_fn_with_state(
+            (gateway.clone(), operation_ids()),
+            observe::observe,
         ))
         .split_for_parts();
     // The documents are built here, once, so serving them costs nothing per call.
@@ -41,6 +55,7 @@ pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>
         .merge(connector::router(documents))
         // Outside the authentication layer: an admin key is not a connection's, and no quota counts it.
         .merge(routes::admin::router())
+        .merge(metrics.unwrap_or_default())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
@@ -64,4 +79,31 @@ pub fn router(gateway: Gateway, demo: Option<(Router, utoipa::openapi::OpenApi)>
                 })),
         )
         .with_state(gateway)
+}
+
+/// Each operation's operationId by path and method, read from the document its routes are declared with. The
+/// strings live as long as the process: the operations are the same for every gateway it builds, so they are
+/// made once.
+fn operation_ids() -> Arc<OperationIds> {
+    static IDS: OnceLock<Arc<OperationIds>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let api = routes::operations().into_openapi();
+        let mut found = Vec::new();
+        for (path, item) in api.paths.paths {
+            for (method, operation) in [
+                (Method::GET, item.get),
+                (Method::POST, item.post),
+                (Method::PUT, item.put),
+                (Method::PATCH, item.patch),
+                (Method::DELETE, item.delete),
+            ] {
+                if let Some(id) = operation.and_then(|o| o.operation_id) {
+                    let id: &'static str = Box::leak(id.into_boxed_str());
+                    found.push((path.clone(), method, id));
+                }
+            }
+        }
+        Arc::new(OperationIds::new(found))
+    })
+    .clone()
 }

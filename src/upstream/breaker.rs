@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::telemetry::{self, Metrics};
 
 #[derive(Debug)]
 enum State {
@@ -43,6 +44,7 @@ pub struct Breaker {
     state: Mutex<State>,
     /// Numbers the probes, so that a probe given up late cannot reopen a breaker that a newer probe is testing.
     probes: AtomicU64,
+    metrics: Metrics,
 }
 
 /// A call the breaker let through. [`Admitted::record`] gives its verdict; a probe dropped without one (its
@@ -102,7 +104,29 @@ impl Breaker {
                 consecutive_failures: 0,
             }),
             probes: AtomicU64::new(0),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// Publishes the breaker's state into `metrics` (closed now), and from then on at every change.
+    pub fn recorded(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self.publish(&State::Closed {
+            consecutive_failures: 0,
+        });
+        self
+    }
+
+    fn publish(&self, state: &State) {
+        let value = match state {
+            State::Closed { .. } => 0.0,
+            State::HalfOpen { .. } => 1.0,
+            State::Open { .. } => 2.0,
+        };
+        let upstream = self.name;
+        self.metrics.record(|| {
+            metrics::gauge!(telemetry::BREAKER_STATE, "upstream" => upstream).set(value)
+        });
     }
 
     /// May a call go out now? If not, how long until one may.
@@ -118,6 +142,7 @@ impl Breaker {
                 if now >= until {
                     let probe = self.probes.fetch_add(1, Ordering::Relaxed);
                     *state = State::HalfOpen { probe };
+                    self.publish(&state);
                     tracing::info!(upstream = self.name, "circuit half-open: sending one probe");
                     Ok(Admitted {
                         breaker: self,
@@ -142,6 +167,7 @@ impl Breaker {
             *state = State::Open {
                 until: self.clock.now() + self.cooldown,
             };
+            self.publish(&state);
         }
     }
 
@@ -176,6 +202,7 @@ impl Breaker {
                 }
             }
         };
+        self.publish(&state);
     }
 
     pub fn name(&self) -> &'static str {
@@ -195,6 +222,7 @@ pub struct Admission {
     queued: AtomicUsize,
     max_queued: usize,
     queue_timeout: Duration,
+    metrics: Metrics,
 }
 
 impl Admission {
@@ -204,7 +232,26 @@ impl Admission {
             queued: AtomicUsize::new(0),
             max_queued,
             queue_timeout,
+            metrics: Metrics::off(),
         }
+    }
+
+    /// Counts refusals into `metrics`.
+    pub fn recorded(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Calls waiting for a turn now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, reason: &'static str) -> AppError {
+        self.metrics.record(|| {
+            metrics::counter!(telemetry::ADMISSION_REFUSALS, "reason" => reason).increment(1)
+        });
+        AppError::Overloaded
     }
 
     pub async fn enter(&self) -> Result<SemaphorePermit<'_>, AppError> {
@@ -213,11 +260,11 @@ impl Admission {
         }
         let place = QueuePlace::take(&self.queued);
         if place.ahead >= self.max_queued {
-            return Err(AppError::Overloaded);
+            return Err(self.refuse("queue_full"));
         }
         match tokio::time::timeout(self.queue_timeout, self.permits.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(AppError::Overloaded),
+            _ => Err(self.refuse("queue_timeout")),
         }
     }
 }

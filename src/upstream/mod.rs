@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::connection::AccessToken;
 use crate::domain::ContinuationToken;
 use crate::error::AppError;
+use crate::telemetry::{self, Metrics};
 use breaker::Breaker;
 use retry::{RetryPolicy, parse_retry_after};
 
@@ -32,6 +33,8 @@ static X_LOCALE: HeaderName = HeaderName::from_static("x-locale");
 pub struct CallContext {
     pub correlation_id: Uuid,
     pub locale: Option<HeaderValue>,
+    /// The operationId the call is answering, for the metrics' `operation` label.
+    pub operation: &'static str,
 }
 
 pub struct UpstreamRequest<'a> {
@@ -66,6 +69,7 @@ pub struct PartnerCenter {
     base: String,
     retry: RetryPolicy,
     breaker: Breaker,
+    metrics: Metrics,
 }
 
 /// How an attempt failed to produce a whole answer.
@@ -82,6 +86,16 @@ enum Failure {
 }
 
 impl Failure {
+    /// The metrics' name for it, as `reason` of a retry and `upstream_status` of an attempt.
+    fn label(&self) -> &'static str {
+        match self {
+            Failure::Connect(_) => "connect",
+            Failure::Timeout(_) => "timeout",
+            Failure::NoAnswer(_) => "no_answer",
+            Failure::BodyCut(_) => "body_cut",
+        }
+    }
+
     fn into_error(self) -> AppError {
         match self {
             Failure::Timeout(e) => AppError::GatewayTimeout(e.to_string()),
@@ -93,12 +107,19 @@ impl Failure {
 }
 
 impl PartnerCenter {
-    pub fn new(http: reqwest::Client, base: String, retry: RetryPolicy, breaker: Breaker) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        base: String,
+        retry: RetryPolicy,
+        breaker: Breaker,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             http,
             base,
             retry,
             breaker,
+            metrics,
         }
     }
 
@@ -141,9 +162,11 @@ impl PartnerCenter {
                 true => None,
                 false => Some(self.breaker.admit()?),
             };
+            let attempt_started = Instant::now();
             let outcome = self
                 .attempt(&url, &bearer, &request_id, ctx, &request)
                 .await;
+            self.observe(ctx.operation, &outcome, attempt_started);
             if let Some(admitted) = admitted {
                 admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
             }
@@ -160,6 +183,7 @@ impl PartnerCenter {
                         // Waiting would overrun the budget: hand the wait to the caller instead.
                         return Ok(reply.with_retry_after(wait));
                     }
+                    self.retried("throttled");
                     wait
                 }
                 Ok(reply) if reply.status.is_server_error() && !is_write && may_retry => {
@@ -167,6 +191,7 @@ impl PartnerCenter {
                     if !within_budget(wait) {
                         return Ok(reply);
                     }
+                    self.retried("server_error");
                     wait
                 }
                 Ok(reply) => return Ok(reply),
@@ -183,12 +208,34 @@ impl PartnerCenter {
                         return Err(failure.into_error());
                     }
                     tracing::info!(retry = retry + 1, ?failure, "retrying Partner Center call");
+                    self.retried(failure.label());
                     wait
                 }
             };
             tokio::time::sleep(wait).await;
             retry += 1;
         }
+    }
+
+    fn observe(&self, operation: &'static str, outcome: &Result<Reply, Failure>, started: Instant) {
+        let seconds = started.elapsed().as_secs_f64();
+        let status: metrics::SharedString = match outcome {
+            Ok(reply) => telemetry::status_label(reply.status.as_u16()),
+            Err(failure) => failure.label().into(),
+        };
+        self.metrics.record(|| {
+            metrics::histogram!(
+                telemetry::UPSTREAM_DURATION,
+                "operation" => operation,
+                "upstream_status" => status,
+            )
+            .record(seconds)
+        });
+    }
+
+    fn retried(&self, reason: &'static str) {
+        self.metrics
+            .record(|| metrics::counter!(telemetry::RETRIES, "reason" => reason).increment(1));
     }
 
     async fn attempt(

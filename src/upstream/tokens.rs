@@ -27,6 +27,7 @@ use crate::clock::Clock;
 use crate::connection::{AccessToken, Connection, Credentials, write_atomically};
 use crate::domain::ConnectionId;
 use crate::error::AppError;
+use crate::telemetry::{self, Metrics};
 
 /// Tokens are renewed this long before they expire, so a token never expires in flight.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
@@ -101,6 +102,7 @@ pub struct TokenSource {
     /// takes the write lock, so the process never exits between the authority voiding a token and the disk
     /// holding its successor.
     exchanges: tokio::sync::RwLock<()>,
+    metrics: Metrics,
 }
 
 impl TokenSource {
@@ -110,6 +112,7 @@ impl TokenSource {
         scope: String,
         breaker: Breaker,
         clock: Clock,
+        metrics: Metrics,
     ) -> Self {
         // No capacity: only registered connections have tokens here (a maker's own is never cached), each
         // entry expires within its token's lifetime, and a reload drops the connections it removes or replaces
@@ -123,6 +126,7 @@ impl TokenSource {
             breaker,
             clock,
             exchanges: tokio::sync::RwLock::new(()),
+            metrics,
         }
     }
 
@@ -182,6 +186,13 @@ impl TokenSource {
         self: &Arc<Self>,
         connection: &Arc<Connection>,
     ) -> Result<Arc<AccessToken>, AppError> {
+        if let Some(token) = self.cache.get(&key(connection)).await {
+            self.metrics
+                .record(|| metrics::counter!(telemetry::TOKEN_CACHE_HITS).increment(1));
+            return Ok(token);
+        }
+        self.metrics
+            .record(|| metrics::counter!(telemetry::TOKEN_CACHE_MISSES).increment(1));
         let (source, owned) = (Arc::clone(self), Arc::clone(connection));
         // The fetch runs in a task of its own, which finishes even if the call that started it is dropped (its
         // caller hung up, or a shutdown cut it off): an App+User exchange voids the old refresh token at the
@@ -216,7 +227,7 @@ impl TokenSource {
                     ("client_secret", client_secret.expose_secret()),
                     ("scope", scope),
                 ];
-                let reply = self.request(&url, &form).await?;
+                let reply = self.request(&url, &form, "client_credentials").await?;
                 Ok(Arc::new(reply.access_token(self.clock.now())))
             }
             Credentials::AppUser {
@@ -237,22 +248,27 @@ impl TokenSource {
                 if let Some(secret) = client_secret {
                     form.push(("client_secret", secret.expose_secret()));
                 }
-                let reply = self.request(&url, &form).await?;
+                let reply = self.roll_failed(self.request(&url, &form, "refresh_token").await)?;
                 let token = reply.access_token(self.clock.now());
                 if let Some(rolled) = reply.refresh_token {
                     // Memory first: even if the disk write fails, this process keeps a token that works.
                     *current = rolled;
                     let path = refresh_token.path.clone();
                     let value = SecretString::from(current.expose_secret());
-                    tokio::task::spawn_blocking(move || {
+                    let written = tokio::task::spawn_blocking(move || {
                         write_atomically(&path, value.expose_secret())
                     })
                     .await
-                    .map_err(|e| TokenError::Persist(e.to_string()))?
-                    .map_err(|e| {
-                        TokenError::Persist(format!("{}: {e}", refresh_token.path.display()))
-                    })?;
+                    .map_err(|e| TokenError::Persist(e.to_string()))
+                    .and_then(|written| {
+                        written.map_err(|e| {
+                            TokenError::Persist(format!("{}: {e}", refresh_token.path.display()))
+                        })
+                    });
+                    self.roll_failed(written)?;
                     refresh_token.written(current.expose_secret());
+                    self.metrics
+                        .record(|| metrics::counter!(telemetry::REFRESH_TOKEN_ROLLS).increment(1));
                     tracing::info!(connection = %connection.id, "refresh token rolled and persisted");
                 }
                 Ok(Arc::new(token))
@@ -260,7 +276,39 @@ impl TokenSource {
         }
     }
 
-    async fn request(&self, url: &str, form: &[(&str, &str)]) -> Result<TokenReply, TokenError> {
+    /// Counts a refresh-token exchange that failed, at whichever step.
+    fn roll_failed<T>(&self, step: Result<T, TokenError>) -> Result<T, TokenError> {
+        if step.is_err() {
+            self.metrics
+                .record(|| metrics::counter!(telemetry::REFRESH_TOKEN_FAILURES).increment(1));
+        }
+        step
+    }
+
+    async fn request(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        grant: &'static str,
+    ) -> Result<TokenReply, TokenError> {
+        let started = Instant::now();
+        let result = self.request_once(url, form).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics.record(|| {
+            metrics::counter!(telemetry::TOKEN_REQUESTS, "grant" => grant, "outcome" => outcome)
+                .increment(1);
+            metrics::histogram!(telemetry::TOKEN_REQUEST_DURATION, "grant" => grant)
+                .record(seconds);
+        });
+        result
+    }
+
+    async fn request_once(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<TokenReply, TokenError> {
         let admitted = self
             .breaker
             .admit()

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The embedded sandbox, in the sandbox profile.
     pub sandbox: Option<Arc<SandboxHandle>>,
+    /// `http://` and the address of `/metrics`'s own listener, when `metrics.listen` gives it one.
+    pub metrics_address: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _state: Option<tempfile::TempDir>,
@@ -80,6 +82,7 @@ async fn spawn_settings_with_clock(settings: Settings, clock: Clock) -> TestApp 
         .expect("application builds");
     let address = format!("http://{}", app.local_addr());
     let sandbox = app.sandbox();
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -88,6 +91,7 @@ async fn spawn_settings_with_clock(settings: Settings, clock: Clock) -> TestApp 
         address,
         client: reqwest::Client::new(),
         sandbox,
+        metrics_address,
         shutdown: Some(tx),
         server: Some(server),
         _state: None,

@@ -12,6 +12,7 @@ mod connector;
 mod edge;
 mod faults;
 mod login;
+mod metrics;
 mod openapi;
 mod operations;
 mod paging;
