@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DEFAULT_CONFIG_FILE, Settings};
+use crate::config::{DEFAULT_CONFIG_FILE, LogFormat, Settings};
 use crate::connector::export;
 use crate::connector::locale::Locale;
 use crate::connector::package::{Auth, Target};
@@ -24,6 +24,10 @@ pub struct Cli {
     /// Configuration file (TOML). Default: config/default.toml, the sandbox profile.
     #[arg(long, global = true, env = "PCGW_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log format: text (readable lines) or json (one object per line). Default: the configuration's
+    /// log.format (PCGW_LOG__FORMAT), else text.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -75,7 +79,9 @@ impl Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Cli { config, command } = cli;
+    let Cli {
+        config, command, ..
+    } = cli;
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(Settings::load(config.as_deref())?).await?;

@@ -6,6 +6,7 @@
 
 mod auth;
 mod connections;
+mod log;
 mod quota;
 mod server;
 mod upstream;
@@ -21,6 +22,7 @@ use crate::quota::QuotaOptions;
 use crate::sandbox::SandboxOptions;
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use log::{LogFormat, LogSettings};
 pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use upstream::UpstreamSettings;
@@ -46,6 +48,8 @@ struct File {
     #[serde(default)]
     sandbox: SandboxOptions,
     #[serde(default)]
+    log: LogSettings,
+    #[serde(default)]
     connections: Vec<ConnectionSettings>,
 }
 
@@ -57,6 +61,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
+    pub log: LogSettings,
     pub connections: Vec<RegisteredConnection>,
 }
 
@@ -82,6 +87,18 @@ impl Settings {
             )));
         }
         Self::from_figment(Figment::from(Toml::file(path)).merge(Self::env()))
+    }
+
+    /// `log.format` from the file (or [`DEFAULT_CONFIG_FILE`]) and `PCGW_LOG__FORMAT`, read before anything else
+    /// so that the whole log, the loading's own warnings included, is in one format. Anything unreadable is the
+    /// default here: the full load that follows reports it.
+    pub fn log_format(file: Option<&Path>) -> LogFormat {
+        let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        let env = Env::prefixed("PCGW_LOG__").map(|key| format!("log.{key}").into());
+        Figment::from(Toml::file(path))
+            .merge(env)
+            .extract_inner::<LogFormat>("log.format")
+            .unwrap_or_default()
     }
 
     /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
@@ -138,6 +155,7 @@ impl Settings {
             auth: file.auth,
             quota,
             sandbox: file.sandbox,
+            log: file.log,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! fetch the connection's token, call Partner Center, and turn the answer into the caller's response.
 
 pub mod auth;
+pub mod call_log;
 mod customer_path;
 pub mod forwarded;
 pub mod paging;
@@ -21,6 +22,7 @@ use crate::connection::{CallerConnection, Registry};
 use crate::correlation;
 use crate::error::AppError;
 use crate::quota::Quotas;
+use crate::readiness::Readiness;
 use crate::upstream::breaker::Admission;
 use crate::upstream::tokens::TokenSource;
 use crate::upstream::{CallContext, PartnerCenter, Reply, UpstreamRequest};
@@ -38,6 +40,7 @@ pub struct Inner {
     pub bearer: BearerValidator,
     pub admission: Admission,
     pub partner_center: PartnerCenter,
+    pub readiness: Arc<Readiness>,
     /// `server.public_base_url` without its trailing slash.
     pub public_base_url: Option<String>,
     /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
@@ -196,6 +199,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallContext {
         Ok(CallContext {
             correlation_id: correlation::current().unwrap_or_else(uuid::Uuid::new_v4),
             locale: parts.headers.get(header::ACCEPT_LANGUAGE).and_then(locale),
+            trace: crate::trace_context::current(),
         })
     }
 }

@@ -136,6 +136,7 @@ async fn check(
     let ctx = CallContext {
         correlation_id: Uuid::new_v4(),
         locale: None,
+        trace: None,
     };
     match partner_center
         .send(&token, &ctx, UpstreamRequest::get(read.to_owned()))

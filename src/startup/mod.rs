@@ -26,6 +26,7 @@ use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
 use crate::edge::{Gateway, Inner};
 use crate::quota::Quotas;
+use crate::readiness::Readiness;
 use crate::sandbox::{self, SandboxHandle};
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
@@ -43,6 +44,7 @@ pub struct Application {
     evict_every: Duration,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
+    drain_delay: Duration,
     header_timeout: Duration,
 }
 
@@ -95,6 +97,11 @@ impl Application {
                 Duration::from_millis(settings.upstream.queue_timeout_ms),
             ),
             partner_center: upstreams.partner_center(&settings, &clock),
+            readiness: Arc::new(Readiness::new(
+                upstreams.http.clone(),
+                format!("{}/", upstreams.base),
+                format!("{}/", upstreams.authority),
+            )),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
                 "https"
@@ -137,6 +144,7 @@ impl Application {
             evict_every: Duration::from_secs(settings.quota.evict_interval_secs.get()),
             tls,
             shutdown_grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            drain_delay: Duration::from_secs(settings.server.drain_delay_secs),
             header_timeout: Duration::from_millis(settings.server.header_timeout_ms.get()),
         })
     }
@@ -169,9 +177,11 @@ impl Application {
             evict_every,
             tls,
             shutdown_grace,
+            drain_delay,
             header_timeout,
         } = self;
         let gateway_tokens = Arc::clone(&gateway.tokens);
+        let readiness = Arc::clone(&gateway.readiness);
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,6 +198,14 @@ impl Application {
         let (stopping_tx, stopping) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             shutdown.await;
+            readiness.drain();
+            if !drain_delay.is_zero() {
+                tracing::info!(
+                    drain_delay_secs = drain_delay.as_secs(),
+                    "draining: /readyz answers 503 while calls are still served, then the listener closes"
+                );
+                tokio::time::sleep(drain_delay).await;
+            }
             let _ = stopping_tx.send(());
         };
         let served = async {
