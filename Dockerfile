@@ -9,6 +9,7 @@
 #     -v pcgw-state:/var/lib/partner-center-gateway \
 #     -e PCGW_CONFIG=/etc/partner-center-gateway/partner-center.toml \
 #     partner-center-gateway
+# deploy/compose.yaml and deploy/kubernetes/ run it with the probes and a drain delay.
 # The configuration is mounted, never baked in: it names secrets (files or environment variables). App+User
 # connections rewrite their refresh token files, so those must live on a writable volume such as
 # /var/lib/partner-center-gateway.
@@ -45,6 +46,12 @@ COPY --chown=pcgw:pcgw config ./config
 USER pcgw
 ENV PCGW_SERVER__LISTEN=0.0.0.0:8080
 EXPOSE 8080
+# Alive, not ready: Docker (and Swarm, which replaces unhealthy containers) act on this, and restarting does not
+# bring back an unreachable Partner Center; readiness (/readyz) is for what routes calls, as in
+# deploy/kubernetes/. The image has no curl: the binary probes itself. With server.tls, or another port, override
+# it (`--health-cmd`, or `healthcheck:` in Compose).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/partner-center-gateway", "probe", "--url", "http://127.0.0.1:8080/healthz"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/partner-center-gateway"]
 CMD ["serve"]

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `sandbox`, `export-connector`, and the administrator's `login` and
-//! `check`.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, the administrator's `login` and
+//! `check`, and `probe` for health checks.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +69,15 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         connection: Option<String>,
     },
+    /// GET a probe URL of a running gateway and exit 0 if it answers 2xx, 1 otherwise: the container image's
+    /// HEALTHCHECK, which has no curl.
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
 }
 
 impl Command {
@@ -124,6 +133,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login { connection } => {
             let settings = Settings::load(config.as_deref())?;
             login::run(settings, &connection, &mut std::io::stdout()).await?;
+        }
+        Command::Probe { url, timeout_secs } => {
+            let response = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(timeout_secs))
+                .build()?
+                .get(&url)
+                .send()
+                .await?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            println!("{status} {}", body.trim());
+            if !status.is_success() {
+                anyhow::bail!("{url} answered {status}");
+            }
         }
         Command::Check { connection } => {
             let settings = Settings::load(config.as_deref())?;

@@ -9,6 +9,7 @@ mod common;
 mod check;
 mod cli;
 mod connector;
+mod deploy;
 mod edge;
 mod faults;
 mod login;
