@@ -76,8 +76,7 @@ pub async fn middleware(State(ids): State<OperationIds>, request: Request, next:
         .map(str::to_owned);
     let correlation_id = correlation::current().map(|id| id.hyphenated().to_string());
     let trace_id = trace_context::current().map(|t| t.trace_id());
-    // Lines written during the call (a breaker opening, a refresh token rolling) carry the IDs that tie them
-    // to its line.
+    // Lines written during the call (a retry, a breaker opening) carry the IDs that tie them to its line.
     let span = tracing::info_span!(
         "call",
         trace_id = trace_id.as_deref(),
