@@ -66,7 +66,7 @@ pub mod clock;
 pub(crate) mod correlation;
 pub mod domain;
 pub(crate) mod error;
-pub(crate) mod trace_context;
+pub mod trace_context;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
 

@@ -346,5 +346,5 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: no new calls, finishing those in flight");
+    tracing::info!("shutting down: /readyz answers 503 from now on");
 }
