@@ -29,5 +29,7 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    println!("cargo:rustc-env=PCGW_GIT_COMMIT={commit}");
+    // Not a PCGW_ name: cargo also sets this in the environment of what `cargo run` and `cargo test` start, and
+    // the gateway warns about any PCGW_ variable that is not a configuration key.
+    println!("cargo:rustc-env=PARTNER_CENTER_GATEWAY_COMMIT={commit}");
 }

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `sandbox`, `export-connector`, `keys`, and the administrator's
-//! `login` and `check`.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, `keys`, the administrator's `login`
+//! and `check`, and `probe` for health checks.
 
 mod keys;
 
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DEFAULT_CONFIG_FILE, Settings};
+use crate::config::{DEFAULT_CONFIG_FILE, LogFormat, Settings};
 use crate::connector::export;
 use crate::connector::locale::Locale;
 use crate::connector::package::{Auth, Target};
@@ -26,6 +26,10 @@ pub struct Cli {
     /// Configuration file (TOML). Default: config/default.toml, the sandbox profile.
     #[arg(long, global = true, env = "PCGW_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log format: text (readable lines) or json (one object per line). Default: the configuration's
+    /// log.format (PCGW_LOG__FORMAT), else text.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -69,6 +73,15 @@ pub enum Command {
     },
     /// Issue a connection's API key, or hash one: the configuration holds only keys' SHA-256.
     Keys(keys::KeysArgs),
+    /// GET a probe URL of a running gateway and exit 0 if it answers 2xx, 1 otherwise: the container image's
+    /// HEALTHCHECK, which has no curl.
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
 }
 
 impl Command {
@@ -79,7 +92,9 @@ impl Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Cli { config, command } = cli;
+    let Cli {
+        config, command, ..
+    } = cli;
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(Settings::load(config.as_deref())?).await?;
@@ -122,6 +137,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login { connection } => {
             let settings = Settings::load(config.as_deref())?;
             login::run(settings, &connection, &mut std::io::stdout()).await?;
+        }
+        Command::Probe { url, timeout_secs } => {
+            let response = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(timeout_secs))
+                .build()?
+                .get(&url)
+                .send()
+                .await?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            println!("{status} {}", body.trim());
+            if !status.is_success() {
+                anyhow::bail!("{url} answered {status}");
+            }
         }
         Command::Check { connection } => {
             let settings = Settings::load(config.as_deref())?;

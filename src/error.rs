@@ -112,21 +112,21 @@ impl IntoResponse for AppError {
                 "The request body did not arrive in time; send it again, whole.",
             ),
             AppError::KeysUnavailable(cause) => {
-                tracing::error!(%cause, "token issuer's signing keys unavailable");
+                note(format!("token issuer's signing keys unavailable: {cause}"));
                 (
                     "TokenValidationUnavailable",
                     "The gateway cannot fetch the token issuer's signing keys right now; try again shortly.",
                 )
             }
             AppError::CircuitOpen { upstream, .. } => {
-                tracing::warn!(upstream, "call refused: circuit open");
+                note(format!("call refused: {upstream} circuit open"));
                 (
                     "UpstreamUnavailable",
                     "Partner Center has been failing, so the gateway is holding calls back; retry after Retry-After seconds.",
                 )
             }
             AppError::Overloaded => {
-                tracing::warn!("call refused: gateway overloaded");
+                note("call refused: gateway overloaded".into());
                 (
                     "Overloaded",
                     "The gateway is at capacity; retry after Retry-After seconds.",
@@ -156,26 +156,26 @@ impl IntoResponse for AppError {
                 return response;
             }
             AppError::BadGateway(cause) => {
-                tracing::error!(%cause, "partner center unusable");
+                note(format!("partner center unusable: {cause}"));
                 (
                     "BadGateway",
                     "Partner Center could not be reached or answered something that is not JSON.",
                 )
             }
             AppError::CredentialsRefused(cause) => {
-                tracing::error!(%cause, "connection credentials refused");
+                note(format!("connection credentials refused: {cause}"));
                 (
                     "ConnectionCredentialsRefused",
                     "The token authority refused this connection's credentials; the gateway's administrator must renew them.",
                 )
             }
             AppError::GatewayTimeout(cause) => {
-                tracing::error!(%cause, "partner center timed out");
+                note(format!("partner center timed out: {cause}"));
                 ("GatewayTimeout", "Partner Center did not answer in time.")
             }
             AppError::InvalidConfiguration(problem) => ("InvalidConfiguration", problem.as_str()),
             AppError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                note(format!("internal error: {cause}"));
                 ("InternalError", "The gateway failed unexpectedly.")
             }
         };
@@ -237,4 +237,10 @@ fn quota_exceeded(retry_after_secs: u64) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The cause of an error of the gateway's own goes into the call's log line (see [`crate::call_record`]), the one
+/// place that says what happened to a call.
+fn note(cause: String) {
+    crate::call_record::note(|r| r.error = Some(cause));
 }

@@ -8,8 +8,8 @@
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
-//! 1. base: `clock`, `correlation`, `error`, `domain`, `sandbox`, `telemetry`
-//! 2. components: `connection`, `quota`, `upstream`, `openapi`
+//! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`
+//! 2. components: `connection`, `quota`, `upstream`, `readiness`, `openapi`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
 //! 5. settings: `config`
@@ -25,6 +25,10 @@
 //! - [`clock`]: the gateway's clock (quotas, breaker cooldowns, the JWKS refetch window, keys' expiry dates); moved
 //!   by hand in tests.
 //! - [`correlation`]: the per-call correlation ID, echoed and sent to Partner Center.
+//! - `trace_context`: the call's W3C trace context (`traceparent`, `tracestate`), continued or started, sent to
+//!   Partner Center with the gateway's span as parent, and returned.
+//! - `call_record`: what a call did (connection, Partner Center's status, attempts and time, `MS-RequestId`,
+//!   the cause of an error), noted by the layers that know and written once as the call's log line.
 //! - [`error`]: the one error type at the HTTP edge and its status mapping.
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`telemetry`]: the metrics' names, declared once, and the per-gateway recorder the components record
@@ -41,6 +45,8 @@
 //!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); the
 //!   device code sign-in (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
+//! - `readiness`: whether the gateway can serve (`/readyz`): Partner Center and the token authority answer
+//!   within a timeout, and no drain has begun; the result cached for a moment.
 //! - `openapi`: the contract: the OpenAPI document's base and finish, the models and their display names, and
 //!   the query parameters and error responses the operations share.
 //! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
@@ -61,10 +67,12 @@
 //!   (on the main listener or its own), and the administrator's `login` and `check`, over the same upstreams.
 //! - [`cli`]: the command line (`keys` among its subcommands).
 
+pub(crate) mod call_record;
 pub mod clock;
 pub(crate) mod correlation;
 pub mod domain;
 pub(crate) mod error;
+pub mod trace_context;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
 pub mod telemetry;
@@ -72,6 +80,7 @@ pub mod telemetry;
 pub mod connection;
 pub(crate) mod openapi;
 pub mod quota;
+pub mod readiness;
 pub mod upstream;
 
 pub(crate) mod edge;

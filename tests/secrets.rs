@@ -293,10 +293,24 @@ async fn requests_for(server: &MockServer, path: &str) -> Vec<wiremock::Request>
 
 #[tokio::test]
 async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
-    tracing_subscriber::fmt()
-        .with_env_filter("trace,wiremock=off")
-        .with_ansi(false)
-        .with_writer(|| Capture)
+    // Every line twice, as text and as the JSON that `--log-format json` writes, since the two formats render
+    // fields differently (a Debug value is quoted and escaped in JSON).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new("trace,wiremock=off"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(|| Capture),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_span_list(false)
+                .with_writer(|| Capture),
+        )
         .try_init()
         .unwrap();
     // A panic's message goes to stderr, not to tracing; routed here, it is scanned like any log line.
@@ -525,6 +539,9 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
         let response = call(&down, who, &customer).await;
         assert_eq!(scan.answer(step, response, 502).await, "BadGateway");
     }
+    let probe = down.client.get(down.url("/readyz")).send().await.unwrap();
+    scan.answer("readiness with Partner Center unreachable", probe, 503)
+        .await;
     down.stop().await;
 
     let (no_authority, _state, _) = gateway(
@@ -541,6 +558,14 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
         let response = no_authority.get(key, &customer).await;
         assert_eq!(scan.answer(step, response, 502).await, "BadGateway");
     }
+    let probe = no_authority
+        .client
+        .get(no_authority.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    scan.answer("readiness with the token authority unreachable", probe, 503)
+        .await;
     assert_eq!(
         scan.answer(
             "bearer signing keys unreachable",
@@ -625,6 +650,17 @@ async fn no_secret_reaches_a_log_line_an_answer_or_a_panic_message() {
         "the HTTP stack's own logging was not captured"
     );
     assert!(logs.lines().count() > 100);
+    // The calls' own lines were among them, in both formats, naming the connections whose keys they must not.
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(r#""message":"call""#) && l.contains(r#""connection":"app""#)),
+        "no JSON call line"
+    );
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(" call ") && l.contains(r#"connection="app""#)),
+        "no text call line"
+    );
     assert!(
         !logs.contains("PANIC"),
         "no call made the gateway panic: {logs}"

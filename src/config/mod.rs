@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod connections;
 mod file;
+mod log;
 mod metrics;
 mod quota;
 mod server;
@@ -28,6 +29,7 @@ pub use admin::AdminSettings;
 pub use api_keys::{Expiry, KeyHashes, KeySettings};
 pub use auth::{AuthSettings, IssuerSettings};
 pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnection};
+pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
@@ -57,6 +59,8 @@ struct File {
     admin: AdminSettings,
     #[serde(default)]
     metrics: MetricsSettings,
+    #[serde(default)]
+    log: LogSettings,
 }
 
 /// The configuration, checked, in the components' own types.
@@ -68,6 +72,7 @@ pub struct Settings {
     pub quota: QuotaOptions,
     pub sandbox: SandboxOptions,
     pub metrics: MetricsSettings,
+    pub log: LogSettings,
     pub connections: Vec<RegisteredConnection>,
     /// The keys of `POST /admin/reload`; none: the endpoint is off.
     pub admin_keys: Vec<ApiKey>,
@@ -125,6 +130,27 @@ impl Settings {
             file.connections,
             Origin::File(path.to_owned()),
         )
+    }
+
+    /// `log.format` from the file (or [`DEFAULT_CONFIG_FILE`]) and `PCGW_LOG__FORMAT`, read before anything else
+    /// so that the whole log, the loading's own warnings included, is in one format. Anything unreadable is the
+    /// default here: the full load that follows reports it.
+    pub fn log_format(file: Option<&Path>) -> LogFormat {
+        let path = file.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        let env = Env::prefixed("PCGW_LOG__").map(|key| format!("log.{key}").into());
+        let tables = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| file::split(&text, &path.display().to_string()).ok())
+            .map(|split| split.tables)
+            .unwrap_or_default();
+        let tables = file::Tables {
+            tables,
+            metadata: Metadata::named("TOML file").source(Source::File(path.to_owned())),
+        };
+        Figment::from(tables)
+            .merge(env)
+            .extract_inner::<LogFormat>("log.format")
+            .unwrap_or_default()
     }
 
     /// Parses a configuration given as TOML text (tests, and the embedded examples), with no environment.
@@ -225,6 +251,7 @@ impl Settings {
             quota,
             sandbox: file.sandbox,
             metrics: file.metrics,
+            log: file.log,
         })
     }
 }

@@ -28,6 +28,10 @@ pub struct ServerSettings {
     pub tls: Option<TlsSettings>,
     /// After SIGTERM, how long calls in flight may take to finish before the process exits anyway.
     pub shutdown_grace_secs: u64,
+    /// After SIGTERM, how long the listener stays open, serving calls as before, while `/readyz` answers 503; then
+    /// the drain above begins. A load balancer or Kubernetes keeps sending for a few seconds after it is told
+    /// the instance is going (the endpoint's removal takes time to spread): behind one, 5 or more; alone, 0.
+    pub drain_delay_secs: u64,
     /// How long a client has to send a request's whole header block; then the connection is closed, so a client
     /// trickling bytes cannot hold a connection forever.
     pub header_timeout_ms: NonZeroU64,
@@ -87,6 +91,7 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             tls: None,
             shutdown_grace_secs: 30,
+            drain_delay_secs: 0,
             header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             trusted_proxies: Vec::new(),
@@ -230,6 +235,7 @@ pub(super) fn changed_keys(
         trusted_proxies,
         forwarded_header,
         forwarded_fields,
+        drain_delay_secs,
     } = old;
     let same_tls = match (tls, &new.tls) {
         (Some(a), Some(b)) => a.cert_file == b.cert_file && a.key_file == b.key_file,
@@ -270,6 +276,10 @@ pub(super) fn changed_keys(
         (
             "server.forwarded_fields",
             *forwarded_fields == new.forwarded_fields,
+        ),
+        (
+            "server.drain_delay_secs",
+            *drain_delay_secs == new.drain_delay_secs,
         ),
     ] {
         if !same {

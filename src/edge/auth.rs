@@ -35,6 +35,7 @@ pub async fn authenticate(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
+    crate::call_record::note(|r| r.connection = Some(caller.id().to_string()));
     let called_on = gateway
         .metrics
         .connection_label()
@@ -49,7 +50,9 @@ pub async fn authenticate(
             response
         }
         Err(refused) => {
-            tracing::info!(connection = %caller.id(), retry_after = refused.retry_after_secs, "over quota");
+            // No line of its own: the call's line says it, at DEBUG (see `edge::call_log`), since a client
+            // that ignores Retry-After can be refused thousands of times a second.
+            crate::call_record::note(|r| r.over_quota = true);
             let mut response = AppError::QuotaExceeded {
                 retry_after_secs: refused.retry_after_secs,
             }

@@ -2,6 +2,7 @@
 //! fetch the connection's token, call Partner Center, and turn the answer into the caller's response.
 
 pub mod auth;
+pub mod call_log;
 mod customer_path;
 pub mod forwarded;
 pub mod live;
@@ -23,6 +24,7 @@ use crate::connection::CallerConnection;
 use crate::connection::bearer::BearerValidator;
 use crate::correlation;
 use crate::error::AppError;
+use crate::readiness::Readiness;
 use crate::telemetry::Metrics;
 use crate::upstream::breaker::Admission;
 use crate::upstream::tokens::TokenSource;
@@ -46,6 +48,7 @@ pub struct Inner {
     pub bearer: BearerValidator,
     pub admission: Admission,
     pub partner_center: PartnerCenter,
+    pub readiness: Arc<Readiness>,
     /// `server.public_base_url` without its trailing slash.
     pub public_base_url: Option<String>,
     /// `https` when the gateway terminates TLS itself. A server sees only the origin-form request target, never
@@ -207,6 +210,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallContext {
                 .extensions
                 .get::<observe::Operation>()
                 .map_or("unknown", |operation| operation.0),
+            trace: crate::trace_context::current(),
         })
     }
 }

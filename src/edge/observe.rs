@@ -27,11 +27,16 @@ impl OperationIds {
         ids
     }
 
-    fn find(&self, method: &Method, path: &str) -> &'static str {
+    /// The operationId of `method` on the route `path`, if it is an operation's.
+    pub fn get(&self, method: &Method, path: &str) -> Option<&'static str> {
         self.0
             .get(path)
             .and_then(|ops| ops.iter().find(|(m, _)| m == method))
-            .map_or("unknown", |(_, id)| id)
+            .map(|(_, id)| *id)
+    }
+
+    fn find(&self, method: &Method, path: &str) -> &'static str {
+        self.get(method, path).unwrap_or("unknown")
     }
 }
 

@@ -137,6 +137,7 @@ async fn check(
         correlation_id: Uuid::new_v4(),
         locale: None,
         operation: "check",
+        trace: None,
     };
     match partner_center
         .send(&token, &ctx, UpstreamRequest::get(read.to_owned()))

@@ -15,7 +15,7 @@ use crate::telemetry::{self, Metrics};
 
 /// The commit this binary was built from (`build.rs`: `PCGW_GIT_COMMIT`, else `git rev-parse`, else `unknown`);
 /// `unknown` too where the build script is not part of the build (a build context that leaves it out).
-const COMMIT: &str = match option_env!("PCGW_GIT_COMMIT") {
+const COMMIT: &str = match option_env!("PARTNER_CENTER_GATEWAY_COMMIT") {
     Some(commit) => commit,
     None => "unknown",
 };

@@ -30,6 +30,7 @@ use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
 use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
+use crate::readiness::Readiness;
 use crate::sandbox::{self, SandboxHandle};
 use crate::telemetry::Metrics;
 use crate::upstream::PartnerCenter;
@@ -48,6 +49,7 @@ pub struct Application {
     evict_every: Duration,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
+    drain_delay: Duration,
     header_timeout: Duration,
     reloader: reload::Reloader,
     /// `metrics.listen`: `/metrics` alone on a listener of its own, instead of on the main one.
@@ -113,6 +115,11 @@ impl Application {
             )
             .recorded(exporter.metrics.clone()),
             partner_center: upstreams.partner_center(&settings, &clock),
+            readiness: Arc::new(Readiness::new(
+                upstreams.http.clone(),
+                format!("{}/", upstreams.base),
+                format!("{}/", upstreams.authority),
+            )),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
                 "https"
@@ -163,6 +170,7 @@ impl Application {
         let router = router::router(gateway.clone(), demo, scrape_on_main);
         let evict_every = Duration::from_secs(settings.quota.evict_interval_secs.get());
         let shutdown_grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let drain_delay = Duration::from_secs(settings.server.drain_delay_secs);
         let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.get());
         // The registry holds them now; a reload reads the file again rather than compare with these.
         settings.connections = Vec::new();
@@ -181,6 +189,7 @@ impl Application {
             evict_every,
             tls,
             shutdown_grace,
+            drain_delay,
             header_timeout,
             reloader,
             metrics_listener,
@@ -223,6 +232,7 @@ impl Application {
             evict_every,
             tls,
             shutdown_grace,
+            drain_delay,
             header_timeout,
             reloader,
             metrics_listener,
@@ -247,6 +257,7 @@ impl Application {
             })
         });
         let gateway_tokens = Arc::clone(&gateway.tokens);
+        let readiness = Arc::clone(&gateway.readiness);
         let evictor = tokio::spawn(async move {
             let mut tick = tokio::time::interval(evict_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -264,6 +275,14 @@ impl Application {
         let (stopping_tx, stopping) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             shutdown.await;
+            readiness.drain();
+            if !drain_delay.is_zero() {
+                tracing::info!(
+                    drain_delay_secs = drain_delay.as_secs(),
+                    "draining: /readyz answers 503 while calls are still served, then the listener closes"
+                );
+                tokio::time::sleep(drain_delay).await;
+            }
             let _ = stopping_tx.send(());
         };
         let served = async {
@@ -407,5 +426,5 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: no new calls, finishing those in flight");
+    tracing::info!("shutting down: /readyz answers 503 from now on");
 }

@@ -3,23 +3,26 @@
 
 use std::sync::{Arc, OnceLock};
 
+use axum::Json;
 use axum::Router;
-use axum::http::Method;
-use axum::http::header;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::connection::X_API_KEY;
 use crate::connector;
 use crate::correlation;
+use crate::edge::call_log;
 use crate::edge::observe::{self, OperationIds};
 use crate::edge::{Gateway, auth};
 use crate::error::AppError;
 use crate::routes;
+use crate::trace_context;
 
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 /// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
@@ -57,12 +60,14 @@ pub fn router(
         .merge(routes::admin::router())
         .merge(metrics.unwrap_or_default())
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(
-            // Outermost first. The correlation ID is set before anything else runs, so every answer, including a
-            // 401, a 429 or a caught panic, carries it; tracing sits inside it so spans are per call; panics are
-            // caught innermost and become a 500 that still passes through the other two.
+            // Outermost first. The correlation ID and the trace context are set before anything else runs, so
+            // every answer, including a 401, a 429 or a caught panic, carries them; the call's log line is written
+            // inside them, so it names both; panics are caught innermost and become a 500 that still passes
+            // through the others, and is logged.
             ServiceBuilder::new()
                 // Credentials are marked sensitive before anything can see them, so no Debug or trace of the
                 // request's headers, now or added later, can print them.
@@ -71,7 +76,11 @@ pub fn router(
                     X_API_KEY.clone(),
                 ]))
                 .layer(middleware::from_fn(correlation::middleware))
-                .layer(TraceLayer::new_for_http())
+                .layer(middleware::from_fn(trace_context::middleware))
+                .layer(middleware::from_fn_with_state(
+                    operation_ids(),
+                    call_log::middleware,
+                ))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(AppError::Internal(
                         "handler panicked".into(),
@@ -106,4 +115,20 @@ fn operation_ids() -> Arc<OperationIds> {
         Arc::new(OperationIds::new(found))
     })
     .clone()
+}
+
+/// 200 when ready, 503 when not, with the same body: what each check found (see [`crate::readiness`]). Neither
+/// authenticated nor counted against a quota: load balancers and the kubelet call it, and it names no secret.
+async fn readyz(State(gateway): State<Gateway>) -> Response {
+    let report = gateway.readiness.report().await;
+    let status = match report.ready() {
+        true => StatusCode::OK,
+        false => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(report),
+    )
+        .into_response()
 }

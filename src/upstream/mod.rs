@@ -16,10 +16,12 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
 use uuid::Uuid;
 
+use crate::call_record;
 use crate::connection::AccessToken;
 use crate::domain::ContinuationToken;
 use crate::error::AppError;
 use crate::telemetry::{self, Metrics};
+use crate::trace_context::{TRACEPARENT, TRACESTATE, TraceContext};
 use breaker::Breaker;
 use retry::{RetryPolicy, parse_retry_after};
 
@@ -35,6 +37,8 @@ pub struct CallContext {
     pub locale: Option<HeaderValue>,
     /// The operationId the call is answering, for the metrics' `operation` label.
     pub operation: &'static str,
+    /// The call's trace: Partner Center is sent its `traceparent` (the gateway's span as parent) and `tracestate`.
+    pub trace: Option<TraceContext>,
 }
 
 pub struct UpstreamRequest<'a> {
@@ -148,7 +152,9 @@ impl PartnerCenter {
                 )
             })?;
         bearer.set_sensitive(true);
-        let request_id = uuid_header(Uuid::new_v4());
+        let request_uuid = Uuid::new_v4();
+        call_record::note(|r| r.request_id = Some(request_uuid));
+        let request_id = uuid_header(request_uuid);
         let url = format!("{}{}", self.base, request.path_and_query);
         let is_write = request.method != Method::GET;
         let started = Instant::now();
@@ -167,6 +173,11 @@ impl PartnerCenter {
                 .attempt(&url, &bearer, &request_id, ctx, &request)
                 .await;
             self.observe(ctx.operation, &outcome, attempt_started);
+            call_record::note(|r| {
+                r.attempts += 1;
+                r.upstream_time += attempt_started.elapsed();
+                r.upstream_status = outcome.as_ref().ok().map(|reply| reply.status.as_u16());
+            });
             if let Some(admitted) = admitted {
                 admitted.record(matches!(&outcome, Ok(reply) if !reply.status.is_server_error()));
             }
@@ -207,7 +218,8 @@ impl PartnerCenter {
                     if !retryable || !may_retry || !in_time {
                         return Err(failure.into_error());
                     }
-                    tracing::info!(retry = retry + 1, ?failure, "retrying Partner Center call");
+                    // The call's own line counts the attempts; each retry's cause is detail.
+                    tracing::debug!(retry = retry + 1, ?failure, "retrying Partner Center call");
                     self.retried(failure.label());
                     wait
                 }
@@ -256,6 +268,12 @@ impl PartnerCenter {
             .header(&MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
         if let Some(locale) = &ctx.locale {
             builder = builder.header(&X_LOCALE, locale.clone());
+        }
+        if let Some(trace) = &ctx.trace {
+            builder = builder.header(&TRACEPARENT, trace.traceparent());
+            if let Some(state) = trace.tracestate() {
+                builder = builder.header(&TRACESTATE, state.clone());
+            }
         }
         if let Some(token) = request.continuation {
             builder = builder.header(&MS_CONTINUATION_TOKEN, token.as_str());

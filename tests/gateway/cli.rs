@@ -154,3 +154,66 @@ mod reqwest {
             })
     }
 }
+
+/// What the binary wrote to stdout when started with `env` on a real profile that keeps the demo keys: a warning
+/// about `PCGW_SERVER_LISTEN` (no `__`, so not a key), then it refuses to start.
+fn warning_then_refusal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = gateway()
+        .args(args)
+        .env("PCGW_SERVER_LISTEN", "typo")
+        .env(
+            "PCGW_UPSTREAM__BASE_URL",
+            "https://api.partnercenter.microsoft.com",
+        )
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn is_json_warning(stdout: &str) -> bool {
+    stdout.lines().next().is_some_and(|line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|v| v["level"] == "WARN" && v["variable"] == "PCGW_SERVER_LISTEN")
+    })
+}
+
+#[test]
+fn the_log_is_json_when_the_flag_the_environment_or_the_file_says_so() {
+    let text = warning_then_refusal(&[], &[]);
+    assert!(text.contains("WARN") && !is_json_warning(&text), "{text}");
+    let flag = warning_then_refusal(&["--log-format", "json"], &[]);
+    assert!(is_json_warning(&flag), "{flag}");
+    let env = warning_then_refusal(&[], &[("PCGW_LOG__FORMAT", "json")]);
+    assert!(is_json_warning(&env), "{env}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    let profile = std::fs::read_to_string("config/default.toml").unwrap();
+    std::fs::write(&file, format!("{profile}\n[log]\nformat = \"json\"\n")).unwrap();
+    let from_file = warning_then_refusal(&["--config", file.to_str().unwrap()], &[]);
+    assert!(is_json_warning(&from_file), "{from_file}");
+    // The flag wins over the file.
+    let text = warning_then_refusal(
+        &["--config", file.to_str().unwrap(), "--log-format", "text"],
+        &[],
+    );
+    assert!(!is_json_warning(&text), "{text}");
+}
+
+#[test]
+fn probe_exits_0_on_a_ready_gateway_and_1_when_nothing_answers() {
+    let (_child, url) = start(&[], &[("PCGW_SERVER__LISTEN", "127.0.0.1:0")], "address");
+    let ready = gateway()
+        .args(["probe", "--url", &format!("{url}/readyz")])
+        .output()
+        .unwrap();
+    assert!(ready.status.success(), "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("\"status\":\"ready\""));
+    let closed = format!("http://{}/healthz", crate::common::free_port_addr());
+    let down = gateway()
+        .args(["probe", "--url", &closed])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+}

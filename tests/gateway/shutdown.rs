@@ -12,7 +12,7 @@ use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The binary, killed when the test ends (passed or not) so that no server outlives its test. The reload tests
-/// signal it too.
+/// signal it, and `logs.rs` runs it too.
 pub(crate) struct Gateway {
     child: Child,
     lines: mpsc::Receiver<String>,
@@ -21,9 +21,15 @@ pub(crate) struct Gateway {
 
 impl Gateway {
     pub(crate) fn start(config: &Path) -> Self {
+        Self::start_with(config, &[])
+    }
+
+    /// The binary on `config`, with `args` after it (`--log-format json`).
+    pub(crate) fn start_with(config: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
             .arg("--config")
             .arg(config)
+            .args(args)
             // real_profile's client secret file is relative to the repository.
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("RUST_LOG", "info")
@@ -47,10 +53,15 @@ impl Gateway {
             address: String::new(),
         };
         let listening = gateway.wait_for_line("partner-center-gateway listening");
-        let address = listening
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("address="))
-            .expect("the listening line names the address");
+        // In text, `address=...`; in JSON, an `address` field.
+        let address = match serde_json::from_str::<serde_json::Value>(&listening) {
+            Ok(line) => line["address"].as_str().map(str::to_owned),
+            Err(_) => listening
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+                .map(str::to_owned),
+        }
+        .expect("the listening line names the address");
         gateway.address = format!("http://{address}");
         gateway
     }
@@ -68,7 +79,7 @@ impl Gateway {
         }
     }
 
-    fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         self.signal("TERM");
     }
 
@@ -82,7 +93,7 @@ impl Gateway {
     }
 
     /// Waits for the process to exit, at most `within`; returns its status and what it wrote to stderr.
-    fn exit(&mut self, within: Duration) -> (ExitStatus, String) {
+    pub(crate) fn exit(&mut self, within: Duration) -> (ExitStatus, String) {
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -116,7 +127,7 @@ const ROLLED_REFRESH_TOKEN: &str = "refresh-token-rolled-by-the-test";
 
 /// Partner Center and its token authority in one wiremock: tokens at once (a rolled refresh token for App+User),
 /// customer details after `delay`, each naming its customer and padded so a truncated body cannot pass for whole.
-async fn slow_partner_center(delay: Duration) -> MockServer {
+pub(crate) async fn slow_partner_center(delay: Duration) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
@@ -145,7 +156,7 @@ fn customer(id: &str) -> serde_json::Value {
     serde_json::json!({ "id": id, "companyProfile": { "companyName": "x".repeat(16 * 1024) } })
 }
 
-fn customer_id(i: usize) -> String {
+pub(crate) fn customer_id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
 }
 
@@ -165,7 +176,7 @@ async fn wait_for_calls_upstream(server: &MockServer, n: usize) {
     }
 }
 
-fn write_config(dir: &Path, upstream: &str, server_extra: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &Path, upstream: &str, server_extra: &str) -> std::path::PathBuf {
     let toml = with_server_keys(
         &real_profile(upstream, upstream, &dir.join("user.refresh-token"), ""),
         server_extra,
@@ -311,4 +322,55 @@ async fn a_refresh_token_exchange_under_way_at_exit_is_written_before_the_proces
     let on_disk = std::fs::read_to_string(dir.path().join("user.refresh-token")).unwrap();
     assert_eq!(on_disk.trim(), ROLLED_REFRESH_TOKEN, "{stderr}");
     let _ = call.await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_drain_delay_readyz_is_503_at_once_while_calls_are_still_served_then_the_listener_closes()
+ {
+    let partner_center = slow_partner_center(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &partner_center.uri(), "drain_delay_secs = 3");
+    let mut gateway = Gateway::start(&config);
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{}/readyz", gateway.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    gateway.sigterm();
+    gateway.wait_for_line("draining: /readyz answers 503");
+    let ready = client
+        .get(format!("{}/readyz", gateway.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"status": "not_ready", "checks": {"shutdown": "draining"}})
+    );
+    // The load balancer has not heard yet: its calls are still answered.
+    let call = client
+        .get(format!(
+            "{}/v1/customers/{}",
+            gateway.address,
+            customer_id(7)
+        ))
+        .header("X-API-Key", "app-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+
+    gateway.wait_for_line("stopped accepting connections");
+    let late = reqwest::Client::new()
+        .get(format!("{}/readyz", gateway.address))
+        .send()
+        .await
+        .expect_err("the listener is closed after the delay");
+    assert!(late.is_connect(), "{late}");
+    let (status, stderr) = gateway.exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{stderr}");
 }
