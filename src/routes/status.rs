@@ -142,8 +142,12 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// To the second, in UTC: what a person reads on the page.
 fn when(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
         .unwrap_or_else(|_| at.to_string())
 }
 
