@@ -4,7 +4,7 @@
 //! Behind an admin key, as `POST /admin/reload` is, and never counted against a quota. Not an operation of the
 //! contract, so not in `/openapi.json` nor in the connector package. Self-contained (inline CSS, no script, no
 //! external asset), so it renders where the gateway cannot reach the internet. Every value put in the page is
-//! escaped: connection IDs and error texts come from configuration and callers.
+//! escaped, whatever its source, so that no configured value can become markup.
 
 use std::fmt::Write as _;
 

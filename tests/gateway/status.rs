@@ -2,8 +2,8 @@
 //! registered connection's last hour (in English, or in Portuguese when the browser asks), with no secret in it.
 
 use crate::common::{
-    CONTOSO_KEY, FABRIKAM_KEY, SEED_CUSTOMER, TestApp, sandbox_profile, sha256_hex, spawn_app,
-    spawn_toml,
+    CONTOSO_KEY, FABRIKAM_KEY, SEED_CUSTOMER, TestApp, UNKNOWN_CUSTOMER, sandbox_profile,
+    sha256_hex, spawn_app, spawn_toml,
 };
 
 const ADMIN_KEY: &str = "admin-key-of-the-status-tests";
@@ -76,8 +76,14 @@ async fn the_admin_sees_each_connections_calls_and_refusals_and_no_secret() {
     };
     assert_eq!(statuses, [200, 200, 200, 429]);
     assert_eq!(app.get(FABRIKAM_KEY, &path).await.status(), 200);
-    // The page itself is not counted against any quota: reading it twice changes nothing.
-    status(&app, Some(ADMIN_KEY), None).await;
+    let unknown = format!("/v1/customers/{UNKNOWN_CUSTOMER}");
+    assert_eq!(app.get(FABRIKAM_KEY, &unknown).await.status(), 404);
+    // Opening the page is no call of a connection: the rows read the same after it.
+    let before = status(&app, Some(ADMIN_KEY), None)
+        .await
+        .text()
+        .await
+        .unwrap();
 
     let response = status(&app, Some(ADMIN_KEY), None).await;
     assert_eq!(response.status(), 200);
@@ -100,8 +106,13 @@ async fn the_admin_sees_each_connections_calls_and_refusals_and_no_secret() {
     assert!(contoso[3].starts_with("0 / 3 ("), "{contoso:?}");
     assert_ne!(contoso[4], "–", "the token was fetched: {contoso:?}");
     let fabrikam = row(&page, "fabrikam-demo");
-    assert_eq!(fabrikam[1..3], ["1", "0"], "{fabrikam:?}");
-    assert!(fabrikam[3].starts_with("2 / 3 ("), "{fabrikam:?}");
+    assert_eq!(fabrikam[1..3], ["2", "0"], "{fabrikam:?}");
+    assert!(fabrikam[3].starts_with("1 / 3 ("), "{fabrikam:?}");
+    assert!(fabrikam[5].starts_with("404 ("), "{fabrikam:?}");
+    assert_eq!(contoso[5], "–", "{contoso:?}");
+    for connection in ["contoso-demo", "fabrikam-demo"] {
+        assert_eq!(row(&before, connection), row(&page, connection));
+    }
 
     let client_secret = std::fs::read_to_string("config/sandbox/demo-client-secret").unwrap();
     for secret in [
