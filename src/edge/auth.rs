@@ -42,10 +42,26 @@ pub async fn authenticate(
         .then(|| CalledOn(caller.id().clone()));
     let admitted = live.quotas.admit(caller.id());
     count_decision(&gateway, called_on.as_ref(), &admitted);
+    let registered = match &caller {
+        CallerConnection::Registered(connection) => Some(connection.id.clone()),
+        CallerConnection::PassThrough { .. } => None,
+    };
+    let remaining = match &admitted {
+        Ok(state) => state.remaining,
+        Err(refused) => refused.state.remaining,
+    };
+    gateway
+        .activity
+        .count(registered.as_ref(), admitted.is_ok(), remaining);
     let mut response = match admitted {
         Ok(quota) => {
             request.extensions_mut().insert(Arc::new(caller));
             let mut response = next.run(request).await;
+            if let Some(id) = &registered
+                && (response.status().is_client_error() || response.status().is_server_error())
+            {
+                gateway.activity.error(id, response.status().as_u16());
+            }
             describe_quota(response.headers_mut(), &quota);
             response
         }

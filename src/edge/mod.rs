@@ -1,6 +1,7 @@
 //! The state every handler shares and the few steps every operation takes: who is calling, what they asked,
 //! fetch the connection's token, call Partner Center, and turn the answer into the caller's response.
 
+pub mod activity;
 pub mod auth;
 pub mod call_log;
 mod customer_path;
@@ -60,6 +61,10 @@ pub struct Inner {
     pub max_body_bytes: usize,
     pub body_timeout: std::time::Duration,
     pub metrics: Metrics,
+    /// Recent quota decisions and errors, for the status page.
+    pub activity: activity::Activity,
+    /// What the status page names as the upstream: Partner Center's base URL, or the embedded sandbox.
+    pub upstream: String,
 }
 
 impl Deref for Gateway {

@@ -27,6 +27,7 @@ pub struct QuotaOptions {
 pub struct QuotaLimit {
     calls: NonZeroU32,
     period_secs: NonZeroU64,
+    strict_window: bool,
     shape: Shape,
     gcra: Quota,
 }
@@ -57,6 +58,7 @@ impl QuotaLimit {
         Ok(Self {
             calls,
             period_secs,
+            strict_window,
             shape,
             gcra,
         })
@@ -68,6 +70,10 @@ impl QuotaLimit {
 
     pub fn period_secs(&self) -> NonZeroU64 {
         self.period_secs
+    }
+
+    pub fn strict_window(&self) -> bool {
+        self.strict_window
     }
 
     /// The most calls admitted at once, from a quiet start: `calls`, or in a strict window its first half.

@@ -188,6 +188,19 @@ impl Quotas {
         }
     }
 
+    /// The quota `connection` is counted against: its override, or the configured one.
+    pub fn limit_of(&self, connection: &ConnectionId) -> QuotaLimit {
+        self.overrides
+            .get(connection)
+            .unwrap_or(&self.default)
+            .limit
+    }
+
+    /// The configured quota, which every connection without an override gets.
+    pub fn default_limit(&self) -> QuotaLimit {
+        self.default.limit
+    }
+
     /// Admits one call and reports the quota after it, or refuses it and says when to come back.
     pub fn admit(&self, connection: &ConnectionId) -> Result<QuotaState, Refused> {
         self.overrides

@@ -1,5 +1,5 @@
 //! The operations: one file each, collected with their descriptions; and, apart from them, the administrator's
-//! endpoint ([`admin`]).
+//! endpoints ([`admin`], and the status page, [`status`]).
 
 pub mod admin;
 mod confirm_customer_agreement;
@@ -13,6 +13,7 @@ mod get_customer_subscriptions_by_partner;
 mod get_invoices;
 mod list_customers;
 mod list_invoices;
+pub mod status;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

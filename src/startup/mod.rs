@@ -143,6 +143,11 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             body_timeout: Duration::from_millis(settings.server.body_timeout_ms.get()),
             metrics: exporter.metrics.clone(),
+            activity: crate::edge::activity::Activity::new(clock.clone()),
+            upstream: match &upstreams.sandbox {
+                Some(_) => "embedded sandbox".to_owned(),
+                None => upstreams.base.clone(),
+            },
         });
         let tls = settings
             .server

@@ -58,6 +58,7 @@ pub fn router(
         .merge(connector::router(documents))
         // Outside the authentication layer: an admin key is not a connection's, and no quota counts it.
         .merge(routes::admin::router())
+        .merge(routes::status::router())
         .merge(metrics.unwrap_or_default())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -209,6 +209,16 @@ impl Breaker {
         self.name
     }
 
+    /// The state now, as the status page shows it: `closed`, `half-open` or `open`. An open breaker whose
+    /// cooldown has passed still reads `open` until the next call lets its probe out.
+    pub fn state(&self) -> &'static str {
+        match *self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            State::Closed { .. } => "closed",
+            State::HalfOpen { .. } => "half-open",
+            State::Open { .. } => "open",
+        }
+    }
+
     fn refusal(&self, wait: Duration) -> Refused {
         Refused {
             upstream: self.name,

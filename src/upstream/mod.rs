@@ -127,6 +127,10 @@ impl PartnerCenter {
         }
     }
 
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
     /// One logical call, retried where that helps and is safe.
     ///
     /// Reads (GET) are retried on no connection, a broken or cut-short answer, 5xx, and 429 (after its

@@ -102,6 +102,9 @@ pub struct TokenSource {
     /// takes the write lock, so the process never exits between the authority voiding a token and the disk
     /// holding its successor.
     exchanges: tokio::sync::RwLock<()>,
+    /// When each connection last got a token from the authority, for the status page. Only registered
+    /// connections fetch here, so it is bounded by the registry, as the cache is.
+    refreshed: std::sync::Mutex<std::collections::HashMap<ConnectionId, time::OffsetDateTime>>,
     metrics: Metrics,
 }
 
@@ -126,6 +129,7 @@ impl TokenSource {
             breaker,
             clock,
             exchanges: tokio::sync::RwLock::new(()),
+            refreshed: std::sync::Mutex::default(),
             metrics,
         }
     }
@@ -198,14 +202,38 @@ impl TokenSource {
         // caller hung up, or a shutdown cut it off): an App+User exchange voids the old refresh token at the
         // authority, so the new one must be read and written to disk whatever happens to that call.
         let fetch = async move {
-            tokio::spawn(async move { source.fetch(&owned).await })
-                .await
-                .unwrap_or_else(|e| Err(TokenError::Invalid(format!("token fetch failed: {e}"))))
+            tokio::spawn(async move {
+                let fetched = source.fetch(&owned).await;
+                if fetched.is_ok() {
+                    let now = source.clock.now_utc();
+                    source
+                        .refreshed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(owned.id.clone(), now);
+                }
+                fetched
+            })
+            .await
+            .unwrap_or_else(|e| Err(TokenError::Invalid(format!("token fetch failed: {e}"))))
         };
         self.cache
             .try_get_with(key(connection), fetch)
             .await
             .map_err(|e| AppError::from((*e).clone()))
+    }
+
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// When `connection` last got a token from the authority, if it has since the gateway started.
+    pub fn last_refresh(&self, connection: &ConnectionId) -> Option<time::OffsetDateTime> {
+        self.refreshed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connection)
+            .copied()
     }
 
     async fn fetch(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {

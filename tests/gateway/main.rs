@@ -25,6 +25,7 @@ mod quota;
 mod reload;
 mod resilience;
 mod shutdown;
+mod status;
 mod tls;
 mod tokens;
 mod trace;

@@ -1,0 +1,200 @@
+//! What the status page shows of recent calls: per registered connection and in total, calls admitted and
+//! refused by the quota in each of the last 60 minutes, the quota left after the latest call, and the latest
+//! error answer. Recorded where the quota decides (`edge::auth`).
+//!
+//! Bounded: only registered connections get a record of their own (a maker's bearer token names a connection
+//! the caller chose, which would let anyone grow it), and the page drops records of connections a reload
+//! removed. Minutes come from the gateway's clock, so tests move time instead of waiting.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::domain::ConnectionId;
+
+/// Minutes kept: the page's last hour.
+pub const MINUTES: usize = 60;
+
+/// Calls in one minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Minute {
+    pub admitted: u64,
+    pub refused: u64,
+}
+
+/// A ring of one-minute buckets, each stamped with the minute it counts, so a bucket of an older hour reads
+/// as empty without anything having to clear it.
+#[derive(Debug, Clone)]
+struct Ring {
+    buckets: [(i64, Minute); MINUTES],
+}
+
+impl Default for Ring {
+    fn default() -> Self {
+        Self {
+            buckets: [(i64::MIN, Minute::default()); MINUTES],
+        }
+    }
+}
+
+impl Ring {
+    fn slot(minute: i64) -> usize {
+        usize::try_from(minute.rem_euclid(MINUTES as i64)).unwrap_or(0)
+    }
+
+    fn count(&mut self, minute: i64, admitted: bool) {
+        let bucket = &mut self.buckets[Self::slot(minute)];
+        if bucket.0 != minute {
+            *bucket = (minute, Minute::default());
+        }
+        if admitted {
+            bucket.1.admitted += 1;
+        } else {
+            bucket.1.refused += 1;
+        }
+    }
+
+    /// The last hour, oldest minute first, ending with the current one.
+    fn last_hour(&self, now: i64) -> Vec<Minute> {
+        (now - MINUTES as i64 + 1..=now)
+            .map(|minute| match self.buckets[Self::slot(minute)] {
+                (stamp, counts) if stamp == minute => counts,
+                _ => Minute::default(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Record {
+    ring: Ring,
+    /// The quota left after the latest call, and when that was.
+    remaining: Option<(u32, OffsetDateTime)>,
+    /// The latest answer with an error status, and when.
+    last_error: Option<(u16, OffsetDateTime)>,
+}
+
+/// A connection's last hour, as the page shows it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub minutes: Vec<Minute>,
+    pub remaining: Option<(u32, OffsetDateTime)>,
+    pub last_error: Option<(u16, OffsetDateTime)>,
+}
+
+impl Summary {
+    pub fn admitted(&self) -> u64 {
+        self.minutes.iter().map(|m| m.admitted).sum()
+    }
+
+    pub fn refused(&self) -> u64 {
+        self.minutes.iter().map(|m| m.refused).sum()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    total: Ring,
+    connections: HashMap<ConnectionId, Record>,
+}
+
+pub struct Activity {
+    clock: Clock,
+    state: Mutex<State>,
+}
+
+fn minute(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp().div_euclid(60)
+}
+
+impl Activity {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            clock,
+            state: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One quota decision; `registered` is the connection's ID when the administrator registered it, and
+    /// `remaining` the quota left after the call.
+    pub fn count(&self, registered: Option<&ConnectionId>, admitted: bool, remaining: u32) {
+        let now = self.clock.now_utc();
+        let mut state = self.lock();
+        state.total.count(minute(now), admitted);
+        if let Some(id) = registered {
+            let record = state.connections.entry(id.clone()).or_default();
+            record.ring.count(minute(now), admitted);
+            record.remaining = Some((remaining, now));
+        }
+    }
+
+    /// An admitted call of a registered connection was answered with `status`, an error.
+    pub fn error(&self, registered: &ConnectionId, status: u16) {
+        let now = self.clock.now_utc();
+        if let Some(record) = self.lock().connections.get_mut(registered) {
+            record.last_error = Some((status, now));
+        }
+    }
+
+    /// The last hour of every call, oldest minute first.
+    pub fn total(&self) -> Vec<Minute> {
+        self.lock().total.last_hour(minute(self.clock.now_utc()))
+    }
+
+    /// The last hour of `connection`.
+    pub fn of(&self, connection: &ConnectionId) -> Summary {
+        let now = minute(self.clock.now_utc());
+        let state = self.lock();
+        match state.connections.get(connection) {
+            Some(record) => Summary {
+                minutes: record.ring.last_hour(now),
+                remaining: record.remaining,
+                last_error: record.last_error,
+            },
+            None => Summary {
+                minutes: vec![Minute::default(); MINUTES],
+                remaining: None,
+                last_error: None,
+            },
+        }
+    }
+
+    /// Forgets connections no longer registered.
+    pub fn retain(&self, registered: impl Fn(&ConnectionId) -> bool) {
+        self.lock().connections.retain(|id, _| registered(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn counts_fall_out_of_the_hour_as_the_clock_moves() {
+        let clock = Clock::manual();
+        let activity = Activity::new(clock.clone());
+        let id = ConnectionId::parse("contoso").unwrap();
+        activity.count(Some(&id), true, 4);
+        activity.count(Some(&id), false, 0);
+        activity.count(None, true, 9);
+        assert_eq!(
+            (activity.of(&id).admitted(), activity.of(&id).refused()),
+            (1, 1)
+        );
+        assert_eq!(activity.total().iter().map(|m| m.admitted).sum::<u64>(), 2);
+        clock.advance(Duration::from_secs(61 * 60));
+        assert_eq!(
+            (activity.of(&id).admitted(), activity.of(&id).refused()),
+            (0, 0)
+        );
+        assert_eq!(activity.of(&id).remaining.map(|r| r.0), Some(0));
+    }
+}
