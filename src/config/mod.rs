@@ -187,6 +187,15 @@ impl Settings {
         if self.quota.evict_interval_secs != new.quota.evict_interval_secs {
             changed.push("quota.evict_interval_secs");
         }
+        if self.metrics.connection_label != new.metrics.connection_label {
+            changed.push("metrics.connection_label");
+        }
+        if self.metrics.listen != new.metrics.listen {
+            changed.push("metrics.listen");
+        }
+        if self.log.format != new.log.format {
+            changed.push("log.format");
+        }
         // The sandbox crate's options have no PartialEq; their Debug form shows every field.
         if format!("{:?}", self.sandbox) != format!("{:?}", new.sandbox) {
             changed.push("sandbox");
@@ -683,11 +692,17 @@ client_secret_file = "config/sandbox/demo-client-secret"
             .replace("127.0.0.1:8080", "127.0.0.1:9090")
             .replace("calls = 100", "calls = 50")
             .replace("max_body_bytes = 65536", "max_body_bytes = 1024")
-            + "\n[admin]\napi_key_sha256 = \"0000000000000000000000000000000000000000000000000000000000000009\"\n";
+            + "\n[admin]\napi_key_sha256 = \"0000000000000000000000000000000000000000000000000000000000000009\"\n"
+            + "\n[metrics]\nconnection_label = true\n\n[log]\nformat = \"json\"\n";
         let new = Settings::from_toml(&edited).unwrap();
         assert_eq!(
             base.needs_restart(&new),
-            ["server.listen", "server.max_body_bytes"]
+            [
+                "server.listen",
+                "server.max_body_bytes",
+                "metrics.connection_label",
+                "log.format"
+            ]
         );
         assert!(base.needs_restart(&base.reread().unwrap()).is_empty());
     }
