@@ -2,8 +2,8 @@
 // in X-API-Key, waits for its connections' table and its SVG chart, and fails if the page asks for anything from
 // a host other than the gateway's. Run by .ci/status-page:
 //   STATUS_ADMIN_KEY=... node .ci/node/status-page.mjs PORT SCREENSHOT
-// As in swagger-ui.mjs, the gateway is reached as gateway.test and every request to another host is aborted.
-import { chromium } from 'playwright-core';
+// The gateway is reached as gateway.test and every request to another host is aborted (see gateway-page.mjs).
+import { finish, openGatewayPage } from './gateway-page.mjs';
 
 const [port, screenshot] = process.argv.slice(2);
 const adminKey = process.env.STATUS_ADMIN_KEY;
@@ -11,49 +11,13 @@ if (!port || !screenshot || !adminKey) {
   console.error('usage: STATUS_ADMIN_KEY=... node status-page.mjs PORT SCREENSHOT');
   process.exit(2);
 }
-const host = 'gateway.test';
-const origin = `http://${host}:${port}`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    `--host-resolver-rules=MAP ${host} 127.0.0.1`,
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-    '--disable-gpu',
-    '--no-first-run',
-    // CI runs as root, where Chromium's sandbox cannot start.
-    '--no-sandbox',
-  ],
+const opened = await openGatewayPage(port, {
+  viewport: { width: 1100, height: 800 },
+  headers: { 'x-api-key': adminKey },
 });
-const requests = [];
-const outside = [];
+const { page, origin } = opened;
 let failed = false;
 try {
-  // The admin key goes only to the gateway: extraHTTPHeaders would send it to any host the page named.
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  await context.route('**/*', (route) => {
-    const request = route.request();
-    const url = new URL(request.url());
-    requests.push(`${request.method()} ${request.url()}`);
-    if (url.origin === origin) {
-      return route.continue({ headers: { ...request.headers(), 'x-api-key': adminKey } });
-    }
-    outside.push(`${request.method()} ${request.url()} (${request.resourceType()}, from ${request.frame().url()})`);
-    return route.abort('blockedbyclient');
-  });
-  context.on('requestfailed', (request) => {
-    const url = request.url();
-    if (!url.startsWith(`${origin}/`) && !outside.some((line) => line.includes(url))) {
-      outside.push(`${request.method()} ${url} (${request.resourceType()}, failed: ${request.failure()?.errorText})`);
-    }
-  });
-  const page = await context.newPage();
-  page.on('websocket', (socket) => outside.push(`WebSocket ${socket.url()}`));
-
   const response = await page.goto(`${origin}/status`, { waitUntil: 'load' });
   if (response.status() !== 200) {
     console.log(`status-page: /status answered ${response.status()}`);
@@ -74,15 +38,8 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`status-page: ${origin}/status rendered ${rows} connections and a chart of ${bars.length} bars;` +
     ` screenshot ${screenshot}`);
-  console.log(`status-page: ${requests.length} requests:`);
-  for (const line of requests) console.log(`  ${line}`);
-} finally {
-  await browser.close();
+} catch (error) {
+  console.log(`status-page: ${error}`);
+  failed = true;
 }
-if (outside.length) {
-  console.log(`status-page: ${outside.length} requests to a host other than ${host}:${port} (blocked):`);
-  for (const line of outside) console.log(`  ${line}`);
-  process.exit(1);
-}
-if (failed) process.exit(1);
-console.log(`status-page: no request left ${host}:${port}`);
+await finish('status-page', port, opened, failed);
