@@ -362,6 +362,18 @@ async fn a_duplicated_locale_on_the_connector_documents_is_a_json_400() {
     }
 }
 
+#[tokio::test]
+async fn a_file_swagger_ui_does_not_have_is_the_gateways_json_404() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/swagger-ui/no-such-file.js"))
+        .send()
+        .await
+        .unwrap();
+    gateway_error(response, 404).await;
+}
+
 // --- bearer identities -----------------------------------------------------------------------------------------
 
 /// The sandbox's user claims for `oid`, signed with its key.
