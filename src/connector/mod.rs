@@ -287,15 +287,17 @@ pub fn router(documents: Documents) -> Router<Gateway> {
         )
         // Swagger UI's router answers a file it does not have with an empty 404: the gateway's own 404 instead,
         // so every error is the JSON shape.
-        .merge(Router::from(swagger_ui).layer(axum::middleware::map_response(
-            |response: Response| async move {
-                if response.status() == axum::http::StatusCode::NOT_FOUND {
-                    AppError::NotFound.into_response()
-                } else {
-                    response
-                }
-            },
-        )))
+        .merge(
+            Router::from(swagger_ui).layer(axum::middleware::map_response(
+                |response: Response| async move {
+                    if response.status() == axum::http::StatusCode::NOT_FOUND {
+                        AppError::NotFound.into_response()
+                    } else {
+                        response
+                    }
+                },
+            )),
+        )
 }
 
 #[cfg(test)]

@@ -176,6 +176,59 @@ async fn calls_refused_by_an_open_breaker_are_summarised_not_logged_one_by_one()
     assert!(loud <= 4, "the breaker opened once: {lines:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_refused_by_a_full_gateway_are_summarised_not_logged_one_by_one() {
+    let partner_center = slow_partner_center(Duration::from_secs(30)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = with_server_keys(
+        &real_profile(
+            &partner_center.uri(),
+            &partner_center.uri(),
+            &dir.path().join("rt"),
+            "max_concurrent_calls = 1\nmax_queued_calls = 0",
+        ),
+        "",
+    ) + "\n[quota]\ncalls = 1000\n";
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, toml).unwrap();
+    let gateway = Gateway::start_with(&config, &["--log-format", "json"]);
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/customers/{}", gateway.address, customer_id(1));
+    let busy = tokio::spawn(client.get(&url).header("X-API-Key", "app-key").send());
+    // The one turn is taken once Partner Center has the first call.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !partner_center
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r.url.path().starts_with("/v1/customers/"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first call never reached Partner Center"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for _ in 0..100 {
+        let response = client
+            .get(&url)
+            .header("X-API-Key", "app-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+    }
+
+    let lines = lines_until_summarised(&gateway, "overloaded", 100);
+    assert_eq!(
+        call_lines(&lines, 503),
+        0,
+        "no refusal has a line of its own"
+    );
+    busy.abort();
+}
+
 // --- the agreement body ----------------------------------------------------------------------------------------
 
 #[tokio::test]
