@@ -103,7 +103,7 @@ pub fn router(
                 .layer(middleware::from_fn(correlation::middleware))
                 .layer(middleware::from_fn(trace_context::middleware))
                 .layer(middleware::from_fn_with_state(
-                    call_log(),
+                    call_log_state(),
                     call_log::middleware,
                 ))
                 .layer(middleware::from_fn(protocol::one_valid_host))
@@ -146,7 +146,7 @@ fn operation_ids() -> Arc<OperationIds> {
 /// The call log's view of the routes: their operationIds, and the query parameters each documents (every other
 /// query value is redacted in the log): the operations' from their document, the connector documents' own.
 /// The summaries of refusals are the gateway's own, so each router has its counters.
-fn call_log() -> Arc<CallLog> {
+fn call_log_state() -> Arc<CallLog> {
     static DOCUMENTED: OnceLock<std::collections::HashMap<String, Vec<String>>> = OnceLock::new();
     let documented = DOCUMENTED.get_or_init(|| {
         let api = routes::operations().into_openapi();
