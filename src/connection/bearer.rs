@@ -376,3 +376,52 @@ impl KeySet {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(idtyp: Option<&str>, scp: Option<&str>) -> Claims {
+        Claims {
+            tid: String::new(),
+            exp: 0,
+            oid: None,
+            idtyp: idtyp.map(str::to_owned),
+            scp: scp.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn users_and_applications_are_told_apart() {
+        assert_eq!(
+            claims(Some("user"), Some("user_impersonation")).identity(),
+            "user"
+        );
+        assert_eq!(claims(None, Some("user_impersonation")).identity(), "user");
+        assert_eq!(claims(Some("app"), None).identity(), "app");
+        assert_eq!(
+            claims(Some("app"), Some("x")).identity(),
+            "app",
+            "idtyp wins"
+        );
+        assert_eq!(claims(None, None).identity(), "app");
+    }
+
+    #[test]
+    fn only_a_hyphenated_guid_is_an_entra_id() {
+        assert_eq!(
+            guid("72F988BF-86F1-41AF-91AB-2D7CD011DB47").as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        for bad in [
+            "",
+            "72f988bf86f141af91ab2d7cd011db47",
+            "{72f988bf-86f1-41af-91ab-2d7cd011db47}",
+            "urn:uuid:72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db4:",
+            "contoso",
+        ] {
+            assert!(guid(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -67,20 +67,35 @@ async fn summarise(refusals: Weak<Refusals>, kind: Refusal) {
         let Some(refusals) = refusals.upgrade() else {
             return;
         };
-        let counter = refusals.counter(kind);
-        let calls = counter.refused.swap(0, Ordering::AcqRel);
+        match refusals.counter(kind).end_of_window() {
+            EndOfWindow::Write(calls) => write(kind, calls),
+            EndOfWindow::Closed => return,
+        }
+    }
+}
+
+/// What a window's end does: write a count and keep the window open, or close it.
+#[derive(Debug, PartialEq, Eq)]
+enum EndOfWindow {
+    Write(u64),
+    Closed,
+}
+
+impl Counter {
+    fn end_of_window(&self) -> EndOfWindow {
+        let calls = self.refused.swap(0, Ordering::AcqRel);
         if calls > 0 {
-            write(kind, calls);
-            continue;
+            return EndOfWindow::Write(calls);
         }
-        counter.window_open.store(false, Ordering::Release);
+        self.window_open.store(false, Ordering::Release);
         // A refusal counted between the swap and the store saw the window still open and spawned no task: this
-        // one reopens it, unless another refusal already has.
-        if counter.refused.load(Ordering::Acquire) == 0
-            || counter.window_open.swap(true, Ordering::AcqRel)
+        // one reopens it, unless another refusal already has (and spawned a task of its own).
+        if self.refused.load(Ordering::Acquire) > 0
+            && !self.window_open.swap(true, Ordering::AcqRel)
         {
-            return;
+            return EndOfWindow::Write(self.refused.swap(0, Ordering::AcqRel));
         }
+        EndOfWindow::Closed
     }
 }
 
@@ -100,5 +115,31 @@ fn write(kind: Refusal, calls: u64) {
             window_secs,
             "refused {calls} calls ({name}) in the last {window_secs} s"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One refused call counted the way [`Refusals::count`] does; true when it would spawn a task.
+    fn refuse(counter: &Counter) -> bool {
+        counter.refused.fetch_add(1, Ordering::AcqRel);
+        !counter.window_open.swap(true, Ordering::AcqRel)
+    }
+
+    #[test]
+    fn a_burst_is_one_count_and_a_quiet_window_closes() {
+        let counter = Counter::default();
+        assert!(refuse(&counter), "the first refusal opens a window");
+        for _ in 0..999 {
+            assert!(!refuse(&counter), "the others join it");
+        }
+        assert_eq!(counter.end_of_window(), EndOfWindow::Write(1000));
+        assert_eq!(counter.end_of_window(), EndOfWindow::Closed);
+        assert!(
+            refuse(&counter),
+            "a refusal after a quiet window opens a new one"
+        );
     }
 }
