@@ -3,12 +3,15 @@
 
 pub mod activity;
 pub mod auth;
+pub mod body;
 pub mod call_log;
 mod customer_path;
 pub mod forwarded;
 pub mod live;
 pub mod observe;
 pub mod paging;
+pub mod protocol;
+pub mod refusals;
 
 use std::ops::Deref;
 use std::sync::Arc;
