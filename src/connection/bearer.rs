@@ -25,7 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::domain::ConnectionId;
+use crate::domain::{BearerIdentity, ConnectionId};
 
 /// How often an unknown `kid` may trigger a JWKS fetch: a stream of forged tokens must not become a stream of
 /// requests to the issuer.
@@ -171,9 +171,7 @@ impl BearerValidator {
         let object = claims.oid.as_deref().and_then(guid).ok_or_else(|| {
             invalid("The bearer token's object ID (oid) is missing or not a GUID.")
         })?;
-        let connection =
-            ConnectionId::parse(&format!("{}:{tenant}:{object}", claims.identity()))
-                .map_err(|_| invalid("The bearer token's tid or oid is not an identifier."))?;
+        let connection = ConnectionId::bearer(claims.identity(), tenant, object);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -242,22 +240,21 @@ struct Claims {
 impl Claims {
     /// Whose token this is: what `idtyp` says, else a user's when it carries delegated scopes (`scp`), else an
     /// application's (app-only tokens carry `roles`, or nothing, instead).
-    fn identity(&self) -> &'static str {
+    fn identity(&self) -> BearerIdentity {
         match self.idtyp.as_deref() {
-            Some(t) if t.eq_ignore_ascii_case("app") => "app",
-            Some(t) if t.eq_ignore_ascii_case("user") => "user",
-            _ if self.scp.is_some() => "user",
-            _ => "app",
+            Some(t) if t.eq_ignore_ascii_case("app") => BearerIdentity::App,
+            Some(t) if t.eq_ignore_ascii_case("user") => BearerIdentity::User,
+            _ if self.scp.is_some() => BearerIdentity::User,
+            _ => BearerIdentity::App,
         }
     }
 }
 
-/// A GUID in its hyphenated form, as Entra writes `tid` and `oid`, lowercased.
-fn guid(raw: &str) -> Option<String> {
+/// A GUID in its hyphenated form, as Entra writes `tid` and `oid`.
+fn guid(raw: &str) -> Option<uuid::Uuid> {
     (raw.len() == 36)
         .then(|| uuid::Uuid::try_parse(raw).ok())
         .flatten()
-        .map(|id| id.hyphenated().to_string())
 }
 
 fn explain(e: &jsonwebtoken::errors::Error) -> &'static str {
@@ -393,25 +390,22 @@ mod tests {
 
     #[test]
     fn users_and_applications_are_told_apart() {
+        use BearerIdentity::{App, User};
         assert_eq!(
             claims(Some("user"), Some("user_impersonation")).identity(),
-            "user"
+            User
         );
-        assert_eq!(claims(None, Some("user_impersonation")).identity(), "user");
-        assert_eq!(claims(Some("app"), None).identity(), "app");
-        assert_eq!(
-            claims(Some("app"), Some("x")).identity(),
-            "app",
-            "idtyp wins"
-        );
-        assert_eq!(claims(None, None).identity(), "app");
+        assert_eq!(claims(None, Some("user_impersonation")).identity(), User);
+        assert_eq!(claims(Some("app"), None).identity(), App);
+        assert_eq!(claims(Some("app"), Some("x")).identity(), App, "idtyp wins");
+        assert_eq!(claims(None, None).identity(), App);
     }
 
     #[test]
     fn only_a_hyphenated_guid_is_an_entra_id() {
         assert_eq!(
-            guid("72F988BF-86F1-41AF-91AB-2D7CD011DB47").as_deref(),
-            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+            guid("72F988BF-86F1-41AF-91AB-2D7CD011DB47").map(|id| id.to_string()),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned())
         );
         for bad in [
             "",
