@@ -226,7 +226,10 @@ mod tests {
             "user:72f988bf-86f1-41af-91ab-2d7cd011db47:00000000-0000-0000-0000-000000000001"
         );
         assert!(ConnectionId::parse(user.as_str()).is_err());
-        assert_ne!(user, ConnectionId::bearer(BearerIdentity::App, tenant, object));
+        assert_ne!(
+            user,
+            ConnectionId::bearer(BearerIdentity::App, tenant, object)
+        );
         assert!(ConnectionId::parse("contoso-ops.eu_1").is_ok());
     }
 

@@ -503,7 +503,13 @@ async fn access_tokens_verify_against_the_jwks() {
     assert_eq!(claims["idtyp"], "app");
     assert_eq!(claims["appid"], demo::CLIENT_ID);
     assert_eq!(claims["azp"], demo::CLIENT_ID);
-    assert!(claims.get("oid").is_none());
+    let object = claims["oid"].as_str().unwrap();
+    assert!(uuid::Uuid::try_parse(object).is_ok(), "{object}");
+    assert_ne!(
+        object,
+        demo::CLIENT_ID,
+        "the service principal's ID, not the client's"
+    );
 
     let discovery = send(
         &sandbox,

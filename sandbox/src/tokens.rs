@@ -167,6 +167,7 @@ impl TokenIssuer {
     /// An app-only (client credentials) access token for Partner Center.
     pub(crate) fn mint_app_token(&self, tenant: &str, client_id: &str) -> String {
         let now = unix_now();
+        let oid = service_principal_object_id(tenant, client_id);
         self.sign(&json!({
             "aud": demo::PARTNER_CENTER_RESOURCE,
             "iss": self.issuer(tenant),
@@ -177,7 +178,8 @@ impl TokenIssuer {
             "tid": tenant,
             "appid": client_id,
             "azp": client_id,
-            "sub": client_id,
+            "oid": oid,
+            "sub": oid,
             "idtyp": "app",
         }))
     }
@@ -250,6 +252,16 @@ pub(crate) fn user_object_id(tenant: &str, user_name: &str) -> String {
     data::guid_from(&format!(
         "user-object-id/{}/{user_name}",
         tenant.to_ascii_lowercase()
+    ))
+}
+
+/// As Entra's app-only tokens do, `oid` (and `sub`) name the application's service principal in the tenant: a
+/// GUID of its own, not the client ID.
+fn service_principal_object_id(tenant: &str, client_id: &str) -> String {
+    data::guid_from(&format!(
+        "service-principal/{}/{}",
+        tenant.to_ascii_lowercase(),
+        client_id.to_ascii_lowercase()
     ))
 }
 

@@ -497,6 +497,14 @@ async fn a_user_and_an_application_with_the_same_ids_have_quotas_of_their_own() 
     );
 }
 
+#[tokio::test]
+async fn an_application_s_own_token_from_the_authority_passes_through() {
+    let app = spawn_app().await;
+    let token = sandbox_app_token(app.sandbox()).await;
+    let response = app.get_bearer(&token, "/v1/customers?Size=1").await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
 // --- answers' headers and request bodies -----------------------------------------------------------------------
 
 #[tokio::test]
