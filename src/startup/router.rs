@@ -27,11 +27,12 @@ use crate::trace_context;
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 /// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
 /// `/openapi.json` (never in the connector package).
-/// `metrics` is `/metrics`, when it is served on the main listener.
+/// `metrics` is `/metrics`, when it is served on the main listener; `budgets`, what is refused on the head alone.
 pub fn router(
     gateway: Gateway,
     demo: Option<(Router, utoipa::openapi::OpenApi)>,
     metrics: Option<Router<Gateway>>,
+    budgets: super::budgets::RequestBudgets,
 ) -> Router {
     let (operations, api) = routes::operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
@@ -81,6 +82,11 @@ pub fn router(
                 .layer(middleware::from_fn_with_state(
                     operation_ids(),
                     call_log::middleware,
+                ))
+                // On the head alone, before any handler reads a body; inside the log line, so refusals are in it.
+                .layer(middleware::from_fn_with_state(
+                    budgets,
+                    super::budgets::refuse_over_budget,
                 ))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(AppError::Internal(
