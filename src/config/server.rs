@@ -46,9 +46,9 @@ pub struct ServerSettings {
     pub max_header_bytes: usize,
     /// Longest request target (path and query) accepted; past it, 414.
     pub max_uri_bytes: usize,
-    /// Connections served at once. Past it, a few more are taken that answer only `/healthz` and `/readyz` (so
-    /// probes still see a live gateway) and 503 to anything else; past those, new connections wait in the
-    /// kernel's backlog. It keeps the gateway within its file descriptors and memory.
+    /// Connections served at once. Past it, a reserve of 32 more answer only `/healthz` and `/readyz` (so probes
+    /// still see a live gateway) and 503 to anything else, each new one closing the reserve's oldest once it is
+    /// full. It keeps the gateway within its file descriptors and memory.
     pub max_connections: NonZeroUsize,
     /// The proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host`
     /// headers say where callers reached the gateway, when `public_base_url` is not set. Empty: nobody's, since

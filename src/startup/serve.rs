@@ -17,12 +17,13 @@
 //! not read), a write that makes no progress for `server.write_timeout_ms` ends its connection, and at most
 //! `server.max_connections` connections are served at once. Past that, [`PROBE_RESERVE`] more are taken that
 //! answer only the probes (so a full gateway is not restarted as a dead one) and 503 to anything else, with a
-//! short header timeout and no keep-alive; past those, no connection is accepted until one ends, and new ones
-//! wait in the kernel's backlog.
+//! short header timeout and no keep-alive; with the reserve full too, a new connection takes the place of the
+//! reserve's oldest, which is closed. The descriptors held stay within the budget whatever a client opens.
 //!
 //! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
 //! call in flight and close, and wait for them.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 use tower_http::add_extension::AddExtension;
 
 use super::budgets::ProbesOnly;
@@ -81,31 +83,29 @@ where
         .header_read_timeout(PROBE_HEADER_TIMEOUT.min(budgets.header_timeout));
     let seats = Arc::new(Semaphore::new(budgets.max_connections));
     let reserve = Arc::new(Semaphore::new(PROBE_RESERVE));
+    // The reserve's connections, oldest first, so that a new one can take the place of the oldest.
+    let mut probe_connections = VecDeque::with_capacity(PROBE_RESERVE);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        // Room first: with none, the listener is not asked for a connection, and the kernel's backlog holds it.
-        let seat = tokio::select! {
-            seat = take_seat(&seats, &reserve) => seat,
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        tokio::select! {
-            (io, peer) = listener.accept() => {
-                let io = TokioIo::new(Budgeted::new(io, budgets.limits));
-                let service = AddExtension::new(router.clone(), ConnectInfo(peer));
-                match seat {
-                    Seat::Served(permit) => {
-                        let connection = builder.serve_connection(io, TowerToHyperService::new(service));
-                        spawn(graceful.watch(connection), permit);
-                    }
-                    Seat::Probes(permit) => {
-                        let service = AddExtension::new(service, ProbesOnly);
-                        let connection = probes_builder.serve_connection(io, TowerToHyperService::new(service));
-                        spawn(graceful.watch(connection), permit);
-                    }
-                }
+        let io = TokioIo::new(Budgeted::new(io, budgets.limits));
+        let service = AddExtension::new(router.clone(), ConnectInfo(peer));
+        match take_seat(&seats, &reserve, &mut probe_connections).await {
+            Seat::Served(permit) => {
+                let connection = builder.serve_connection(io, TowerToHyperService::new(service));
+                spawn(graceful.watch(connection), permit);
             }
-            () = &mut shutdown => break,
+            Seat::Probes(permit) => {
+                let service = AddExtension::new(service, ProbesOnly);
+                let connection =
+                    probes_builder.serve_connection(io, TowerToHyperService::new(service));
+                probe_connections.retain(|c: &AbortHandle| !c.is_finished());
+                probe_connections.push_back(spawn(graceful.watch(connection), permit));
+            }
         }
     }
     drop(listener);
@@ -118,14 +118,27 @@ enum Seat {
     Probes(OwnedSemaphorePermit),
 }
 
-/// A seat among the served connections, else one in the probes' reserve, else the first of either to free.
-async fn take_seat(seats: &Arc<Semaphore>, reserve: &Arc<Semaphore>) -> Seat {
+/// A seat among the served connections, else one in the probes' reserve; with the reserve full, its oldest
+/// connection is closed to make room. So a probe always gets in, and a flood of idle connections costs at most
+/// the budget: the newest of them wait in the reserve, where each lives only until newer ones come.
+async fn take_seat(
+    seats: &Arc<Semaphore>,
+    reserve: &Arc<Semaphore>,
+    probe_connections: &mut VecDeque<AbortHandle>,
+) -> Seat {
     if let Ok(permit) = Arc::clone(seats).try_acquire_owned() {
         return Seat::Served(permit);
     }
     if let Ok(permit) = Arc::clone(reserve).try_acquire_owned() {
         return Seat::Probes(permit);
     }
+    while let Some(oldest) = probe_connections.pop_front() {
+        if !oldest.is_finished() {
+            oldest.abort();
+            break;
+        }
+    }
+    // The closed connection's task gives its seat back as soon as it is dropped.
     tokio::select! {
         permit = Arc::clone(seats).acquire_owned() => Seat::Served(permit.expect("never closed")),
         permit = Arc::clone(reserve).acquire_owned() => Seat::Probes(permit.expect("never closed")),
@@ -133,19 +146,20 @@ async fn take_seat(seats: &Arc<Semaphore>, reserve: &Arc<Semaphore>) -> Seat {
 }
 
 /// Serves one connection in a task of its own, which holds its seat until the connection ends.
-fn spawn<F, E>(connection: F, seat: OwnedSemaphorePermit)
+fn spawn<F, E>(connection: F, seat: OwnedSemaphorePermit) -> AbortHandle
 where
     F: Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Display,
 {
     tokio::spawn(async move {
+        let _seat = seat;
         // A connection's errors are its peer's (reset, bad request line, header or write timeout): hyper has
         // answered what could be answered, and nothing here can do more.
         if let Err(e) = connection.await {
             tracing::trace!(error = %e, "connection ended with an error");
         }
-        drop(seat);
-    });
+    })
+    .abort_handle()
 }
 
 /// Raises the soft `nofile` limit to the hard one (many systems start services at 1,024) and warns when the
