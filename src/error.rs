@@ -129,7 +129,8 @@ impl AppError {
             ),
             AppError::MalformedRequest => (
                 "MalformedRequest",
-                "The request is not valid HTTP/1.1: check its first line and its headers.".to_owned(),
+                "The request is not valid HTTP/1.1: check its first line and its headers."
+                    .to_owned(),
             ),
             AppError::UpstreamTooLarge { limit } => (
                 "UpstreamAnswerTooLarge",
@@ -144,9 +145,10 @@ impl AppError {
     /// The status and JSON body of a refusal written below the router, where hyper refuses a request it cannot
     /// parse (see `startup::conn_io`): no call exists there, so the correlation ID is the one given.
     pub(crate) fn json_below_router(&self, correlation_id: Uuid) -> (StatusCode, Vec<u8>) {
-        let (code, message) = self
-            .over_limit()
-            .unwrap_or(("InternalError", "The gateway failed unexpectedly.".to_owned()));
+        let (code, message) = self.over_limit().unwrap_or((
+            "InternalError",
+            "The gateway failed unexpectedly.".to_owned(),
+        ));
         let body = ErrorBody {
             status_code: self.status().as_u16(),
             code,

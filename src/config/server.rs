@@ -158,8 +158,7 @@ impl ServerSettings {
                 format!("must be at least {MIN_HEADER_BYTES}"),
             ));
         }
-        if self.max_uri_bytes == 0
-            || self.max_uri_bytes > self.max_header_bytes.min(MAX_URI_BYTES)
+        if self.max_uri_bytes == 0 || self.max_uri_bytes > self.max_header_bytes.min(MAX_URI_BYTES)
         {
             return Err(ConfigError::key(
                 "server.max_uri_bytes",

@@ -62,7 +62,11 @@ impl<T> Budgeted<T> {
 
 impl<T: AsyncWrite + Unpin> Budgeted<T> {
     /// `polled`, unless it has been pending for longer than the write timeout.
-    fn watch<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         if polled.is_ready() {
             self.stalled = false;
             return polled;
@@ -262,7 +266,10 @@ mod tests {
         let answer = json_refusal(refusal, &LIMITS).expect("replaced");
         let text = String::from_utf8(answer.to_vec()).unwrap();
         assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
-        assert!(text.contains("date: Tue, 01 Dec 2026 11:17:38 GMT\r\n"), "{text}");
+        assert!(
+            text.contains("date: Tue, 01 Dec 2026 11:17:38 GMT\r\n"),
+            "{text}"
+        );
         let body: serde_json::Value =
             serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert_eq!(body["statusCode"], 431);

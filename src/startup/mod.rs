@@ -313,11 +313,8 @@ impl Application {
             match tls {
                 Some(config) => {
                     // Handshakes under way are descriptors too: no more of them than connections served.
-                    let listener = tls::TlsListener::new(
-                        listener,
-                        config,
-                        connection_budgets.max_connections,
-                    );
+                    let listener =
+                        tls::TlsListener::new(listener, config, connection_budgets.max_connections);
                     let listener = drain::Draining::new(listener, in_flight.clone());
                     serve::serve(listener, router, connection_budgets, shutdown).await
                 }

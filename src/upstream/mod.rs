@@ -333,26 +333,23 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
         true => Failure::Timeout(e),
         false => Failure::BodyCut(e),
     };
-    // A body in one chunk, the usual case, is returned as it came, without a copy.
-    let Some(first) = response.chunk().await.map_err(cut)? else {
-        return Ok(Bytes::new());
-    };
-    if first.len() > cap {
-        return Err(Failure::TooLarge(cap));
-    }
-    let Some(second) = response.chunk().await.map_err(cut)? else {
-        return Ok(first);
-    };
-    let expected = declared.map_or(0, |length| length as usize);
-    let mut body = bytes::BytesMut::with_capacity(expected.max(first.len() + second.len()));
-    body.extend_from_slice(&first);
-    let mut next = Some(second);
-    while let Some(chunk) = next {
-        if body.len() + chunk.len() > cap {
+    // Kept as the chunks came, without copying, and joined once at the end: growing one buffer as they come
+    // would leave the allocator holding every size it went through.
+    let mut chunks = Vec::new();
+    let mut length = 0;
+    while let Some(chunk) = response.chunk().await.map_err(cut)? {
+        length += chunk.len();
+        if length > cap {
             return Err(Failure::TooLarge(cap));
         }
+        chunks.push(chunk);
+    }
+    if chunks.len() <= 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut body = bytes::BytesMut::with_capacity(length);
+    for chunk in chunks {
         body.extend_from_slice(&chunk);
-        next = response.chunk().await.map_err(cut)?;
     }
     Ok(body.freeze())
 }
