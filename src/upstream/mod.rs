@@ -324,23 +324,40 @@ impl PartnerCenter {
 
 /// The whole body, read as it streams in and dropped as soon as it passes `cap` (a declared `Content-Length` over
 /// it is refused before anything is read), so an oversized answer never costs more than `cap` of memory.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
-    let declared = response.content_length();
-    if declared.is_some_and(|length| length > cap as u64) {
-        return Err(Failure::TooLarge(cap));
+async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
+    capped_body(response, cap).await.map_err(|e| match e {
+        BodyError::TooLarge => Failure::TooLarge(cap),
+        BodyError::Read(e) if e.is_timeout() => Failure::Timeout(e),
+        BodyError::Read(e) => Failure::BodyCut(e),
+    })
+}
+
+/// Why an upstream's body could not be had whole.
+pub(crate) enum BodyError {
+    /// Larger than the cap; the rest was not read.
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// An upstream answer's body, read as it streams in and dropped past `cap`.
+pub(crate) async fn capped_body(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(BodyError::TooLarge);
     }
-    let cut = |e: reqwest::Error| match e.is_timeout() {
-        true => Failure::Timeout(e),
-        false => Failure::BodyCut(e),
-    };
     // Kept as the chunks came, without copying, and joined once at the end: growing one buffer as they come
     // would leave the allocator holding every size it went through.
     let mut chunks = Vec::new();
     let mut length = 0;
-    while let Some(chunk) = response.chunk().await.map_err(cut)? {
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
         length += chunk.len();
         if length > cap {
-            return Err(Failure::TooLarge(cap));
+            return Err(BodyError::TooLarge);
         }
         chunks.push(chunk);
     }
