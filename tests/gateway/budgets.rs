@@ -607,3 +607,40 @@ fn a_100_mb_upstream_answer_is_502_at_once_and_never_held_whole() {
         peak - baseline
     );
 }
+
+#[tokio::test]
+async fn a_token_authority_that_never_stops_answering_is_502_at_once() {
+    // Answers every request with a body that never ends: without a cap, the gateway would read until its
+    // upstream timeout, holding all of it.
+    let authority = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", authority.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in authority.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"access_token\":\"",
+                );
+                let chunk = vec![b'a'; 64 * 1024];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    let (app, _state) = gateway_on(&url, &url, "timeout_ms = 20000").await;
+    let started = Instant::now();
+    let response = app
+        .get("app-key", &format!("/v1/customers/{SEED_CUSTOMER}"))
+        .await;
+    assert_eq!(response.status(), 502);
+    assert_eq!(json(response).await["statusCode"], 502);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused after {:?}, not at once",
+        started.elapsed()
+    );
+}
