@@ -8,6 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use uuid::Uuid;
+
 use crate::call_record::Refusal;
 use crate::correlation;
 
@@ -19,6 +21,18 @@ pub enum AppError {
     /// The caller did not send its whole request body within `server.body_timeout_ms`.
     #[error("request body timed out")]
     RequestTimeout,
+    /// A declared request body larger than `server.max_body_bytes`: refused before any of it is read.
+    #[error("request body over {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// A request target longer than `server.max_uri_bytes`.
+    #[error("request target over {limit} bytes")]
+    UriTooLong { limit: usize },
+    /// A request head (request line and headers) larger than `server.max_header_bytes`.
+    #[error("request head over {limit} bytes")]
+    HeadersTooLarge { limit: usize },
+    /// A request line or header that is not HTTP/1.1, refused by the HTTP parser.
+    #[error("malformed request")]
+    MalformedRequest,
     /// Missing or unknown credentials.
     #[error("{0}")]
     Unauthorized(std::borrow::Cow<'static, str>),
@@ -51,6 +65,9 @@ pub enum AppError {
     /// The token authority refused the connection's own credentials; only the administrator can fix that.
     #[error("credentials refused: {0}")]
     CredentialsRefused(String),
+    /// Partner Center's answer was larger than `upstream.max_response_bytes`; the rest of it was not read.
+    #[error("upstream answer over {limit} bytes")]
+    UpstreamTooLarge { limit: usize },
     #[error("upstream timeout: {0}")]
     GatewayTimeout(String),
     /// Partner Center's own error answer, passed through byte for byte.
@@ -79,7 +96,11 @@ impl AppError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::BadRequest { .. } | AppError::MalformedRequest => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            AppError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            AppError::UpstreamTooLarge { .. } => StatusCode::BAD_GATEWAY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
@@ -96,6 +117,55 @@ impl AppError {
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The code and message of the refusals whose message names a limit.
+    fn over_limit(&self) -> Option<(&'static str, String)> {
+        Some(match self {
+            AppError::PayloadTooLarge { limit } => (
+                "BodyTooLarge",
+                format!("The request body is larger than {limit} bytes."),
+            ),
+            AppError::UriTooLong { limit } => (
+                "UriTooLong",
+                format!("The request's path and query are longer than {limit} bytes."),
+            ),
+            AppError::HeadersTooLarge { limit } => (
+                "HeadersTooLarge",
+                format!("The request's headers are larger than {limit} bytes in all."),
+            ),
+            AppError::MalformedRequest => (
+                "MalformedRequest",
+                "The request is not valid HTTP/1.1: check its first line and its headers."
+                    .to_owned(),
+            ),
+            AppError::UpstreamTooLarge { limit } => (
+                "UpstreamAnswerTooLarge",
+                format!(
+                    "Partner Center's answer is larger than the gateway accepts ({limit} bytes); ask for a smaller page."
+                ),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// The status and JSON body of a refusal written below the router, where hyper refuses a request it cannot
+    /// parse (see `startup::conn_io`): no call exists there, so the correlation ID is the one given.
+    pub(crate) fn json_below_router(&self, correlation_id: Uuid) -> (StatusCode, Vec<u8>) {
+        let (code, message) = self.over_limit().unwrap_or((
+            "InternalError",
+            "The gateway failed unexpectedly.".to_owned(),
+        ));
+        let body = ErrorBody {
+            status_code: self.status().as_u16(),
+            code,
+            message: &message,
+            correlation_id: correlation_id.to_string(),
+        };
+        (
+            self.status(),
+            serde_json::to_vec(&body).expect("the error body serializes"),
+        )
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -110,7 +180,19 @@ struct ErrorBody<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let limited = self.over_limit();
         let (code, message): (&str, &str) = match &self {
+            AppError::PayloadTooLarge { .. }
+            | AppError::UriTooLong { .. }
+            | AppError::HeadersTooLarge { .. }
+            | AppError::MalformedRequest
+            | AppError::UpstreamTooLarge { .. } => {
+                if let AppError::UpstreamTooLarge { limit } = &self {
+                    note(format!("partner center answered more than {limit} bytes"));
+                }
+                let (code, message) = limited.as_ref().expect("over_limit covers these");
+                (code, message.as_str())
+            }
             AppError::BadRequest { code, message } => (code, message),
             AppError::Unauthorized(message) => ("Unauthorized", message.as_ref()),
             AppError::RequestTimeout => (

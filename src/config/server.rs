@@ -1,7 +1,7 @@
 //! `[server]`: where and how the gateway listens, and `[server.tls]` when it serves HTTPS itself.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,6 +37,19 @@ pub struct ServerSettings {
     pub header_timeout_ms: NonZeroU64,
     /// How long a client has to send a request's whole body; then the call is answered 408.
     pub body_timeout_ms: NonZeroU64,
+    /// How long a write to a client may make no progress (the client reads nothing of its answer); then the
+    /// connection is closed and the answers buffered for it are freed. Without it, a client that never reads
+    /// holds its connection and its buffered answers forever.
+    pub write_timeout_ms: NonZeroU64,
+    /// Largest request head (request line and headers) accepted; past it, 431. It bounds what an unauthenticated
+    /// client makes the gateway hold per connection while it trickles or stalls its headers.
+    pub max_header_bytes: usize,
+    /// Longest request target (path and query) accepted; past it, 414.
+    pub max_uri_bytes: usize,
+    /// Connections served at once. Past it, a reserve of 32 more answer only `/healthz` and `/readyz` (so probes
+    /// still see a live gateway) and 503 to anything else, each new one closing the reserve's oldest once it is
+    /// full. It keeps the gateway within its file descriptors and memory.
+    pub max_connections: NonZeroUsize,
     /// The proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host`
     /// headers say where callers reached the gateway, when `public_base_url` is not set. Empty: nobody's, since
     /// a caller who could set them would choose the host of the links the gateway hands out.
@@ -94,6 +107,16 @@ impl Default for ServerSettings {
             drain_delay_secs: 0,
             header_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
             body_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+            write_timeout_ms: NonZeroU64::new(30_000).expect("not zero"),
+            // Browsers and proxies send a few KiB; nginx and Node.js refuse past 8–16 KiB. Twice Node's, for
+            // clients with large cookies or bearer tokens (an Entra token with many groups is ~6 KiB).
+            max_header_bytes: 32 * 1024,
+            // The longest target the operations take is a nextLink whose 4,096-character continuation token is
+            // percent-encoded at worst (3 bytes a character): ~12.5 KiB.
+            max_uri_bytes: 16 * 1024,
+            // Fits the common soft `nofile` limit (1,024 is raised to the hard limit at start, rarely under
+            // 4,096) with room for the upstream connections and files.
+            max_connections: NonZeroUsize::new(1024).expect("not zero"),
             trusted_proxies: Vec::new(),
             forwarded_header: None,
             forwarded_fields: None,
@@ -112,6 +135,7 @@ impl ServerSettings {
                 "must be more than 0",
             ));
         }
+        self.check_budgets()?;
         self.check_forwarding()?;
         if let Some(tls) = &self.tls {
             // Read now, so that an unreadable or mismatched pair stops start-up like any other bad key.
@@ -121,7 +145,31 @@ impl ServerSettings {
     }
 }
 
+/// Below this, an ordinary request with a bearer token would not fit.
+const MIN_HEADER_BYTES: usize = 4 * 1024;
+/// The longest target hyper itself parses.
+const MAX_URI_BYTES: usize = 65_534;
+
 impl ServerSettings {
+    fn check_budgets(&self) -> Result<(), ConfigError> {
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(ConfigError::key(
+                "server.max_header_bytes",
+                format!("must be at least {MIN_HEADER_BYTES}"),
+            ));
+        }
+        if self.max_uri_bytes == 0 || self.max_uri_bytes > self.max_header_bytes.min(MAX_URI_BYTES)
+        {
+            return Err(ConfigError::key(
+                "server.max_uri_bytes",
+                format!(
+                    "must be more than 0 and at most server.max_header_bytes and {MAX_URI_BYTES}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// What is believed from the trusted proxies is said, not guessed: with proxies, the header they set; without,
     /// no word about headers, which would do nothing.
     fn check_forwarding(&self) -> Result<(), ConfigError> {
@@ -232,6 +280,10 @@ pub(super) fn changed_keys(
         shutdown_grace_secs,
         header_timeout_ms,
         body_timeout_ms,
+        write_timeout_ms,
+        max_header_bytes,
+        max_uri_bytes,
+        max_connections,
         trusted_proxies,
         forwarded_header,
         forwarded_fields,
@@ -264,6 +316,19 @@ pub(super) fn changed_keys(
         (
             "server.body_timeout_ms",
             *body_timeout_ms == new.body_timeout_ms,
+        ),
+        (
+            "server.write_timeout_ms",
+            *write_timeout_ms == new.write_timeout_ms,
+        ),
+        (
+            "server.max_header_bytes",
+            *max_header_bytes == new.max_header_bytes,
+        ),
+        ("server.max_uri_bytes", *max_uri_bytes == new.max_uri_bytes),
+        (
+            "server.max_connections",
+            *max_connections == new.max_connections,
         ),
         (
             "server.trusted_proxies",

@@ -33,6 +33,10 @@ pub struct UpstreamSettings {
     pub max_queued_calls: usize,
     /// Longest wait for a turn; past it, 503.
     pub queue_timeout_ms: u64,
+    /// Largest answer read from Partner Center; past it the call is 502 and the rest is not read. Without it, a
+    /// misbehaving upstream's endless body would be held whole in memory. (The token authority's answers are
+    /// capped at 1 MiB: a token answer is a few KiB.)
+    pub max_response_bytes: NonZeroUsize,
 }
 
 impl Default for UpstreamSettings {
@@ -49,6 +53,9 @@ impl Default for UpstreamSettings {
             max_concurrent_calls: NonZeroUsize::new(256).unwrap(),
             max_queued_calls: 1024,
             queue_timeout_ms: 5_000,
+            // The largest legitimate pages (500 customers, 1,000 invoices) at a kilobyte or two an item stay under
+            // 2 MiB (a sandbox page of 500 customers is 0.2 MB); four times that.
+            max_response_bytes: NonZeroUsize::new(8 * 1024 * 1024).unwrap(),
         }
     }
 }
@@ -88,6 +95,7 @@ pub(super) fn changed_keys(
         max_concurrent_calls,
         max_queued_calls,
         queue_timeout_ms,
+        max_response_bytes,
     } = old;
     for (key, same) in [
         ("upstream.base_url", *base_url == new.base_url),
@@ -124,6 +132,10 @@ pub(super) fn changed_keys(
         (
             "upstream.queue_timeout_ms",
             *queue_timeout_ms == new.queue_timeout_ms,
+        ),
+        (
+            "upstream.max_response_bytes",
+            *max_response_bytes == new.max_response_bytes,
         ),
     ] {
         if !same {

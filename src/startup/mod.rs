@@ -5,7 +5,9 @@
 //! ([`tls`]). The administrator's commands that act on connections without serving, [`login`] and [`check`],
 //! reach Partner Center and the token authority through the same [`Upstreams`].
 
+mod budgets;
 pub mod check;
+mod conn_io;
 mod drain;
 mod exporter;
 pub mod login;
@@ -50,7 +52,7 @@ pub struct Application {
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown_grace: Duration,
     drain_delay: Duration,
-    header_timeout: Duration,
+    connection_budgets: serve::ConnectionBudgets,
     reloader: reload::Reloader,
     /// `metrics.listen`: `/metrics` alone on a listener of its own, instead of on the main one.
     metrics_listener: Option<(TcpListener, axum::Router)>,
@@ -172,11 +174,28 @@ impl Application {
             ),
             None => (Some(exporter::router(gw, handle)), None),
         };
-        let router = router::router(gateway.clone(), demo, scrape_on_main);
+        let router = router::router(
+            gateway.clone(),
+            demo,
+            scrape_on_main,
+            budgets::RequestBudgets {
+                max_body_bytes: settings.server.max_body_bytes,
+                max_uri_bytes: settings.server.max_uri_bytes,
+            },
+        );
         let evict_every = Duration::from_secs(settings.quota.evict_interval_secs.get());
         let shutdown_grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let drain_delay = Duration::from_secs(settings.server.drain_delay_secs);
-        let header_timeout = Duration::from_millis(settings.server.header_timeout_ms.get());
+        let connection_budgets = serve::ConnectionBudgets {
+            header_timeout: Duration::from_millis(settings.server.header_timeout_ms.get()),
+            limits: conn_io::Limits {
+                write_timeout: Duration::from_millis(settings.server.write_timeout_ms.get()),
+                max_header_bytes: settings.server.max_header_bytes,
+                max_uri_bytes: settings.server.max_uri_bytes,
+            },
+            max_connections: settings.server.max_connections.get(),
+        };
+        serve::raise_descriptor_limit(descriptors_needed(&settings, sandbox.is_some()));
         // The registry holds them now; a reload reads the file again rather than compare with these.
         settings.connections = Vec::new();
         let reloader = reload::Reloader {
@@ -195,7 +214,7 @@ impl Application {
             tls,
             shutdown_grace,
             drain_delay,
-            header_timeout,
+            connection_budgets,
             reloader,
             metrics_listener,
             metrics_handle: exporter.handle,
@@ -238,7 +257,7 @@ impl Application {
             tls,
             shutdown_grace,
             drain_delay,
-            header_timeout,
+            connection_budgets,
             reloader,
             metrics_listener,
             metrics_handle,
@@ -293,13 +312,15 @@ impl Application {
         let served = async {
             match tls {
                 Some(config) => {
-                    let listener = tls::TlsListener::new(listener, config);
+                    // Handshakes under way are descriptors too: no more of them than connections served.
+                    let listener =
+                        tls::TlsListener::new(listener, config, connection_budgets.max_connections);
                     let listener = drain::Draining::new(listener, in_flight.clone());
-                    serve::serve(listener, router, header_timeout, shutdown).await
+                    serve::serve(listener, router, connection_budgets, shutdown).await
                 }
                 None => {
                     let listener = drain::Draining::new(listener, in_flight.clone());
-                    serve::serve(listener, router, header_timeout, shutdown).await
+                    serve::serve(listener, router, connection_budgets, shutdown).await
                 }
             }
         };
@@ -318,6 +339,21 @@ impl Application {
         drop(sandbox);
         served
     }
+}
+
+/// The file descriptors the budgets may take at once: the connections served and the probes' reserve (twice the
+/// connections with TLS, whose handshakes under way are as many again), one per upstream call in flight (twice
+/// with the embedded sandbox, which holds the other end), and a margin for the listeners, the runtime and files.
+fn descriptors_needed(settings: &Settings, sandbox: bool) -> u64 {
+    const MARGIN: usize = 64;
+    let connections = settings.server.max_connections.get();
+    let handshakes = if settings.server.tls.is_some() {
+        connections
+    } else {
+        0
+    };
+    let calls = settings.upstream.max_concurrent_calls.get() * if sandbox { 2 } else { 1 };
+    (connections + handshakes + serve::PROBE_RESERVE + calls + MARGIN) as u64
 }
 
 /// What start-up builds from the connections of `settings` (each one's credentials read, its keys registered,
@@ -398,6 +434,7 @@ impl Upstreams {
         PartnerCenter::new(
             self.http.clone(),
             self.base.clone(),
+            settings.upstream.max_response_bytes.get(),
             settings.upstream.retry_policy(),
             breaker(&settings.upstream, "Partner Center", clock).recorded(self.metrics.clone()),
             self.metrics.clone(),

@@ -29,11 +29,12 @@ use crate::trace_context;
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 /// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
 /// `/openapi.json` (never in the connector package).
-/// `metrics` is `/metrics`, when it is served on the main listener.
+/// `metrics` is `/metrics`, when it is served on the main listener; `budgets`, what is refused on the head alone.
 pub fn router(
     gateway: Gateway,
     demo: Option<(Router, utoipa::openapi::OpenApi)>,
     metrics: Option<Router<Gateway>>,
+    budgets: super::budgets::RequestBudgets,
 ) -> Router {
     let (operations, api) = routes::operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
@@ -75,8 +76,9 @@ pub fn router(
         .layer(
             // Outermost first. The correlation ID and the trace context are set before anything else runs, so
             // every answer, including a 401, a 429 or a caught panic, carries them; the call's log line is written
-            // inside them, so it names both; the protocol's checks (one valid Host) run inside the log line, so
-            // a refused request is logged like any call; panics are caught innermost and become a 500 that still
+            // inside them, so it names both; the protocol's checks (one valid Host) and the budgets read from the
+            // head (a declared body too large) run inside the log line, so a refused request is logged like any
+            // call; panics are caught innermost and become a 500 that still
             // passes through the others, and is logged.
             ServiceBuilder::new()
                 // Credentials are marked sensitive before anything can see them, so no Debug or trace of the
@@ -107,6 +109,11 @@ pub fn router(
                     call_log::middleware,
                 ))
                 .layer(middleware::from_fn(protocol::one_valid_host))
+                // On the head alone, before any handler reads a body; inside the log line, so refusals are in it.
+                .layer(middleware::from_fn_with_state(
+                    budgets,
+                    super::budgets::refuse_over_budget,
+                ))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(AppError::Internal(
                         "handler panicked".into(),

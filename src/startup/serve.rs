@@ -12,58 +12,175 @@
 //! Each request carries its connection's peer address (axum's `ConnectInfo`), from which forwarding headers are
 //! believed only if it is a trusted proxy (see [`crate::edge::forwarded`]).
 //!
+//! Budgets (see `conn_io` and `budgets`): a request head is at most `server.max_header_bytes` (431 past it), hyper
+//! buffers at most about that much a connection either way (requests pipelined ahead, answers the client has
+//! not read), a write that makes no progress for `server.write_timeout_ms` ends its connection, and at most
+//! `server.max_connections` connections are served at once. Past that, [`PROBE_RESERVE`] more are taken that
+//! answer only the probes (so a full gateway is not restarted as a dead one) and 503 to anything else, with a
+//! short header timeout and no keep-alive; with the reserve full too, a new connection takes the place of the
+//! reserve's oldest, which is closed. The descriptors held stay within the budget whatever a client opens.
+//!
 //! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
 //! call in flight and close, and wait for them.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 use tower_http::add_extension::AddExtension;
+
+use super::budgets::ProbesOnly;
+use super::conn_io::{Budgeted, Limits};
+
+/// Connections taken past `server.max_connections` to answer probes. A kubelet or load balancer probes over a
+/// handful of connections at a time; the rest is room for a burst of them while the gateway is full.
+pub const PROBE_RESERVE: usize = 32;
+/// A reserve connection's header timeout: a probe sends its request at once, and a client that holds a reserve
+/// slot without sending one must lose it quickly.
+const PROBE_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+/// hyper's smallest buffer.
+const MIN_BUFFER: usize = 8192;
+
+/// The connection-level budgets, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionBudgets {
+    pub header_timeout: Duration,
+    pub limits: Limits,
+    pub max_connections: usize,
+}
 
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
-    header_timeout: Duration,
+    budgets: ConnectionBudgets,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
 {
-    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(budgets.header_timeout)
+        .max_header_size(budgets.limits.max_header_bytes)
+        // The read buffer (a head, and requests pipelined behind it) and the write buffer (answers not yet
+        // taken by the client: hyper buffers no further answer past this) are each held to about this much.
+        .max_buf_size(budgets.limits.max_header_bytes.max(MIN_BUFFER));
+    let mut probes_builder = builder.clone();
+    probes_builder
+        .keep_alive(false)
+        .header_read_timeout(PROBE_HEADER_TIMEOUT.min(budgets.header_timeout));
+    let seats = Arc::new(Semaphore::new(budgets.max_connections));
+    let reserve = Arc::new(Semaphore::new(PROBE_RESERVE));
+    // The reserve's connections, oldest first, so that a new one can take the place of the oldest.
+    let mut probe_connections = VecDeque::with_capacity(PROBE_RESERVE);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        tokio::select! {
-            (io, peer) = listener.accept() => {
-                let service = AddExtension::new(router.clone(), ConnectInfo(peer));
-                let connection = builder
-                    .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
-                    .into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    // A connection's errors are its peer's (reset, bad request line, header timeout): hyper
-                    // has answered what could be answered, and nothing here can do more.
-                    if let Err(e) = connection.await {
-                        tracing::trace!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
+        };
+        let io = TokioIo::new(Budgeted::new(io, budgets.limits));
+        let service = AddExtension::new(router.clone(), ConnectInfo(peer));
+        match take_seat(&seats, &reserve, &mut probe_connections).await {
+            Seat::Served(permit) => {
+                let connection = builder.serve_connection(io, TowerToHyperService::new(service));
+                spawn(graceful.watch(connection), permit);
+            }
+            Seat::Probes(permit) => {
+                let service = AddExtension::new(service, ProbesOnly);
+                let connection =
+                    probes_builder.serve_connection(io, TowerToHyperService::new(service));
+                probe_connections.retain(|c: &AbortHandle| !c.is_finished());
+                probe_connections.push_back(spawn(graceful.watch(connection), permit));
+            }
         }
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+enum Seat {
+    Served(OwnedSemaphorePermit),
+    Probes(OwnedSemaphorePermit),
+}
+
+/// A seat among the served connections, else one in the probes' reserve; with the reserve full, its oldest
+/// connection is closed to make room. So a probe always gets in, and a flood of idle connections costs at most
+/// the budget: the newest of them wait in the reserve, where each lives only until newer ones come.
+async fn take_seat(
+    seats: &Arc<Semaphore>,
+    reserve: &Arc<Semaphore>,
+    probe_connections: &mut VecDeque<AbortHandle>,
+) -> Seat {
+    if let Ok(permit) = Arc::clone(seats).try_acquire_owned() {
+        return Seat::Served(permit);
+    }
+    if let Ok(permit) = Arc::clone(reserve).try_acquire_owned() {
+        return Seat::Probes(permit);
+    }
+    while let Some(oldest) = probe_connections.pop_front() {
+        if !oldest.is_finished() {
+            oldest.abort();
+            break;
+        }
+    }
+    // The closed connection's task gives its seat back as soon as it is dropped.
+    tokio::select! {
+        permit = Arc::clone(seats).acquire_owned() => Seat::Served(permit.expect("never closed")),
+        permit = Arc::clone(reserve).acquire_owned() => Seat::Probes(permit.expect("never closed")),
+    }
+}
+
+/// Serves one connection in a task of its own, which holds its seat until the connection ends.
+fn spawn<F, E>(connection: F, seat: OwnedSemaphorePermit) -> AbortHandle
+where
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        let _seat = seat;
+        // A connection's errors are its peer's (reset, bad request line, header or write timeout): hyper has
+        // answered what could be answered, and nothing here can do more.
+        if let Err(e) = connection.await {
+            tracing::trace!(error = %e, "connection ended with an error");
+        }
+    })
+    .abort_handle()
+}
+
+/// Raises the soft `nofile` limit to the hard one (many systems start services at 1,024) and warns when the
+/// budgets need more descriptors than that: past the limit, `accept` fails and calls stall.
+pub fn raise_descriptor_limit(needed: u64) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open files limit (nofile)");
+            return;
+        }
+    };
+    if needed > limit {
+        tracing::warn!(
+            needed,
+            limit,
+            "the connection budget needs more file descriptors than the open files limit (nofile) allows: raise \
+             the hard limit (ulimit -Hn, systemd LimitNOFILE=, Kubernetes' container runtime) or lower \
+             server.max_connections or upstream.max_concurrent_calls"
+        );
+    } else {
+        tracing::debug!(needed, limit, "open files limit");
+    }
 }

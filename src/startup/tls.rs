@@ -13,10 +13,6 @@ use tokio_rustls::server::TlsStream;
 
 /// A client that opens a connection and never finishes its handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes under way at once. Past this, no connection is accepted until one finishes (the kernel's backlog
-/// holds the rest, as nginx's worker_connections does), so a flood of clients that open connections and never
-/// handshake costs at most this many tasks and sockets, not one per attempt.
-const MAX_PENDING_HANDSHAKES: usize = 4096;
 /// The handshake deadline once more than half the slots are taken: short enough that a flood of silent
 /// clients cannot hold the slots for long, long enough for a real client far away.
 const HANDSHAKE_TIMEOUT_UNDER_PRESSURE: Duration = Duration::from_secs(1);
@@ -34,11 +30,10 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> Self {
-        Self::with_room(tcp, config, MAX_PENDING_HANDSHAKES)
-    }
-
-    fn with_room(tcp: TcpListener, config: Arc<ServerConfig>, handshakes: usize) -> Self {
+    /// At most `handshakes` under way at once. Past this, no connection is accepted until one finishes (the
+    /// kernel's backlog holds the rest, as nginx's worker_connections does), so a flood of clients that open
+    /// connections and never handshake costs at most this many tasks and sockets, not one per attempt.
+    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>, handshakes: usize) -> Self {
         let (handshaken_tx, handshaken) = mpsc::channel(64);
         Self {
             tcp,
@@ -150,7 +145,7 @@ mod tests {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = tcp.local_addr().unwrap();
         let (config, cert) = self_signed();
-        let mut listener = TlsListener::with_room(tcp, config, 1);
+        let mut listener = TlsListener::new(tcp, config, 1);
         let (accepted_tx, mut accepted) = mpsc::channel(1);
         tokio::spawn(async move {
             loop {

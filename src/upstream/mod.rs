@@ -71,6 +71,8 @@ pub struct PartnerCenter {
     http: reqwest::Client,
     /// Base URL with no trailing slash.
     base: String,
+    /// `upstream.max_response_bytes`: past it, an answer is dropped unread.
+    max_response_bytes: usize,
     retry: RetryPolicy,
     breaker: Breaker,
     metrics: Metrics,
@@ -87,6 +89,8 @@ enum Failure {
     NoAnswer(reqwest::Error),
     /// The answer began (the status arrived) but its body was cut short.
     BodyCut(reqwest::Error),
+    /// The answer is larger than `upstream.max_response_bytes`; the rest of it was not read.
+    TooLarge(usize),
 }
 
 impl Failure {
@@ -97,6 +101,7 @@ impl Failure {
             Failure::Timeout(_) => "timeout",
             Failure::NoAnswer(_) => "no_answer",
             Failure::BodyCut(_) => "body_cut",
+            Failure::TooLarge(_) => "too_large",
         }
     }
 
@@ -106,6 +111,7 @@ impl Failure {
             Failure::Connect(e) | Failure::NoAnswer(e) | Failure::BodyCut(e) => {
                 AppError::BadGateway(e.to_string())
             }
+            Failure::TooLarge(limit) => AppError::UpstreamTooLarge { limit },
         }
     }
 }
@@ -114,6 +120,7 @@ impl PartnerCenter {
     pub fn new(
         http: reqwest::Client,
         base: String,
+        max_response_bytes: usize,
         retry: RetryPolicy,
         breaker: Breaker,
         metrics: Metrics,
@@ -121,6 +128,7 @@ impl PartnerCenter {
         Self {
             http,
             base,
+            max_response_bytes,
             retry,
             breaker,
             metrics,
@@ -214,6 +222,8 @@ impl PartnerCenter {
                     let retryable = match &failure {
                         Failure::Connect(_) | Failure::NoAnswer(_) | Failure::BodyCut(_) => true,
                         Failure::Timeout(_) => is_write,
+                        // The same request would be answered as large again.
+                        Failure::TooLarge(_) => false,
                     };
                     let wait = self.retry.backoff(retry);
                     // One timeout alone may outlast the budget (by default it does); were the budget to stop a
@@ -302,13 +312,7 @@ impl PartnerCenter {
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                Failure::Timeout(e)
-            } else {
-                Failure::BodyCut(e)
-            }
-        })?;
+        let body = read_capped(response, self.max_response_bytes).await?;
         Ok(Reply {
             status,
             content_type,
@@ -316,6 +320,55 @@ impl PartnerCenter {
             body,
         })
     }
+}
+
+/// The whole body, read as it streams in and dropped as soon as it passes `cap` (a declared `Content-Length` over
+/// it is refused before anything is read), so an oversized answer never costs more than `cap` of memory.
+async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
+    capped_body(response, cap).await.map_err(|e| match e {
+        BodyError::TooLarge => Failure::TooLarge(cap),
+        BodyError::Read(e) if e.is_timeout() => Failure::Timeout(e),
+        BodyError::Read(e) => Failure::BodyCut(e),
+    })
+}
+
+/// Why an upstream's body could not be had whole.
+pub(crate) enum BodyError {
+    /// Larger than the cap; the rest was not read.
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// An upstream answer's body, read as it streams in and dropped past `cap`.
+pub(crate) async fn capped_body(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    // Kept as the chunks came, without copying, and joined once at the end: growing one buffer as they come
+    // would leave the allocator holding every size it went through.
+    let mut chunks = Vec::new();
+    let mut length = 0;
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        length += chunk.len();
+        if length > cap {
+            return Err(BodyError::TooLarge);
+        }
+        chunks.push(chunk);
+    }
+    if chunks.len() <= 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut body = bytes::BytesMut::with_capacity(length);
+    for chunk in chunks {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 impl Reply {

@@ -350,7 +350,15 @@ impl TokenSource {
                 .await
                 .map_err(classify)?;
             let status = response.status();
-            Ok((status, response.bytes().await.map_err(classify)?))
+            let body = super::capped_body(response, TOKEN_ANSWER_CAP)
+                .await
+                .map_err(|e| match e {
+                    super::BodyError::TooLarge => TokenError::Invalid(format!(
+                        "{status} with an answer over {TOKEN_ANSWER_CAP} bytes"
+                    )),
+                    super::BodyError::Read(e) => classify(e),
+                })?;
+            Ok((status, body))
         }
         .await;
         // Refusing the credentials (4xx) is the authority working; only silence and 5xx count against it.
@@ -370,6 +378,10 @@ impl TokenSource {
         }
     }
 }
+
+/// A token answer is a few KiB (an access token, perhaps a refresh token and an ID token); past this, it is not
+/// one, and it is not read further.
+const TOKEN_ANSWER_CAP: usize = 1024 * 1024;
 
 fn classify(e: reqwest::Error) -> TokenError {
     if e.is_timeout() {
