@@ -9,6 +9,7 @@ pub mod forwarded;
 pub mod live;
 pub mod observe;
 pub mod paging;
+pub mod polling;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct Inner {
     pub activity: activity::Activity,
     /// What the status page names as the upstream: Partner Center's base URL, or the embedded sandbox.
     pub upstream: String,
+    /// The polling triggers' signing key and pace (see [`polling`]).
+    pub triggers: crate::triggers::Triggers,
 }
 
 impl Deref for Gateway {

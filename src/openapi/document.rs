@@ -25,7 +25,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
 #[openapi(
     info(
         title = "Partner Center Gateway",
-        description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, and confirms customers' acceptance of the Microsoft Customer Agreement.",
+        description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, confirms customers' acceptance of the Microsoft Customer Agreement, and starts flows when customers, orders and subscriptions change.",
         license(name = "MIT", identifier = "MIT"),
     ),
     components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
@@ -35,6 +35,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
         (name = "Customers", description = "Customers, their subscriptions and orders."),
         (name = "Billing", description = "The partner's invoices."),
         (name = "Agreements", description = "Customer agreements and their templates."),
+        (name = "Triggers", description = "Polling triggers on Partner Center's activity log: new customers, orders, subscription changes and any other activity."),
     ),
 )]
 struct ApiDoc;

@@ -30,6 +30,17 @@ pub const MAX_SEEN: usize = 64;
 pub const RETENTION_DAYS: i64 = 90;
 pub const WINDOW_DAYS: i64 = 30;
 
+/// What answering a poll needs: the key states are signed with, and the pace (settings `[triggers]`).
+pub struct Triggers {
+    pub signer: Signer,
+    /// Audit records asked of Partner Center per poll.
+    pub page_size: u32,
+    /// The `Retry-After` of a poll that read the log to its end.
+    pub poll_interval_secs: u64,
+    /// How far behind now a poll reads.
+    pub lag: time::Duration,
+}
+
 /// The four triggers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
