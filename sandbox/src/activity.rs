@@ -56,7 +56,9 @@ impl ActivityLog {
     pub(super) fn record(&mut self, activity: &Activity, count: usize) -> Vec<Value> {
         // Partner Center's dates count 100-nanosecond ticks.
         let now = OffsetDateTime::now_utc();
-        let now = now.replace_nanosecond(now.nanosecond() / 100 * 100).unwrap_or(now);
+        let now = now
+            .replace_nanosecond(now.nanosecond() / 100 * 100)
+            .unwrap_or(now);
         let at = self.records.last().map_or(now, |(last, _)| now.max(*last));
         let date = at.format(&Rfc3339).unwrap_or_default();
         let customized: Vec<Value> = activity
@@ -332,7 +334,10 @@ pub(super) async fn add_customer(
             .take(27)
             .collect::<String>()
             .to_ascii_lowercase();
-        format!("{}.onmicrosoft.com", if label.is_empty() { "customer" } else { &label })
+        format!(
+            "{}.onmicrosoft.com",
+            if label.is_empty() { "customer" } else { &label }
+        )
     });
     let customer = json!({
         "id": id,
@@ -378,7 +383,10 @@ struct NewOrder {
         (status = 404, description = "The sandbox has no such customer.", body = inline(Value)),
     ),
 )]
-pub(super) async fn add_order(State(sandbox): State<Arc<Sandbox>>, raw: axum::body::Bytes) -> Response {
+pub(super) async fn add_order(
+    State(sandbox): State<Arc<Sandbox>>,
+    raw: axum::body::Bytes,
+) -> Response {
     let new: NewOrder = match body(&raw) {
         Ok(new) => new,
         Err(response) => return response,
@@ -532,7 +540,11 @@ pub(super) async fn add_activity(
     if !(1..=MAX_BATCH).contains(&count) {
         return bad(format!("count must be between 1 and {MAX_BATCH}."));
     }
-    let customer = match new.customer_id.as_deref().map(|id| known_customer(&sandbox, id)) {
+    let customer = match new
+        .customer_id
+        .as_deref()
+        .map(|id| known_customer(&sandbox, id))
+    {
         Some(Err(response)) => return response,
         Some(Ok(found)) => Some(found),
         None => None,

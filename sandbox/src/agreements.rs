@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::api::{DelegatedCaller, MS_REQUEST_ID, Query, collection, find_customer};
 use super::activity::Activity;
+use super::api::{DelegatedCaller, MS_REQUEST_ID, Query, collection, find_customer};
 use super::errors::PcError;
 use super::{Sandbox, demo, lock};
 

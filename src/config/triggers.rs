@@ -129,9 +129,10 @@ mod tests {
         assert_eq!(settings.triggers.page_size.get(), 500);
         assert!(settings.triggers.signing_key().unwrap().is_none());
         let key = "k".repeat(32);
-        let settings =
-            Settings::from_toml(&format!("[triggers]\nsigning_key = \"{key}\"\npage_size = 2\n"))
-                .unwrap();
+        let settings = Settings::from_toml(&format!(
+            "[triggers]\nsigning_key = \"{key}\"\npage_size = 2\n"
+        ))
+        .unwrap();
         assert!(settings.triggers.signing_key().unwrap().is_some());
         for (toml, problem) in [
             ("signing_key = \"short\"", "triggers.signing_key"),

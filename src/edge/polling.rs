@@ -22,8 +22,8 @@ use super::paging::{Page, push_query};
 use super::{Gateway, QueryParams, checked};
 use crate::connection::CallerConnection;
 use crate::domain::{ContinuationToken, CustomerTenantId};
-use crate::openapi::parameters;
 use crate::error::AppError;
+use crate::openapi::parameters;
 use crate::triggers::{
     self, Cursor, Filter, Kind, RETENTION_DAYS, State, WINDOW_DAYS, instant, nanos,
 };
@@ -73,7 +73,14 @@ pub async fn poll(
             cursor: Cursor::starting(read_until),
             continuation: None,
         };
-        return answer(gateway, caller, &poll, &state, None, pace.poll_interval_secs);
+        return answer(
+            gateway,
+            caller,
+            &poll,
+            &state,
+            None,
+            pace.poll_interval_secs,
+        );
     };
     let mut state = gateway
         .triggers
@@ -99,7 +106,8 @@ pub async fn poll(
         None => {
             // Partner Center refuses a start older than its retention: a trigger left off that long resumes
             // from the oldest records it keeps.
-            let oldest = nanos(now - time::Duration::days(RETENTION_DAYS) + time::Duration::hours(1));
+            let oldest =
+                nanos(now - time::Duration::days(RETENTION_DAYS) + time::Duration::hours(1));
             if state.cursor.at < oldest {
                 state.cursor = Cursor {
                     at: oldest,
@@ -109,7 +117,14 @@ pub async fn poll(
             let start = instant(state.cursor.at);
             let end = read_until.min(start + time::Duration::days(WINDOW_DAYS));
             if end <= start {
-                return answer(gateway, caller, &poll, &state, None, pace.poll_interval_secs);
+                return answer(
+                    gateway,
+                    caller,
+                    &poll,
+                    &state,
+                    None,
+                    pace.poll_interval_secs,
+                );
             }
             let date = |at: time::OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
             let mut path = String::from("/v1/auditrecords");
@@ -137,7 +152,9 @@ pub async fn poll(
         Err(AppError::Upstream { status, .. })
             if status == StatusCode::BAD_REQUEST && state.continuation.is_some() =>
         {
-            tracing::warn!("Partner Center refused a trigger's continuation token; asking again from its cursor");
+            tracing::warn!(
+                "Partner Center refused a trigger's continuation token; asking again from its cursor"
+            );
             state.continuation = None;
             return answer(gateway, caller, &poll, &state, None, 0);
         }

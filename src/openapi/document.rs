@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::display;
-use super::models::{GatewayError, PartnerCenterError, RateLimitError};
+use super::models::{AuditRecordBatch, GatewayError, PartnerCenterError, RateLimitError};
 
 /// Partner Center's resource: the audience of the tokens the OAuth variant passes through.
 pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
@@ -28,7 +28,7 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
         description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, confirms customers' acceptance of the Microsoft Customer Agreement, and starts flows when customers, orders and subscriptions change.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
+    components(schemas(GatewayError, RateLimitError, PartnerCenterError, AuditRecordBatch)),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("oauth2" = ["https://api.partnercenter.microsoft.com/user_impersonation"]), ("bearer" = [])),
     tags(

@@ -356,7 +356,11 @@ mod tests {
     fn records_at_one_instant_across_pages_and_polls_are_each_delivered_once() {
         let t = "2026-01-01T10:00:00.5Z";
         let end = nanos(OffsetDateTime::parse("2026-01-01T10:00:01Z", &Rfc3339).unwrap());
-        let mut state = start(Kind::CustomerAdded, Filter::default(), "2026-01-01T10:00:00Z");
+        let mut state = start(
+            Kind::CustomerAdded,
+            Filter::default(),
+            "2026-01-01T10:00:00Z",
+        );
         let (a, b) = (
             record("a", "add_customer", t, C1),
             record("b", "add_customer", t, C2),
@@ -368,10 +372,20 @@ mod tests {
         let mut again = state.clone();
         let second = read_page(&mut state, &[&b], None, end);
         assert_eq!(ids(&second), ["\"b\""]);
-        assert_eq!(state.cursor, Cursor { at: end, seen: vec![] });
+        assert_eq!(
+            state.cursor,
+            Cursor {
+                at: end,
+                seen: vec![]
+            }
+        );
         let restarted = read_page(&mut again, &[&a, &b], None, end);
         assert_eq!(ids(&restarted), ["\"b\""]);
-        assert!(read_page(&mut state, &[&a, &b], None, end).delivered.is_empty());
+        assert!(
+            read_page(&mut state, &[&a, &b], None, end)
+                .delivered
+                .is_empty()
+        );
     }
 
     #[test]
@@ -381,7 +395,12 @@ mod tests {
             record("1", "create_order", "2026-01-01T10:00:01Z", C1),
             record("2", "create_order", "2026-01-01T10:00:02Z", C2),
             record("3", "update_subscription", "2026-01-01T10:00:03Z", C1),
-            record("4", "convert_trial_subscription", "2026-01-01T10:00:04Z", C1),
+            record(
+                "4",
+                "convert_trial_subscription",
+                "2026-01-01T10:00:04Z",
+                C1,
+            ),
             record("5", "add_customer_user", "2026-01-01T10:00:05Z", C1),
         ];
         let page: Vec<&RawValue> = records.iter().map(|r| r.as_ref()).collect();
@@ -393,7 +412,10 @@ mod tests {
         let mut orders = start(Kind::OrderCreated, for_c1.clone(), at);
         assert_eq!(ids(&read_page(&mut orders, &page, None, end)), ["\"1\""]);
         let mut changes = start(Kind::SubscriptionChanged, Filter::default(), at);
-        assert_eq!(ids(&read_page(&mut changes, &page, None, end)), ["\"3\"", "\"4\""]);
+        assert_eq!(
+            ids(&read_page(&mut changes, &page, None, end)),
+            ["\"3\"", "\"4\""]
+        );
         let mut users = start(
             Kind::ActivityRecorded,
             Filter {
@@ -414,12 +436,26 @@ mod tests {
             .map(|i| record(&i.to_string(), "add_customer", t, C1))
             .collect();
         let page: Vec<&RawValue> = records.iter().map(|r| r.as_ref()).collect();
-        let mut paging = start(Kind::CustomerAdded, Filter::default(), "2026-01-01T10:00:00Z");
+        let mut paging = start(
+            Kind::CustomerAdded,
+            Filter::default(),
+            "2026-01-01T10:00:00Z",
+        );
         let reading = read_page(&mut paging, &page, Some("more"), end + 10);
         assert_eq!(reading.delivered.len(), MAX_SEEN + 5);
         assert_eq!(paging.cursor.seen.len(), MAX_SEEN);
-        let mut done = start(Kind::CustomerAdded, Filter::default(), "2026-01-01T10:00:00Z");
+        let mut done = start(
+            Kind::CustomerAdded,
+            Filter::default(),
+            "2026-01-01T10:00:00Z",
+        );
         read_page(&mut done, &page, None, end);
-        assert_eq!(done.cursor, Cursor { at: end + 1, seen: vec![] });
+        assert_eq!(
+            done.cursor,
+            Cursor {
+                at: end + 1,
+                seen: vec![]
+            }
+        );
     }
 }
