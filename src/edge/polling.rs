@@ -96,6 +96,8 @@ pub async fn poll(
         ));
     }
 
+    // Whether this query stops short of now (a trigger catching up more than a window's worth).
+    let mut clamped = false;
     let (request, end) = match &state.continuation {
         Some(continuation) => {
             let mut path = String::from("/v1/auditrecords");
@@ -116,6 +118,7 @@ pub async fn poll(
             }
             let start = instant(state.cursor.at);
             let end = read_until.min(start + time::Duration::days(WINDOW_DAYS));
+            clamped = end < read_until;
             if end <= start {
                 return answer(
                     gateway,
@@ -176,7 +179,7 @@ pub async fn poll(
         );
     }
     // More to read now: the rest of this query, or a window that stopped short of now.
-    let more = state.continuation.is_some() || state.cursor.at < nanos(read_until);
+    let more = state.continuation.is_some() || clamped;
     let retry_after = if more { 0 } else { pace.poll_interval_secs };
     answer(
         gateway,

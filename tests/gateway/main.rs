@@ -29,3 +29,4 @@ mod status;
 mod tls;
 mod tokens;
 mod trace;
+mod triggers;
