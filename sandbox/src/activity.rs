@@ -278,24 +278,40 @@ impl Sandbox {
     }
 }
 
-fn bad(message: impl Into<String>) -> Response {
-    PcError::bad_request(message).into_response()
+/// A JSON number that is a whole number from 1 to `max`: JSON Schema's integers include `5.0`, so serde's
+/// integer types, which refuse it, are not used for the bodies' counts.
+fn whole(key: &str, value: f64, max: u32) -> Result<u32, PcError> {
+    if value.fract() == 0.0 && (1.0..=f64::from(max)).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(bad(format!(
+            "{key} must be a whole number from 1 to {max}."
+        )))
+    }
 }
 
-fn body<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, Response> {
+fn bad(message: impl Into<String>) -> PcError {
+    PcError::bad_request(message)
+}
+
+fn body<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, PcError> {
     serde_json::from_slice(raw).map_err(|e| bad(format!("The body is not valid: {e}.")))
 }
 
 /// The customer named by `raw`, or the sandbox's error for it.
-fn known_customer(sandbox: &Sandbox, raw: &str) -> Result<(String, String), Response> {
-    let customer = super::api::find_customer(sandbox, raw).map_err(IntoResponse::into_response)?;
+fn known_customer(sandbox: &Sandbox, raw: &str) -> Result<(String, String), PcError> {
+    let customer = super::api::find_customer(sandbox, raw)?;
     Ok((customer.id.clone(), customer.company_name().to_owned()))
 }
 
-#[derive(Deserialize)]
+/// A customer to add.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewCustomer {
+    /// The company's name.
+    #[schema(pattern = r"\S", max_length = 256)]
     company_name: String,
+    /// Its domain; made from the name when absent.
     domain: Option<String>,
 }
 
@@ -308,7 +324,7 @@ struct NewCustomer {
     summary = "Add a customer to the sandbox's activity log",
     description = "Sandbox profile only. Records that a customer was added (operationType add_customer), as Partner Center's activity log would, so the trigger When a customer is added fires on its next poll. The body is {\"companyName\": \"...\", \"domain\": \"...\"} (domain optional).",
     security(()),
-    request_body(content = inline(Value), description = "The new customer's company name and, optionally, its domain."),
+    request_body(content = inline(NewCustomer), description = "The new customer's company name and, optionally, its domain."),
     responses(
         (status = 201, description = "The audit record.", body = inline(Value)),
         (status = 400, description = "The body is not valid.", body = inline(Value)),
@@ -317,14 +333,11 @@ struct NewCustomer {
 pub(super) async fn add_customer(
     State(sandbox): State<Arc<Sandbox>>,
     raw: axum::body::Bytes,
-) -> Response {
-    let new: NewCustomer = match body(&raw) {
-        Ok(new) => new,
-        Err(response) => return response,
-    };
+) -> Result<Response, PcError> {
+    let new: NewCustomer = body(&raw)?;
     let name = new.company_name.trim();
     if name.is_empty() || name.len() > 256 {
-        return bad("companyName must be 1 to 256 characters.");
+        return Err(bad("companyName must be 1 to 256 characters."));
     }
     let id = uuid::Uuid::new_v4().to_string();
     let domain = new.domain.unwrap_or_else(|| {
@@ -356,15 +369,23 @@ pub(super) async fn add_customer(
         },
         1,
     );
-    (StatusCode::CREATED, Json(record[0].clone())).into_response()
+    Ok((StatusCode::CREATED, Json(record[0].clone())).into_response())
 }
 
-#[derive(Deserialize)]
+/// An order to place.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewOrder {
+    /// A customer of the sandbox.
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     customer_id: String,
+    /// The offer ordered.
     offer_id: Option<String>,
-    quantity: Option<u32>,
+    /// How many.
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 300000)]
+    quantity: Option<f64>,
 }
 
 /// `POST /sandbox/orders`: an order placed for a customer of the sandbox (`create_order`).
@@ -376,7 +397,7 @@ struct NewOrder {
     summary = "Add an order to the sandbox's activity log",
     description = "Sandbox profile only. Records that an order was created for a customer of the sandbox (operationType create_order), so the trigger When an order is created fires on its next poll. The body is {\"customerId\": \"...\", \"offerId\": \"...\", \"quantity\": 1} (offerId and quantity optional).",
     security(()),
-    request_body(content = inline(Value), description = "The customer, and optionally the offer and quantity."),
+    request_body(content = inline(NewOrder), description = "The customer, and optionally the offer and quantity."),
     responses(
         (status = 201, description = "The audit record.", body = inline(Value)),
         (status = 400, description = "The body is not valid.", body = inline(Value)),
@@ -386,15 +407,9 @@ struct NewOrder {
 pub(super) async fn add_order(
     State(sandbox): State<Arc<Sandbox>>,
     raw: axum::body::Bytes,
-) -> Response {
-    let new: NewOrder = match body(&raw) {
-        Ok(new) => new,
-        Err(response) => return response,
-    };
-    let (customer_id, customer_name) = match known_customer(&sandbox, &new.customer_id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+) -> Result<Response, PcError> {
+    let new: NewOrder = body(&raw)?;
+    let (customer_id, customer_name) = known_customer(&sandbox, &new.customer_id)?;
     let order_id = uuid::Uuid::new_v4().simple().to_string();
     let offer_id = new
         .offer_id
@@ -406,7 +421,7 @@ pub(super) async fn add_order(
         "lineItems": [{
             "lineItemNumber": 0,
             "offerId": offer_id,
-            "quantity": new.quantity.unwrap_or(1),
+            "quantity": new.quantity.map(|q| whole("quantity", q, 300_000)).transpose()?.unwrap_or(1),
         }],
         "status": "completed",
         "attributes": { "objectType": "Order" },
@@ -422,14 +437,21 @@ pub(super) async fn add_order(
         },
         1,
     );
-    (StatusCode::CREATED, Json(record[0].clone())).into_response()
+    Ok((StatusCode::CREATED, Json(record[0].clone())).into_response())
 }
 
-#[derive(Deserialize)]
+/// A subscription's new number of seats.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SeatChange {
+    /// The customer whose subscription it is.
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     customer_id: String,
-    quantity: u32,
+    /// The new number of seats.
+    #[schema(value_type = u32, minimum = 1, maximum = 300000)]
+    quantity: f64,
 }
 
 /// `POST /sandbox/subscriptions/{subscriptionId}/seats`: a subscription's seat count changed
@@ -441,9 +463,9 @@ struct SeatChange {
     operation_id = "ChangeSandboxSeats",
     summary = "Change a subscription's seats in the sandbox's activity log",
     description = "Sandbox profile only. Records that a subscription's quantity changed (operationType update_subscription), so the trigger When a subscription changes fires on its next poll. The body is {\"customerId\": \"...\", \"quantity\": 25}.",
-    params(("subscriptionId" = String, Path, description = "The subscription's ID.")),
+    params(("subscriptionId" = String, Path, pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$", description = "The subscription's ID.")),
     security(()),
-    request_body(content = inline(Value), description = "The customer and the new number of seats."),
+    request_body(content = inline(SeatChange), description = "The customer and the new number of seats."),
     responses(
         (status = 201, description = "The audit record.", body = inline(Value)),
         (status = 400, description = "The body is not valid.", body = inline(Value)),
@@ -454,26 +476,18 @@ pub(super) async fn change_seats(
     State(sandbox): State<Arc<Sandbox>>,
     Path(subscription_id): Path<String>,
     raw: axum::body::Bytes,
-) -> Response {
-    let change: SeatChange = match body(&raw) {
-        Ok(change) => change,
-        Err(response) => return response,
-    };
+) -> Result<Response, PcError> {
+    let change: SeatChange = body(&raw)?;
     if data::normalize_guid(&subscription_id).is_none() {
-        return bad(format!(
+        return Err(bad(format!(
             "The subscription id '{subscription_id}' is not a valid GUID."
-        ));
+        )));
     }
-    if !(1..=300_000).contains(&change.quantity) {
-        return bad("quantity must be between 1 and 300000.");
-    }
-    let (customer_id, customer_name) = match known_customer(&sandbox, &change.customer_id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let quantity = whole("quantity", change.quantity, 300_000)?;
+    let (customer_id, customer_name) = known_customer(&sandbox, &change.customer_id)?;
     let subscription = json!({
         "id": subscription_id,
-        "quantity": change.quantity,
+        "quantity": quantity,
         "status": "active",
         "attributes": { "objectType": "Subscription" },
     });
@@ -491,18 +505,30 @@ pub(super) async fn change_seats(
         },
         1,
     );
-    (StatusCode::CREATED, Json(record[0].clone())).into_response()
+    Ok((StatusCode::CREATED, Json(record[0].clone())).into_response())
 }
 
-#[derive(Deserialize)]
+/// Activity to record.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewActivity {
+    /// Partner Center's operationType, such as add_customer_user.
+    #[schema(pattern = r"^[a-z_]{1,64}$")]
     operation_type: String,
+    /// Partner Center's resourceType, such as customer_user.
+    #[schema(pattern = r"^[a-z_]{1,64}$")]
     resource_type: String,
+    /// A customer of the sandbox, if the activity is about one.
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     customer_id: Option<String>,
+    /// The resource after the activity.
     #[serde(default)]
     resource_new_value: Value,
-    count: Option<usize>,
+    /// How many records to make at one instant.
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    count: Option<f64>,
 }
 
 /// `POST /sandbox/activity`: any activity, `count` records of it at one instant (how a test puts records of the
@@ -515,7 +541,7 @@ struct NewActivity {
     summary = "Add any activity to the sandbox's activity log",
     description = "Sandbox profile only. Records count (1 to 100, default 1) audit records of the given operationType and resourceType at one instant, optionally for a customer of the sandbox, so that the trigger When an activity is recorded fires on its next poll. The body is {\"operationType\": \"...\", \"resourceType\": \"...\", \"customerId\": \"...\", \"resourceNewValue\": {...}, \"count\": 1}.",
     security(()),
-    request_body(content = inline(Value), description = "The activity, and how many records of it."),
+    request_body(content = inline(NewActivity), description = "The activity, and how many records of it."),
     responses(
         (status = 201, description = "The audit records, in value.", body = inline(Value)),
         (status = 400, description = "The body is not valid.", body = inline(Value)),
@@ -525,30 +551,25 @@ struct NewActivity {
 pub(super) async fn add_activity(
     State(sandbox): State<Arc<Sandbox>>,
     raw: axum::body::Bytes,
-) -> Response {
-    let new: NewActivity = match body(&raw) {
-        Ok(new) => new,
-        Err(response) => return response,
-    };
+) -> Result<Response, PcError> {
+    let new: NewActivity = body(&raw)?;
     let name_ok = |name: &str| {
         (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
     };
     if !name_ok(&new.operation_type) || !name_ok(&new.resource_type) {
-        return bad("operationType and resourceType are 1 to 64 lower-case letters or '_'.");
+        return Err(bad(
+            "operationType and resourceType are 1 to 64 lower-case letters or '_'.",
+        ));
     }
-    let count = new.count.unwrap_or(1);
-    if !(1..=MAX_BATCH).contains(&count) {
-        return bad(format!("count must be between 1 and {MAX_BATCH}."));
-    }
-    let customer = match new
+    let count = match new.count {
+        Some(count) => whole("count", count, MAX_BATCH as u32)? as usize,
+        None => 1,
+    };
+    let customer = new
         .customer_id
         .as_deref()
         .map(|id| known_customer(&sandbox, id))
-    {
-        Some(Err(response)) => return response,
-        Some(Ok(found)) => Some(found),
-        None => None,
-    };
+        .transpose()?;
     let (customer_id, customer_name) = customer.unzip();
     let records = sandbox.record(
         &Activity {
@@ -564,7 +585,7 @@ pub(super) async fn add_activity(
         },
         count,
     );
-    (StatusCode::CREATED, Json(json!({ "value": records }))).into_response()
+    Ok((StatusCode::CREATED, Json(json!({ "value": records }))).into_response())
 }
 
 #[cfg(test)]

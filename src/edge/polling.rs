@@ -261,10 +261,7 @@ impl IntoParams for OneActivity {
 }
 
 /// What a poll asked for: the filter its parameters name (for `kind`), and its state.
-pub fn request<'q>(
-    query: &'q QueryParams,
-    kind: Kind,
-) -> Result<(Filter, Option<&'q str>), AppError> {
+pub fn request(query: &QueryParams, kind: Kind) -> Result<(Filter, Option<&str>), AppError> {
     let state = query.single(STATE_PARAMETER)?;
     let customer = match kind {
         Kind::CustomerAdded => None,
