@@ -53,7 +53,8 @@
 //! - `openapi`: the contract: the OpenAPI document's base and finish, the models and their display names, and
 //!   the query parameters and error responses the operations share.
 //! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
-//!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the scheme and
+//!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the triggers'
+//!   polling answers (`edge::polling`: 202 or 200 with `Location` and `Retry-After`), the scheme and
 //!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
 //!   `RateLimit` headers (and the admin key's check); `edge::observe` counts and times each call under its
 //!   operationId.
