@@ -357,3 +357,66 @@ async fn orders_and_activities_are_filtered_by_customer_and_by_the_activity_pick
     assert_eq!(response.status(), 400);
     assert_eq!(json(response).await["code"], "InvalidOperationType");
 }
+
+/// Partner Center's continuation tokens do not last: when it refuses the one a state carries, the poll answers
+/// 202 with `Retry-After: 0` and a state without it, and the next poll asks again from the cursor, which still
+/// knows what was delivered.
+#[tokio::test]
+async fn a_continuation_partner_center_no_longer_knows_is_asked_again_from_the_cursor() {
+    use wiremock::matchers::{header_exists, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = mock_with_tokens("access-token-from-wiremock").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
+    let location = start(&app, "app-key", "/v1/triggers/customer-added").await;
+    // Recorded after the trigger started, before its next poll.
+    let at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let record = |id: &str| json!({"id": id, "operationType": "add_customer", "operationDate": at});
+    let page = |items: Vec<Value>, next: bool| {
+        let mut page = json!({"totalCount": items.len(), "items": items, "links": {}});
+        if next {
+            page["links"]["next"] = json!({"uri": "/auditrecords?size=500&seekOperation=Next", "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": "soon-forgotten"}]});
+        }
+        page
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .and(header_exists("MS-ContinuationToken"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"code": 400, "description": "The continuation token is invalid.", "data": [], "source": "PartnerFD"}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![record("r1")], true)))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(page(vec![record("r1"), record("r2")], false)),
+        )
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let first = poll(&app, "app-key", &location).await;
+    assert_eq!(
+        (first.status, ids(&first.records)),
+        (200, vec!["r1".to_owned()])
+    );
+    assert_eq!(first.retry_after, "0", "more pages follow");
+    let refused = poll(&app, "app-key", &first.location).await;
+    assert_eq!(refused.status, 202, "{:?}", refused.body);
+    assert_eq!(refused.retry_after, "0", "the rest is to be read at once");
+    let again = poll(&app, "app-key", &refused.location).await;
+    assert_eq!(
+        (again.status, ids(&again.records)),
+        (200, vec!["r2".to_owned()])
+    );
+}
