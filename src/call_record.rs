@@ -17,8 +17,9 @@ tokio::task_local! {
 #[derive(Clone, Debug, Default)]
 pub struct CallRecord {
     pub connection: Option<String>,
-    /// The gateway's own quota refused the call.
-    pub over_quota: bool,
+    /// The gateway refused the call before Partner Center saw it, for a reason a client can repeat thousands of
+    /// times a second: such calls are summarised in the log, not written one line each.
+    pub refused: Option<Refusal>,
     /// Partner Center's status on the last attempt.
     pub upstream_status: Option<u16>,
     pub attempts: u32,
@@ -27,6 +28,30 @@ pub struct CallRecord {
     pub request_id: Option<Uuid>,
     /// Why the gateway answered an error of its own (not Partner Center's error, which passes through).
     pub error: Option<String>,
+}
+
+/// Why the gateway turned a call away at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The connection's quota is spent (429).
+    Quota,
+    /// An upstream's circuit breaker is open (503).
+    CircuitOpen,
+    /// Too many calls in flight and queued (503).
+    Overloaded,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 3] = [Refusal::Quota, Refusal::CircuitOpen, Refusal::Overloaded];
+
+    /// The name the log uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Quota => "quota",
+            Refusal::CircuitOpen => "circuit_open",
+            Refusal::Overloaded => "overloaded",
+        }
+    }
 }
 
 /// Runs `call` with a fresh record, and returns what it noted along with its output.

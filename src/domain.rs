@@ -50,26 +50,45 @@ impl fmt::Display for CustomerTenantId {
 pub struct ConnectionId(Arc<str>);
 
 impl ConnectionId {
-    /// Connection IDs come from configuration (and later from validated tokens); they appear in logs and quota
-    /// keys, so keep them short, printable and free of separators that could be confused in a shared store.
+    /// A registered connection's ID, from the configuration or the `keys` command. IDs appear in logs, metrics
+    /// and quota keys, so they are short and printable; and they have no `:`, which only the IDs of bearer
+    /// identities ([`Self::bearer`]) contain, so no registered connection can share a quota with a maker's
+    /// token.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let ok = !raw.is_empty()
             && raw.len() <= 128
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if ok {
             Ok(Self(raw.into()))
         } else {
             Err(format!(
-                "connection id {raw:?} must be 1 to 128 characters of letters, digits, '-', '_', '.' or ':'"
+                "connection id {raw:?} must be 1 to 128 characters of letters, digits, '-', '_' or '.'"
             ))
         }
+    }
+
+    /// A validated bearer token's identity: `user:` or `app:`, then its tenant and object IDs, GUIDs the caller
+    /// has already checked (so the three parts cannot run into each other).
+    pub fn bearer(kind: BearerIdentity, tenant: Uuid, object: Uuid) -> Self {
+        let kind = match kind {
+            BearerIdentity::User => "user",
+            BearerIdentity::App => "app",
+        };
+        Self(format!("{kind}:{tenant}:{object}").into())
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whom an Entra token speaks for: a signed-in user, or an application on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerIdentity {
+    User,
+    App,
 }
 
 impl fmt::Display for ConnectionId {
@@ -207,6 +226,23 @@ impl AgreementType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registered_connection_cannot_take_a_bearer_identity_s_id() {
+        let tenant = Uuid::parse_str("72f988bf-86f1-41af-91ab-2d7cd011db47").unwrap();
+        let object = Uuid::parse_str("00000000-0000-0000-0000-000000000001").unwrap();
+        let user = ConnectionId::bearer(BearerIdentity::User, tenant, object);
+        assert_eq!(
+            user.as_str(),
+            "user:72f988bf-86f1-41af-91ab-2d7cd011db47:00000000-0000-0000-0000-000000000001"
+        );
+        assert!(ConnectionId::parse(user.as_str()).is_err());
+        assert_ne!(
+            user,
+            ConnectionId::bearer(BearerIdentity::App, tenant, object)
+        );
+        assert!(ConnectionId::parse("contoso-ops.eu_1").is_ok());
+    }
 
     #[test]
     fn tenant_id_accepts_only_the_hyphenated_guid() {

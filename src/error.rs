@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::call_record::Refusal;
 use crate::correlation;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,10 @@ pub enum AppError {
     /// Too many calls in flight and waiting: the call is refused rather than queued without bound.
     #[error("overloaded")]
     Overloaded,
+    /// The request body's `Content-Type` is not JSON, or its `Content-Encoding` is one the gateway does not
+    /// decode (`encoding`: then the answer names the only coding it reads, RFC 7694).
+    #[error("{message}")]
+    UnsupportedMediaType { message: String, encoding: bool },
     #[error("no route")]
     NotFound,
     #[error("method not allowed")]
@@ -80,6 +85,7 @@ impl AppError {
             AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -119,6 +125,7 @@ impl IntoResponse for AppError {
                 )
             }
             AppError::CircuitOpen { upstream, .. } => {
+                refused(Refusal::CircuitOpen);
                 note(format!("call refused: {upstream} circuit open"));
                 (
                     "UpstreamUnavailable",
@@ -126,12 +133,14 @@ impl IntoResponse for AppError {
                 )
             }
             AppError::Overloaded => {
+                refused(Refusal::Overloaded);
                 note("call refused: gateway overloaded".into());
                 (
                     "Overloaded",
                     "The gateway is at capacity; retry after Retry-After seconds.",
                 )
             }
+            AppError::UnsupportedMediaType { message, .. } => ("UnsupportedMediaType", message),
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
             AppError::MethodNotAllowed => {
                 ("MethodNotAllowed", "This path does not accept this method.")
@@ -200,6 +209,12 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let AppError::UnsupportedMediaType { encoding: true, .. } = &self {
+            response.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             // Both ways in: a registered connection's API key, or the maker's own Entra token.
             let headers = response.headers_mut();
@@ -243,4 +258,9 @@ fn quota_exceeded(retry_after_secs: u64) -> Response {
 /// place that says what happened to a call.
 fn note(cause: String) {
     crate::call_record::note(|r| r.error = Some(cause));
+}
+
+/// A refusal is summarised in the log rather than written one line per call (see `edge::refusals`).
+fn refused(kind: Refusal) {
+    crate::call_record::note(|r| r.refused = Some(kind));
 }

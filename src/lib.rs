@@ -57,7 +57,8 @@
 //!   polling answers (`edge::polling`: 202 or 200 with `Location` and `Retry-After`), the scheme and
 //!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
 //!   `RateLimit` headers (and the admin key's check); `edge::observe` counts and times each call under its
-//!   operationId.
+//!   operationId; `edge::call_log` writes each call's line and `edge::refusals` sums up the refused ones;
+//!   `edge::protocol` refuses a request without one valid `Host`; `edge::body` reads a request body as sent.
 //! - [`routes`]: one file per operation, collected with their descriptions; the admin endpoint (`routes::admin`).
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves

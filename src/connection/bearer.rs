@@ -2,8 +2,11 @@
 //!
 //! Validation is what Partner Center itself would check, done before any upstream call: an RS256 signature by a
 //! key of a trusted issuer's JWKS, `aud` the Partner Center resource, `exp`/`nbf` within the leeway, `tid`
-//! present (and allowed, when tenants are restricted). The connection is the maker (`tid:oid`) or the
-//! application (`tid:appid`), so one maker keeps one quota across token refreshes.
+//! present (and allowed, when tenants are restricted). The connection is the signed-in user or the application
+//! the token names: `user:<tid>:<oid>` or `app:<tid>:<oid>` (an app-only token's `oid` is its service
+//! principal's), so one maker keeps one quota across token refreshes. Both IDs must be the GUIDs Entra issues,
+//! so no claim can carry the `:` that joins them, and the prefix keeps a user and an application apart even if
+//! their IDs were the same: no two identities can share a quota.
 //!
 //! A validated token is cached by its SHA-256 until it expires, so a repeat call costs one hash and one lookup.
 
@@ -22,7 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::domain::ConnectionId;
+use crate::domain::{BearerIdentity, ConnectionId};
 
 /// How often an unknown `kid` may trigger a JWKS fetch: a stream of forged tokens must not become a stream of
 /// requests to the issuer.
@@ -132,6 +135,8 @@ impl BearerValidator {
         let tid = peek
             .tid
             .ok_or_else(|| invalid("The bearer token has no tenant (tid)."))?;
+        let tenant =
+            guid(&tid).ok_or_else(|| invalid("The bearer token's tenant (tid) is not a GUID."))?;
         let iss = peek
             .iss
             .ok_or_else(|| invalid("The bearer token has no issuer (iss)."))?;
@@ -163,15 +168,10 @@ impl BearerValidator {
                 "The bearer token's tenant is not allowed on this gateway.",
             ));
         }
-        let who = claims.oid.or(claims.appid).or(claims.azp).ok_or_else(|| {
-            invalid("The bearer token names neither a user (oid) nor an application (appid).")
+        let object = claims.oid.as_deref().and_then(guid).ok_or_else(|| {
+            invalid("The bearer token's object ID (oid) is missing or not a GUID.")
         })?;
-        let connection = ConnectionId::parse(&format!(
-            "{}:{}",
-            tid.to_ascii_lowercase(),
-            who.to_ascii_lowercase()
-        ))
-        .map_err(|_| invalid("The bearer token's tid, oid or appid is not an identifier."))?;
+        let connection = ConnectionId::bearer(claims.identity(), tenant, object);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -231,8 +231,30 @@ struct Claims {
     tid: String,
     exp: u64,
     oid: Option<String>,
-    appid: Option<String>,
-    azp: Option<String>,
+    /// `user` or `app`, in tokens whose application asked for the optional claim.
+    idtyp: Option<String>,
+    /// Delegated scopes: only a user's token has them.
+    scp: Option<String>,
+}
+
+impl Claims {
+    /// Whose token this is: what `idtyp` says, else a user's when it carries delegated scopes (`scp`), else an
+    /// application's (app-only tokens carry `roles`, or nothing, instead).
+    fn identity(&self) -> BearerIdentity {
+        match self.idtyp.as_deref() {
+            Some(t) if t.eq_ignore_ascii_case("app") => BearerIdentity::App,
+            Some(t) if t.eq_ignore_ascii_case("user") => BearerIdentity::User,
+            _ if self.scp.is_some() => BearerIdentity::User,
+            _ => BearerIdentity::App,
+        }
+    }
+}
+
+/// A GUID in its hyphenated form, as Entra writes `tid` and `oid`.
+fn guid(raw: &str) -> Option<uuid::Uuid> {
+    (raw.len() == 36)
+        .then(|| uuid::Uuid::try_parse(raw).ok())
+        .flatten()
 }
 
 fn explain(e: &jsonwebtoken::errors::Error) -> &'static str {
@@ -349,5 +371,51 @@ impl KeySet {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(idtyp: Option<&str>, scp: Option<&str>) -> Claims {
+        Claims {
+            tid: String::new(),
+            exp: 0,
+            oid: None,
+            idtyp: idtyp.map(str::to_owned),
+            scp: scp.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn users_and_applications_are_told_apart() {
+        use BearerIdentity::{App, User};
+        assert_eq!(
+            claims(Some("user"), Some("user_impersonation")).identity(),
+            User
+        );
+        assert_eq!(claims(None, Some("user_impersonation")).identity(), User);
+        assert_eq!(claims(Some("app"), None).identity(), App);
+        assert_eq!(claims(Some("app"), Some("x")).identity(), App, "idtyp wins");
+        assert_eq!(claims(None, None).identity(), App);
+    }
+
+    #[test]
+    fn only_a_hyphenated_guid_is_an_entra_id() {
+        assert_eq!(
+            guid("72F988BF-86F1-41AF-91AB-2D7CD011DB47").map(|id| id.to_string()),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned())
+        );
+        for bad in [
+            "",
+            "72f988bf86f141af91ab2d7cd011db47",
+            "{72f988bf-86f1-41af-91ab-2d7cd011db47}",
+            "urn:uuid:72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db4:",
+            "contoso",
+        ] {
+            assert!(guid(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -18,16 +18,15 @@ pub(crate) mod swagger2;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::Query;
+use axum::extract::FromRequestParts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::Value;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::edge::{Gateway, LinkBase};
+use crate::edge::{Gateway, LinkBase, QueryParams};
 use crate::error::AppError;
 use crate::openapi::document;
 use locale::Locale;
@@ -158,10 +157,35 @@ impl Documents {
     }
 }
 
-#[derive(Deserialize)]
+/// The query parameters of the documents that take some (the rest of a query is redacted in the call's log).
+pub const QUERY_PARAMETERS: [(&str, &[&str]); 2] = [
+    (DEFINITION_PATH, &["locale", "auth"]),
+    (PROPERTIES_PATH, &["locale", "auth"]),
+];
+const DEFINITION_PATH: &str = "/openapi/connector/apiDefinition.swagger.json";
+const PROPERTIES_PATH: &str = "/openapi/connector/apiProperties.json";
+
+/// Which locale and authentication a document is asked for, read as the operations read their queries
+/// ([`QueryParams`]: a key given twice is the caller's 400 in the gateway's JSON shape, an empty value means the
+/// default).
 struct Variant {
     locale: Option<String>,
     auth: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Variant {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        let query = QueryParams::from_request_parts(parts, state).await?;
+        Ok(Variant {
+            locale: query.single("locale")?.map(str::to_owned),
+            auth: query.single("auth")?.map(str::to_owned),
+        })
+    }
 }
 
 impl Variant {
@@ -222,10 +246,10 @@ pub fn router(documents: Documents) -> Router<Gateway> {
     };
     let definition = {
         let docs = docs.clone();
-        move |variant: Query<Variant>, LinkBase(base): LinkBase| {
+        move |variant: Variant, LinkBase(base): LinkBase| {
             let docs = docs.clone();
             async move {
-                let key = variant.0.parse()?;
+                let key = variant.parse()?;
                 Ok::<_, AppError>(match &docs.fixed {
                     Some(fixed) => json(fixed[&key].clone()),
                     None => json_for_this_request(docs.definition_at(key, &base)?),
@@ -235,9 +259,9 @@ pub fn router(documents: Documents) -> Router<Gateway> {
     };
     let properties = {
         let docs = docs.clone();
-        move |variant: Query<Variant>| {
+        move |variant: Variant| {
             let docs = docs.clone();
-            async move { Ok::<_, AppError>(json(docs.properties[&variant.0.parse()?].clone())) }
+            async move { Ok::<_, AppError>(json(docs.properties[&variant.parse()?].clone())) }
         }
     };
     // Swagger UI's default sends the document's address to validator.swagger.io and shows its badge: nothing of
@@ -246,11 +270,8 @@ pub fn router(documents: Documents) -> Router<Gateway> {
         SwaggerUi::new("/swagger-ui").config(Config::new([OPENAPI_PATH]).validator_url("none"));
     Router::new()
         .route(OPENAPI_PATH, get(openapi))
-        .route(
-            "/openapi/connector/apiDefinition.swagger.json",
-            get(definition),
-        )
-        .route("/openapi/connector/apiProperties.json", get(properties))
+        .route(DEFINITION_PATH, get(definition))
+        .route(PROPERTIES_PATH, get(properties))
         .route(
             "/openapi/connector/settings.json",
             get(|| async { json(Bytes::from(export::pretty(&connector::settings()))) }),
@@ -264,7 +285,19 @@ pub fn router(documents: Documents) -> Router<Gateway> {
                 )
             }),
         )
-        .merge(Router::from(swagger_ui))
+        // Swagger UI's router answers a file it does not have with an empty 404: the gateway's own 404 instead,
+        // so every error is the JSON shape.
+        .merge(
+            Router::from(swagger_ui).layer(axum::middleware::map_response(
+                |response: Response| async move {
+                    if response.status() == axum::http::StatusCode::NOT_FOUND {
+                        AppError::NotFound.into_response()
+                    } else {
+                        response
+                    }
+                },
+            )),
+        )
 }
 
 #[cfg(test)]

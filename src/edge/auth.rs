@@ -66,9 +66,9 @@ pub async fn authenticate(
             response
         }
         Err(refused) => {
-            // No line of its own: the call's line says it, at DEBUG (see `edge::call_log`), since a client
-            // that ignores Retry-After can be refused thousands of times a second.
-            crate::call_record::note(|r| r.over_quota = true);
+            // No line of its own: the call's line says it, at DEBUG, and a summary counts it (see
+            // `edge::refusals`), since a client that ignores Retry-After can be refused thousands of times a second.
+            crate::call_record::note(|r| r.refused = Some(crate::call_record::Refusal::Quota));
             let mut response = AppError::QuotaExceeded {
                 retry_after_secs: refused.retry_after_secs,
             }
@@ -135,11 +135,15 @@ fn describe_quota(headers: &mut HeaderMap, state: &QuotaState) {
 }
 
 /// `X-API-Key` wins when both are sent: a connection the administrator registered is the more specific claim.
+/// Either given twice is refused: which of two keys or tokens the caller meant is not the gateway's to guess,
+/// and a proxy that adds its own next to the caller's must not have the first one used silently.
 async fn identify(
     gateway: &Gateway,
     live: &Snapshot,
     headers: &HeaderMap,
 ) -> Result<CallerConnection, AppError> {
+    once(headers, &X_API_KEY)?;
+    once(headers, &header::AUTHORIZATION)?;
     if let Some(key) = headers.get(&X_API_KEY) {
         return match live
             .registry
@@ -181,6 +185,7 @@ pub fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<(), AppError> {
     if live.admin_keys.is_empty() {
         return Err(AppError::NotFound);
     }
+    once(headers, &X_API_KEY)?;
     let Some(key) = headers.get(&X_API_KEY) else {
         return Err(AppError::Unauthorized(
             "Send an admin key in X-API-Key.".into(),
@@ -199,6 +204,22 @@ pub fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<(), AppError> {
             "The X-API-Key is not an admin key.".into(),
         )),
     }
+}
+
+/// Refuses a credential header sent more than once.
+fn once(headers: &HeaderMap, name: &HeaderName) -> Result<(), AppError> {
+    if headers.get_all(name).iter().nth(1).is_some() {
+        let name = if name == X_API_KEY {
+            "X-API-Key"
+        } else {
+            "Authorization"
+        };
+        return Err(AppError::bad_request(
+            "DuplicateHeader",
+            format!("The {name} header is sent more than once; send one."),
+        ));
+    }
+    Ok(())
 }
 
 fn expired_key(expired: time::OffsetDateTime) -> AppError {

@@ -2,13 +2,17 @@
 //! the answer's status and Partner Center's, how many attempts, how long the gateway and Partner Center took, and
 //! the IDs that find the call elsewhere (`MS-CorrelationId`, Partner Center's `MS-RequestId`, the trace-id).
 //!
-//! Levels: INFO, but WARN for a 5xx (the gateway or Partner Center failed), and DEBUG for a refusal by the
-//! gateway's own quota and for the probes. A client that ignores `Retry-After` can be refused thousands of
-//! times a second, and a line for each would drown the log and its disk; the refusals are counted by the
-//! metrics, and `RUST_LOG=partner_center_gateway::edge::call_log=debug` shows each one. Kubernetes probes come
-//! every few seconds from every node and say nothing about a maker's call.
+//! Levels: INFO, but WARN for a 5xx (the gateway or Partner Center failed), and DEBUG for a call the gateway
+//! refused at once (its quota, an open circuit breaker, a full queue) and for the probes. A client that ignores
+//! `Retry-After` can be refused thousands of times a second, and a line for each would drown the log and its
+//! disk: the refusals are counted by the metrics, summed up every few seconds in one line per kind (see
+//! [`super::refusals`]), and `RUST_LOG=partner_center_gateway::edge::call_log=debug` shows each one. Kubernetes
+//! probes come every few seconds from every node and say nothing about a maker's call.
 //!
 //! What it writes is chosen, field by field: no header or body of the caller's, so no key or token can reach it.
+//! The query is written with the values of the operation's documented parameters (`Size`, `Offset`, `locale`,
+//! ...) as sent, and every other value replaced by `REDACTED`: a key or token put in the query string by
+//! mistake must not land in the log.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +24,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::observe::OperationIds;
+use super::refusals::Refusals;
 use crate::call_record::{self, CallRecord};
 use crate::correlation;
 use crate::trace_context;
@@ -27,11 +32,19 @@ use crate::trace_context;
 /// Paths that are not calls of a maker's, logged at DEBUG.
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
 
-pub async fn middleware(
-    State(ids): State<Arc<OperationIds>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// A query longer than this is cut in the line: the line says what was asked, it is not a copy of it.
+const MAX_QUERY: usize = 1024;
+
+/// What the call log needs besides the call: the operations' IDs, the query parameters each route documents
+/// (the rest are redacted), and the refusals' summaries.
+pub struct CallLog {
+    pub ids: Arc<OperationIds>,
+    /// Route template → its documented query parameters.
+    pub documented: std::collections::HashMap<String, Vec<String>>,
+    pub refusals: Arc<Refusals>,
+}
+
+pub async fn middleware(State(log): State<Arc<CallLog>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -39,7 +52,14 @@ pub async fn middleware(
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let operation = route.as_deref().and_then(|route| ids.get(&method, route));
+    let operation = route
+        .as_deref()
+        .and_then(|route| log.ids.get(&method, route));
+    let documented = route
+        .as_deref()
+        .and_then(|route| log.documented.get(route))
+        .map_or(&[][..], Vec::as_slice);
+    let query = request.uri().query().map(|q| redacted(q, documented));
     let correlation_id = correlation::current().map(|id| id.hyphenated().to_string());
     let trace_id = trace_context::current().map(|t| t.trace_id());
     // Lines written during the call (a retry, a breaker opening) carry the IDs that tie them to its line.
@@ -53,13 +73,17 @@ pub async fn middleware(
         operation,
         method: &method,
         path: &path,
+        query: query.as_deref(),
         status: response.status(),
         latency_ms: millis(started.elapsed()),
         correlation_id: correlation_id.as_deref(),
         trace_id: trace_id.as_deref(),
         record: &record,
     };
-    if record.over_quota || PROBES.contains(&path.as_str()) {
+    if let Some(kind) = record.refused {
+        log.refusals.count(kind);
+        line.write(tracing::Level::DEBUG);
+    } else if PROBES.contains(&path.as_str()) {
         line.write(tracing::Level::DEBUG);
     } else if response.status().is_server_error() {
         line.write(tracing::Level::WARN);
@@ -73,6 +97,7 @@ struct Line<'a> {
     operation: Option<&'a str>,
     method: &'a Method,
     path: &'a str,
+    query: Option<&'a str>,
     status: StatusCode,
     latency_ms: f64,
     correlation_id: Option<&'a str>,
@@ -93,6 +118,7 @@ impl Line<'_> {
                     operation = self.operation,
                     method = %self.method,
                     path = self.path,
+                    query = self.query,
                     connection = r.connection.as_deref(),
                     status = self.status.as_u16(),
                     upstream_status = r.upstream_status,
@@ -102,7 +128,7 @@ impl Line<'_> {
                     correlation_id = self.correlation_id,
                     request_id = request_id.as_deref(),
                     trace_id = self.trace_id,
-                    over_quota = r.over_quota.then_some(true),
+                    refused = r.refused.map(|kind| kind.as_str()),
                     error = r.error.as_deref(),
                     "call"
                 )
@@ -116,7 +142,68 @@ impl Line<'_> {
     }
 }
 
+/// `query` with the values of the parameters in `documented` (matched without regard to case, as the
+/// operations read them) kept as sent, and every other value `REDACTED`. A piece without `=` is a value alone
+/// (`?eyJ...`), so it is redacted unless it is a documented name.
+fn redacted(query: &str, documented: &[String]) -> String {
+    let is_documented = |raw_key: &str| {
+        let key: String = form_urlencoded::parse(raw_key.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .next()
+            .unwrap_or_default();
+        documented.iter().any(|d| d.eq_ignore_ascii_case(&key))
+    };
+    let mut out = String::with_capacity(query.len().min(MAX_QUERY));
+    for (i, piece) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match piece.split_once('=') {
+            Some((key, _)) if is_documented(key) => out.push_str(piece),
+            Some((key, _)) => {
+                out.push_str(key);
+                out.push_str("=REDACTED");
+            }
+            None if is_documented(piece) => out.push_str(piece),
+            None => out.push_str("REDACTED"),
+        }
+        if out.len() > MAX_QUERY {
+            let mut end = MAX_QUERY;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+            out.push_str("...");
+            break;
+        }
+    }
+    out
+}
+
 /// Milliseconds to the microsecond: what a latency needs, and a number a log query can compare.
 fn millis(d: std::time::Duration) -> f64 {
     d.as_micros() as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_documented_values_stay() {
+        let documented = ["Size".to_owned(), "Offset".to_owned()];
+        assert_eq!(
+            redacted(
+                "size=5&api_key=hunter2&Offset=&eyJhbGciOi&%53ize=1",
+                &documented
+            ),
+            "size=5&api_key=REDACTED&Offset=&REDACTED&%53ize=1"
+        );
+        assert_eq!(redacted("Size=1", &[]), "Size=REDACTED");
+        let long = redacted(&"a=b&".repeat(1000), &[]);
+        assert!(
+            long.len() <= MAX_QUERY + 3 && long.ends_with("..."),
+            "{long}"
+        );
+    }
 }

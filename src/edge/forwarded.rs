@@ -135,15 +135,21 @@ pub struct Forwarded {
 }
 
 /// Whether `value` can stand as a URL's authority: a host (a registered name of letters, digits, `-`, `.` and
-/// `_`; an IPv4 address; or an IPv6 address in brackets), then optionally `:` and a port number, and nothing
-/// else (no user information, no path). The one test for the `Host` header, `X-Forwarded-Host` and
+/// `_`; an IPv4 address; or an IPv6 address in brackets), then optionally `:` and a port from 1 to 65535, and
+/// nothing else (no user information, no path). The one test for the `Host` header, `X-Forwarded-Host` and
 /// `Forwarded`'s `host=`.
 ///
 /// `http`'s [`Authority`] parses the structure (it refuses stray colons, unbalanced brackets, bad
 /// percent-encoding); what it still lets through, since an authority may carry them, is refused here: user
-/// information, a port that is empty or not a number, a bracketed part that is not an IPv6 address, a dotted
-/// number that is not an IPv4 address, and the sub-delimiters and escapes no host name has.
+/// information, a port that is empty, not a number, 0 or past 65535, a bracketed part that is not an IPv6
+/// address, a dotted number that is not an IPv4 address, the sub-delimiters and escapes no host name has, and a
+/// name DNS could not hold (longer than 253 bytes, or with a label that is empty, longer than 63 bytes, or starts
+/// or ends with `-`; one trailing dot, the fully qualified form, is allowed).
 pub fn is_host(value: &str) -> bool {
+    // Checked before parsing: a name DNS cannot hold is refused whatever else it is.
+    if value.len() > 255 + ":65535".len() {
+        return false;
+    }
     let Ok(authority) = value.parse::<Authority>() else {
         return false;
     };
@@ -154,7 +160,9 @@ pub fn is_host(value: &str) -> bool {
     let port = &authority.as_str()[host.len()..];
     let port_ok = port.is_empty()
         || port.strip_prefix(':').is_some_and(|digits| {
-            digits.bytes().all(|b| b.is_ascii_digit()) && digits.parse::<u16>().is_ok()
+            (1..=5).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && digits.parse::<u16>().is_ok_and(|port| port != 0)
         });
     let host_ok = if let Some(inner) = host.strip_prefix('[') {
         inner
@@ -163,12 +171,25 @@ pub fn is_host(value: &str) -> bool {
     } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         host.parse::<Ipv4Addr>().is_ok()
     } else {
-        !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        is_host_name(host)
     };
     port_ok && host_ok
+}
+
+/// A registered name as DNS can hold it (RFC 1035 §2.3.4's lengths, RFC 1123's labels), with `_` allowed too:
+/// some internal names carry it.
+fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 fn malformed(header: &str, problem: &str) -> AppError {
@@ -529,8 +550,26 @@ mod tests {
             "[::1]",
             "[2001:db8::1]:443",
             "xn--bcher-kva.example",
+            "pcgw.contoso.com.",
+            "h:65535",
         ] {
             assert!(is_host(good), "{good}");
+        }
+        let label_63 = "a".repeat(63);
+        assert!(is_host(&format!("{label_63}.example")));
+        let too_long = format!("{label_63}.").repeat(4) + "example";
+        for bad in [
+            format!("{}.example", "a".repeat(64)),
+            too_long,
+            "h:0".into(),
+            "h:100000".into(),
+            "a..b".into(),
+            ".a".into(),
+            "-a.example".into(),
+            "a-.example".into(),
+            "a.example..".into(),
+        ] {
+            assert!(!is_host(&bad), "{bad}");
         }
         for bad in [
             "",

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod body;
 pub mod call_log;
 mod customer_path;
 pub mod forwarded;
@@ -10,6 +11,8 @@ pub mod live;
 pub mod observe;
 pub mod paging;
 pub mod polling;
+pub mod protocol;
+pub mod refusals;
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -1,31 +1,37 @@
 //! ConfirmCustomerAgreement: `POST /v1/customers/{CustomerTenantID}/agreements` → the same on Partner Center,
 //! which answers 201 with the stored agreement (or 409, code 600061, when that contact already confirmed it).
 //!
-//! The body is checked in full before Partner Center sees it, then forwarded byte for byte: fields the gateway
-//! does not know (Partner Center adds some over time) are the caller's business, not ours to drop.
+//! The body is checked in full before Partner Center sees it, and what is forwarded is only what was checked,
+//! serialised again: a field the gateway does not know, one given twice, or one spelled in another case
+//! (`TemplateId` next to `templateId`) is the caller's 400 naming it, since Partner Center's binder matches names
+//! without regard to case and could read what the gateway never checked (see [`crate::edge::body`]). Refused
+//! rather than dropped: a maker who sent a field expects it to count, and silence would hide the mistake. The
+//! original connector had no such operation, so no contract of its says otherwise.
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+use crate::edge::body::{self, Fields};
 use crate::edge::{Caller, CustomerPath, Gateway, json};
 use crate::error::AppError;
 use crate::openapi::models::{Agreement, GatewayError, PartnerCenterError};
 use crate::openapi::responses::{CommonErrors, CustomerErrors};
 use crate::upstream::{CallContext, UpstreamRequest};
 
-// The same type validates the body and describes it in the document, so the two cannot disagree.
+// The same type is what the body is read into, what is forwarded, and what the document describes, so the three
+// cannot disagree; its field names are the ones `validate` reads (`FIELDS`).
 /// Who at the customer accepted which agreement, and when.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewAgreement {
     /// The person at the customer's organization who accepted the agreement.
     primary_contact: Contact,
@@ -52,8 +58,8 @@ struct NewAgreement {
 }
 
 /// The person at the customer's organization who accepted the agreement.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = NewAgreementContact)]
 struct Contact {
     // The patterns say what the gateway checks: not blank, and an email has an @.
@@ -67,7 +73,7 @@ struct Contact {
     #[schema(pattern = "@")]
     email: String,
     /// The contact's phone number (optional).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
     phone_number: Option<String>,
 }
@@ -88,6 +94,7 @@ struct Contact {
         CustomerErrors,
         (status = 408, description = "The request body did not arrive in time (server.body_timeout_ms); send it again.", body = GatewayError),
         (status = 409, description = "This contact already confirmed this agreement for the customer (code 600061).", body = PartnerCenterError),
+        (status = 415, description = "The body is not JSON (Content-Type), or is compressed (Content-Encoding).", body = GatewayError),
         CommonErrors,
     ),
 )]
@@ -96,13 +103,17 @@ pub async fn confirm_customer_agreement(
     Caller(connection): Caller,
     ctx: CallContext,
     CustomerPath { customer, .. }: CustomerPath,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
+    body::json_request(&headers)?;
     let body = read_limited(body, gateway.max_body_bytes, gateway.body_timeout).await?;
-    validate(&body)?;
+    let agreement = validate(&body)?;
+    let forwarded = serde_json::to_vec(&agreement)
+        .map_err(|e| AppError::Internal(format!("an agreement did not serialise: {e}")))?;
     let request = UpstreamRequest {
         method: Method::POST,
-        json_body: Some(body),
+        json_body: Some(Bytes::from(forwarded)),
         ..UpstreamRequest::get(format!("/v1/customers/{customer}/agreements"))
     };
     json(gateway.call(&connection, &ctx, request).await?)
@@ -122,10 +133,32 @@ async fn read_limited(body: Body, limit: usize, timeout: Duration) -> Result<Byt
         })
 }
 
-fn validate(body: &[u8]) -> Result<(), AppError> {
+/// The body's fields, checked; a 400 naming the first field that is wrong, in a maker's words.
+fn validate(body: &[u8]) -> Result<NewAgreement, AppError> {
     let invalid = |message: String| AppError::bad_request("InvalidBody", message);
-    let agreement: NewAgreement = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("The body is not a valid agreement: {e}.")))?;
+    let mut fields = Fields::new(
+        body::parse(body)?,
+        "",
+        &["primaryContact", "templateId", "dateAgreed", "type"],
+    )?;
+    let contact = fields.required("primaryContact")?;
+    let mut contact_fields = Fields::new(
+        contact,
+        &fields.path("primaryContact"),
+        &["firstName", "lastName", "email", "phoneNumber"],
+    )?;
+    let contact = Contact {
+        first_name: contact_fields.text("firstName")?,
+        last_name: contact_fields.text("lastName")?,
+        email: contact_fields.text("email")?,
+        phone_number: contact_fields.optional_text("phoneNumber")?,
+    };
+    let agreement = NewAgreement {
+        primary_contact: contact,
+        template_id: fields.text("templateId")?,
+        date_agreed: fields.text("dateAgreed")?,
+        kind: fields.text("type")?,
+    };
     let contact = &agreement.primary_contact;
     for (name, value) in [
         ("primaryContact.firstName", &contact.first_name),
@@ -159,7 +192,7 @@ fn validate(body: &[u8]) -> Result<(), AppError> {
             "dateAgreed must be a date and time such as 2018-06-14T00:00:00.000Z.".into(),
         ));
     }
-    Ok(())
+    Ok(agreement)
 }
 
 #[cfg(test)]
@@ -170,7 +203,12 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_example_and_refuses_broken_ones() {
-        validate(GOOD.as_bytes()).unwrap();
+        let agreement = validate(GOOD.as_bytes()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&agreement).unwrap(),
+            GOOD,
+            "forwarded as the fields it read"
+        );
         for bad in [
             "",
             "{",

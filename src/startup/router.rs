@@ -13,13 +13,15 @@ use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::connection::X_API_KEY;
 use crate::connector;
 use crate::correlation;
-use crate::edge::call_log;
+use crate::edge::call_log::{self, CallLog};
 use crate::edge::observe::{self, OperationIds};
-use crate::edge::{Gateway, auth};
+use crate::edge::refusals::Refusals;
+use crate::edge::{Gateway, auth, protocol};
 use crate::error::AppError;
 use crate::routes;
 use crate::trace_context;
@@ -45,6 +47,12 @@ pub fn router(
             (gateway.clone(), operation_ids()),
             observe::observe,
         ))
+        // Every operation's answer names customers, invoices or agreements (its errors a connection's quota):
+        // no cache may keep one. A handler that already says otherwise is left alone.
+        .route_layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .split_for_parts();
     // The documents are built here, once, so serving them costs nothing per call.
     let (demo_routes, demo_api) = demo.unzip();
@@ -67,8 +75,9 @@ pub fn router(
         .layer(
             // Outermost first. The correlation ID and the trace context are set before anything else runs, so
             // every answer, including a 401, a 429 or a caught panic, carries them; the call's log line is written
-            // inside them, so it names both; panics are caught innermost and become a 500 that still passes
-            // through the others, and is logged.
+            // inside them, so it names both; the protocol's checks (one valid Host) run inside the log line, so
+            // a refused request is logged like any call; panics are caught innermost and become a 500 that still
+            // passes through the others, and is logged.
             ServiceBuilder::new()
                 // Credentials are marked sensitive before anything can see them, so no Debug or trace of the
                 // request's headers, now or added later, can print them.
@@ -76,12 +85,28 @@ pub fn router(
                     header::AUTHORIZATION,
                     X_API_KEY.clone(),
                 ]))
+                // The answer's own headers, outside everything else so that every answer (an error, a caught
+                // panic, a document, Swagger UI) gets them: no browser guesses a type other than the one sent,
+                // and no page of the gateway (Swagger UI, the status page) can be framed by another site.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("frame-ancestors 'none'"),
+                ))
                 .layer(middleware::from_fn(correlation::middleware))
                 .layer(middleware::from_fn(trace_context::middleware))
                 .layer(middleware::from_fn_with_state(
-                    operation_ids(),
+                    call_log_state(),
                     call_log::middleware,
                 ))
+                .layer(middleware::from_fn(protocol::one_valid_host))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(AppError::Internal(
                         "handler panicked".into(),
@@ -116,6 +141,51 @@ fn operation_ids() -> Arc<OperationIds> {
         Arc::new(OperationIds::new(found))
     })
     .clone()
+}
+
+/// The call log's view of the routes: their operationIds, and the query parameters each documents (every other
+/// query value is redacted in the log): the operations' from their document, the connector documents' own.
+/// The summaries of refusals are the gateway's own, so each router has its counters.
+fn call_log_state() -> Arc<CallLog> {
+    static DOCUMENTED: OnceLock<std::collections::HashMap<String, Vec<String>>> = OnceLock::new();
+    let documented = DOCUMENTED.get_or_init(|| {
+        let api = routes::operations().into_openapi();
+        let mut documented: std::collections::HashMap<String, Vec<String>> = api
+            .paths
+            .paths
+            .into_iter()
+            .map(|(path, item)| {
+                let names = [item.get, item.post, item.put, item.patch, item.delete]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|operation| operation.parameters.unwrap_or_default())
+                    // Every parameter is declared inline (`openapi::parameters`); a reference names none here,
+                    // so its values would be redacted, never shown.
+                    .filter_map(|p| match p {
+                        utoipa::openapi::RefOr::T(p)
+                            if p.parameter_in == utoipa::openapi::path::ParameterIn::Query =>
+                        {
+                            Some(p.name)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (path, names)
+            })
+            .collect();
+        for (path, names) in connector::QUERY_PARAMETERS {
+            documented.insert(
+                (*path).to_owned(),
+                names.iter().map(|n| (*n).to_owned()).collect(),
+            );
+        }
+        documented
+    });
+    Arc::new(CallLog {
+        ids: operation_ids(),
+        documented: documented.clone(),
+        refusals: Refusals::new(),
+    })
 }
 
 /// 200 when ready, 503 when not, with the same body: what each check found (see [`crate::readiness`]). Neither

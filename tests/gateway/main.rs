@@ -12,6 +12,7 @@ mod connector;
 mod deploy;
 mod edge;
 mod faults;
+mod hardening;
 mod login;
 mod logs;
 mod metrics;

@@ -66,6 +66,13 @@ impl Gateway {
         gateway
     }
 
+    /// The next log line, or `None` when none comes before `deadline`.
+    pub(crate) fn next_line(&self, deadline: Instant) -> Option<String> {
+        self.lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .ok()
+    }
+
     /// The first log line from now on that contains `needle`.
     pub(crate) fn wait_for_line(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
