@@ -28,6 +28,17 @@ impl CustomerTenantId {
     }
 }
 
+impl CustomerTenantId {
+    /// The GUID's 16 bytes, for a compact encoding.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+}
+
 impl fmt::Display for CustomerTenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)

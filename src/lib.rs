@@ -9,7 +9,7 @@
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
 //! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`
-//! 2. components: `connection`, `quota`, `upstream`, `readiness`, `openapi`
+//! 2. components: `connection`, `quota`, `upstream`, `readiness`, `openapi`, `triggers`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
 //! 5. settings: `config`
@@ -47,10 +47,14 @@
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
 //! - `readiness`: whether the gateway can serve (`/readyz`): Partner Center and the token authority answer
 //!   within a timeout, and no drain has begun; the result cached for a moment.
+//! - `triggers`: the polling triggers over Partner Center's activity log: which records each delivers, and its
+//!   state (cursor, filter, the query still being paged), signed and bound to the connection, which travels in
+//!   the `Location` URL so any replica answers the next poll.
 //! - `openapi`: the contract: the OpenAPI document's base and finish, the models and their display names, and
 //!   the query parameters and error responses the operations share.
 //! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
-//!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the scheme and
+//!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the triggers'
+//!   polling answers (`edge::polling`: 202 or 200 with `Location` and `Retry-After`), the scheme and
 //!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
 //!   `RateLimit` headers (and the admin key's check); `edge::observe` counts and times each call under its
 //!   operationId; `edge::call_log` writes each call's line and `edge::refusals` sums up the refused ones;
@@ -82,6 +86,7 @@ pub mod connection;
 pub(crate) mod openapi;
 pub mod quota;
 pub mod readiness;
+pub(crate) mod triggers;
 pub mod upstream;
 
 pub(crate) mod edge;

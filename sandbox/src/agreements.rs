@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::activity::Activity;
 use super::api::{DelegatedCaller, MS_REQUEST_ID, Query, collection, find_customer};
 use super::errors::PcError;
 use super::{Sandbox, demo, lock};
@@ -157,6 +158,18 @@ pub(super) async fn create_customer_agreement(
     if let Some(key) = request_id {
         store.by_request.insert(key, agreement.clone());
     }
+    drop(store);
+    sandbox.record(
+        &Activity {
+            operation_type: "create_customer_agreement",
+            resource_type: "agreement",
+            customer_id: Some(customer.id.clone()),
+            customer_name: Some(customer.company_name().to_owned()),
+            new_value: agreement.clone(),
+            customized: vec![("CustomerId", customer.id.clone())],
+        },
+        1,
+    );
     Ok((StatusCode::CREATED, Json(agreement)).into_response())
 }
 

@@ -23,6 +23,9 @@
 //!   `MS-ContinuationToken` paging of customers.
 //! - `agreements`: agreement metadata and the partner's confirmations of customer agreements (App+User only,
 //!   idempotent per `MS-RequestId`).
+//! - `activity`: the activity log (`GET /v1/auditrecords`): every write the sandbox accepts, and the changes its
+//!   own helpers (`POST /sandbox/customers`, `/sandbox/orders`, `/sandbox/subscriptions/{id}/seats`,
+//!   `/sandbox/activity`) make, as Partner Center's audit records.
 //! - `errors`: error bodies shaped like Partner Center's (the classic envelope, the newer one, the front door's
 //!   429).
 //! - `data`: the customers, subscriptions, orders and invoices, derived from SHA-256 of stable labels so every
@@ -31,6 +34,7 @@
 //! - [`cli`]: the command line shared by the `partner-center-sandbox` binary and the gateway's `sandbox`
 //!   subcommand.
 
+mod activity;
 mod agreements;
 mod api;
 pub mod cli;
@@ -154,12 +158,16 @@ impl SandboxHandle {
         *lock(&self.sandbox.faults).entry(fault).or_default() += times;
     }
 
-    /// The sandbox profile's try-it-out route, for the gateway to serve on its own address, and its
+    /// The sandbox profile's try-it-out routes, for the gateway to serve on its own address, and their
     /// description for the gateway's `/openapi.json`: `POST /sandbox/users/{name}/token` mints a token for a
-    /// demo maker of that name.
+    /// demo maker of that name, and the activity helpers add to the activity log.
     pub fn demo_routes(&self) -> (Router, utoipa::openapi::OpenApi) {
         let (router, api) = utoipa_axum::router::OpenApiRouter::new()
             .routes(utoipa_axum::routes!(tokens::user_token))
+            .routes(utoipa_axum::routes!(activity::add_customer))
+            .routes(utoipa_axum::routes!(activity::add_order))
+            .routes(utoipa_axum::routes!(activity::change_seats))
+            .routes(utoipa_axum::routes!(activity::add_activity))
             .split_for_parts();
         (router.with_state(self.sandbox.clone()), api)
     }
@@ -277,6 +285,7 @@ struct Sandbox {
     device_codes: Mutex<device_code::DeviceCodes>,
     device_code_options: DeviceCodeOptions,
     agreements: Mutex<agreements::AgreementStore>,
+    activity: Mutex<activity::ActivityLog>,
     limiter: Option<DefaultDirectRateLimiter>,
     api_calls: AtomicU64,
     token_calls: AtomicU64,
@@ -292,6 +301,7 @@ impl Sandbox {
             device_codes: Mutex::default(),
             device_code_options: options.device_code.clone(),
             agreements: Mutex::default(),
+            activity: Mutex::default(),
             limiter: options
                 .throttle
                 .as_ref()
@@ -368,6 +378,14 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             get(tokens::openid_configuration),
         )
         .route("/sandbox/users/{name}/token", post(tokens::user_token))
+        .route("/sandbox/customers", post(activity::add_customer))
+        .route("/sandbox/orders", post(activity::add_order))
+        .route(
+            "/sandbox/subscriptions/{subscription_id}/seats",
+            post(activity::change_seats),
+        )
+        .route("/sandbox/activity", post(activity::add_activity))
+        .route("/v1/auditrecords", get(activity::list_audit_records))
         .route("/v1/customers", get(api::list_customers))
         .route("/v1/customers/{customer_id}", get(api::get_customer))
         .route(

@@ -1231,3 +1231,108 @@ async fn the_sign_in_page_is_html_with_a_form_for_the_code() {
     );
     assert!(page.contains(r#"name="user_code""#), "{page}");
 }
+
+async fn post_helper(sandbox: &Arc<Sandbox>, path: &str, body: Value) -> Reply {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(sandbox, request).await
+}
+
+#[tokio::test]
+async fn the_activity_log_records_writes_and_pages_them_by_date_with_a_continuation_token() {
+    let sandbox = sandbox(SandboxOptions::default());
+    let token = user_token(&sandbox).await;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let added = post_helper(
+        &sandbox,
+        "/sandbox/customers",
+        json!({"companyName": "Log Test"}),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert_eq!(added.body["operationType"], "add_customer");
+    let confirmed = post_agreement(&sandbox, &token, &mca_confirmation()).await;
+    assert_eq!(confirmed.status, StatusCode::CREATED);
+    let seats = post_helper(
+        &sandbox,
+        "/sandbox/subscriptions/a4c1340d-6911-4758-bba3-0c4c6007d161/seats",
+        json!({"customerId": demo::SEED_CUSTOMER_ID, "quantity": 7.0}),
+    )
+    .await;
+    assert_eq!(seats.status, StatusCode::CREATED, "{}", seats.body);
+
+    let start = before
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let first = api_get(
+        &sandbox,
+        &format!("/v1/auditrecords?size=2&startDate={start}"),
+        &token,
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let kinds: Vec<&Value> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["operationType"])
+        .collect();
+    assert_eq!(kinds, ["add_customer", "create_customer_agreement"]);
+    assert_eq!(first.body["attributes"]["objectType"], "Collection");
+    let next = &first.body["links"]["next"];
+    assert_eq!(next["uri"], "/auditrecords?size=2&seekOperation=Next");
+    let continuation = next["headers"][0]["value"].as_str().unwrap();
+    assert_eq!(first.body["continuationToken"], continuation);
+    let second = send(
+        &sandbox,
+        get("/v1/auditrecords?size=2&seekOperation=Next", &token)
+            .header("MS-ContinuationToken", continuation)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let items = second.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["operationType"], "update_subscription");
+    let new_value: Value =
+        serde_json::from_str(items[0]["resourceNewValue"].as_str().unwrap()).unwrap();
+    assert_eq!(new_value["quantity"], 7);
+    assert!(second.body["links"].get("next").is_none());
+
+    // Nothing before the window; and Partner Center's limits: 90 days back, 30 days wide.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::seconds(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let none = api_get(
+        &sandbox,
+        &format!("/v1/auditrecords?startDate={later}&endDate={later}"),
+        &token,
+    )
+    .await;
+    assert_eq!(none.body["totalCount"], 0);
+    for query in [
+        "startDate=2020-01-01T00:00:00Z",
+        "startDate=yesterday",
+        "size=501",
+    ] {
+        let refused = api_get(&sandbox, &format!("/v1/auditrecords?{query}"), &token).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    use base64::Engine as _;
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(continuation)
+        .unwrap();
+    bytes[8] ^= 1;
+    let altered = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tampered = send(
+        &sandbox,
+        get("/v1/auditrecords?seekOperation=Next", &token)
+            .header("MS-ContinuationToken", altered)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
+}

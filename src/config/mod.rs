@@ -13,6 +13,7 @@ mod log;
 mod metrics;
 mod quota;
 mod server;
+mod triggers;
 mod upstream;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
+pub use triggers::TriggerSettings;
 pub use upstream::UpstreamSettings;
 
 /// The file read when `--config` is not given, relative to the working directory.
@@ -61,6 +63,8 @@ struct File {
     metrics: MetricsSettings,
     #[serde(default)]
     log: LogSettings,
+    #[serde(default)]
+    triggers: TriggerSettings,
 }
 
 /// The configuration, checked, in the components' own types.
@@ -73,6 +77,7 @@ pub struct Settings {
     pub sandbox: SandboxOptions,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+    pub triggers: TriggerSettings,
     pub connections: Vec<RegisteredConnection>,
     /// The keys of `POST /admin/reload`; none: the endpoint is off.
     pub admin_keys: Vec<ApiKey>,
@@ -184,6 +189,7 @@ impl Settings {
         server::changed_keys(&self.server, &new.server, &mut changed);
         upstream::changed_keys(&self.upstream, &new.upstream, &mut changed);
         auth::changed_keys(&self.auth, &new.auth, &mut changed);
+        self.triggers.changed_keys(&new.triggers, &mut changed);
         if self.quota.evict_interval_secs != new.quota.evict_interval_secs {
             changed.push("quota.evict_interval_secs");
         }
@@ -248,6 +254,7 @@ impl Settings {
         }
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
+        file.triggers.check()?;
         let quota = file.quota.parse()?;
         let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
         Ok(Settings {
@@ -261,6 +268,7 @@ impl Settings {
             sandbox: file.sandbox,
             metrics: file.metrics,
             log: file.log,
+            triggers: file.triggers,
         })
     }
 }

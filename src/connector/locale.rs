@@ -51,13 +51,15 @@ impl FromStr for Locale {
 }
 
 /// The fields whose text a maker reads: names, labels, descriptions, tooltips.
-const TEXT_FIELDS: [&str; 6] = [
+const TEXT_FIELDS: [&str; 7] = [
     "summary",
     "description",
     "title",
     "x-ms-summary",
     "displayName",
     "tooltip",
+    // What a trigger's card tells the maker to do to see it fire.
+    "x-ms-trigger-hint",
 ];
 
 static PT_BR: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| {

@@ -10,6 +10,7 @@ pub mod forwarded;
 pub mod live;
 pub mod observe;
 pub mod paging;
+pub mod polling;
 pub mod protocol;
 pub mod refusals;
 
@@ -68,6 +69,8 @@ pub struct Inner {
     pub activity: activity::Activity,
     /// What the status page names as the upstream: Partner Center's base URL, or the embedded sandbox.
     pub upstream: String,
+    /// The polling triggers' signing key and pace (see [`polling`]).
+    pub triggers: crate::triggers::Triggers,
 }
 
 impl Deref for Gateway {

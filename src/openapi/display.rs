@@ -426,6 +426,39 @@ pub const NAMES: &[(&str, &[(&str, &str)])] = &[
         "ResourceAttributes",
         &[("etag", "ETag"), ("objectType", "Object Type")],
     ),
+    ("AuditRecordBatch", &[("value", "Records")]),
+    (
+        "AuditRecord",
+        &[
+            ("id", "Record ID"),
+            ("partnerId", "Partner Tenant ID"),
+            ("customerId", "Customer Tenant ID"),
+            ("customerName", "Customer Name"),
+            ("userPrincipalName", "User Principal Name"),
+            ("applicationId", "Application ID"),
+            ("resourceType", "Resource Type"),
+            ("resourceOldValue", "Old Value"),
+            ("resourceNewValue", "New Value"),
+            ("operationType", "Operation Type"),
+            ("operationDate", "Operation Date"),
+            ("operationStatus", "Operation Status"),
+            ("originalCorrelationId", "Original Correlation ID"),
+            ("customizedData", "Operation Details"),
+            ("attributes", "Attributes"),
+        ],
+    ),
+    (
+        "AuditRecordData",
+        &[("key", "Detail Name"), ("value", "Detail Value")],
+    ),
+    ("ActivityTypeList", &[("value", "Activities")]),
+    (
+        "ActivityType",
+        &[
+            ("operationType", "Operation Type"),
+            ("displayName", "Activity"),
+        ],
+    ),
     (
         "GatewayError",
         &[
@@ -476,6 +509,10 @@ pub const IMPORTANT: &[(&str, &str)] = &[
     ("NewAgreementContact", "firstName"),
     ("NewAgreementContact", "lastName"),
     ("NewAgreementContact", "email"),
+    ("AuditRecord", "customerId"),
+    ("AuditRecord", "customerName"),
+    ("AuditRecord", "operationType"),
+    ("AuditRecord", "operationDate"),
 ];
 
 /// The booleans the original connector lists as `enum: [true, false]`, which the designer offers as a choice. Only

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::display;
-use super::models::{GatewayError, PartnerCenterError, RateLimitError};
+use super::models::{AuditRecordBatch, GatewayError, PartnerCenterError, RateLimitError};
 
 /// Partner Center's resource: the audience of the tokens the OAuth variant passes through.
 pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
@@ -25,16 +25,17 @@ pub const API_KEY_HEADER: &str = "X-API-Key";
 #[openapi(
     info(
         title = "Partner Center Gateway",
-        description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, and confirms customers' acceptance of the Microsoft Customer Agreement.",
+        description = "Reads customers, their subscriptions, orders and agreements, and the partner's invoices from Microsoft Partner Center, confirms customers' acceptance of the Microsoft Customer Agreement, and starts flows when customers, orders and subscriptions change.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    components(schemas(GatewayError, RateLimitError, PartnerCenterError)),
+    components(schemas(GatewayError, RateLimitError, PartnerCenterError, AuditRecordBatch)),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("oauth2" = ["https://api.partnercenter.microsoft.com/user_impersonation"]), ("bearer" = [])),
     tags(
         (name = "Customers", description = "Customers, their subscriptions and orders."),
         (name = "Billing", description = "The partner's invoices."),
         (name = "Agreements", description = "Customer agreements and their templates."),
+        (name = "Triggers", description = "Polling triggers on Partner Center's activity log: new customers, orders, subscription changes and any other activity."),
     ),
 )]
 struct ApiDoc;

@@ -828,3 +828,76 @@ pub struct PartnerCenterError {
     /// Partner Center's internal error code, such as InternalErrorCode=600061.
     error_message_extended: Option<String>,
 }
+
+/// The new records a trigger delivers, oldest first; the flow runs once for each.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecordBatch {
+    /// The new records.
+    value: Vec<AuditRecord>,
+}
+
+/// A record of Partner Center's activity log: an operation performed by a partner user or application.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// The record's unique identifier.
+    id: Option<String>,
+    /// The partner's Microsoft tenant ID.
+    partner_id: Option<String>,
+    /// The tenant ID of the customer the operation was performed for.
+    customer_id: Option<String>,
+    /// The name of the customer the operation was performed for.
+    customer_name: Option<String>,
+    /// The user principal name of the partner user who performed the operation.
+    user_principal_name: Option<String>,
+    /// The ID of the application that performed the operation.
+    application_id: Option<String>,
+    /// The type of resource acted on, such as customer, order or subscription.
+    resource_type: Option<String>,
+    /// The resource before the operation, as JSON text.
+    resource_old_value: Option<String>,
+    /// The resource after the operation, as JSON text.
+    resource_new_value: Option<String>,
+    /// The type of operation, such as add_customer, create_order or update_subscription.
+    operation_type: Option<String>,
+    /// When the operation was performed, in UTC.
+    #[schema(format = DateTime)]
+    operation_date: Option<String>,
+    /// The operation's status: progress, succeeded or failed.
+    operation_status: Option<String>,
+    /// The correlation ID of the request that performed the operation.
+    original_correlation_id: Option<String>,
+    /// More about the operation, as key and value pairs (such as OrderId or SubscriptionId).
+    customized_data: Option<Vec<AuditRecordData>>,
+    /// Partner Center's metadata about this record.
+    attributes: Option<ResourceAttributes>,
+}
+
+/// A key and value pair about an audited operation.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecordData {
+    /// The name of the value, such as OrderId.
+    key: Option<String>,
+    /// The value.
+    value: Option<String>,
+}
+
+/// The activities the trigger When an activity is recorded can watch for.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityTypeList {
+    /// The activities.
+    value: Vec<ActivityType>,
+}
+
+/// An activity of Partner Center's activity log.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityType {
+    /// Partner Center's operationType, such as add_customer.
+    operation_type: String,
+    /// The activity's name, in the caller's language (en-US or pt-BR).
+    display_name: String,
+}

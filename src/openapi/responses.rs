@@ -50,3 +50,26 @@ pub enum CustomerErrors {
     #[response(status = 404)]
     NotFound(PartnerCenterError),
 }
+
+/// A trigger's answers, in the polling contract of Logic Apps and Power Automate.
+#[derive(IntoResponses)]
+pub enum TriggerAnswers {
+    /// New records, oldest first; the flow runs once for each.
+    #[response(
+        status = 200,
+        headers(
+            ("Location" = String, description = "Where the next poll goes: this trigger with its new state."),
+            ("Retry-After" = i32, description = "Seconds to wait before the next poll; 0 when more records are waiting.")
+        )
+    )]
+    New(super::models::AuditRecordBatch),
+    /// Nothing new since the last poll (or this is the first poll, which starts from now).
+    #[response(
+        status = 202,
+        headers(
+            ("Location" = String, description = "Where the next poll goes: this trigger with its new state."),
+            ("Retry-After" = i32, description = "Seconds to wait before the next poll; 0 when more records are waiting.")
+        )
+    )]
+    NothingNew,
+}

@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod confirm_customer_agreement;
+mod get_activity_types;
 mod get_agreement_metadata;
 mod get_all_customers;
 mod get_customer_agreements;
@@ -13,6 +14,10 @@ mod get_customer_subscriptions_by_partner;
 mod get_invoices;
 mod list_customers;
 mod list_invoices;
+mod on_activity_recorded;
+mod on_customer_added;
+mod on_order_created;
+mod on_subscription_changed;
 pub mod status;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +49,12 @@ pub(crate) fn operations() -> OpenApiRouter<Gateway> {
         // The paged twins of GetAllCustomers and GetInvoices, for the platform's Pagination setting.
         .routes(routes!(list_customers::list_customers))
         .routes(routes!(list_invoices::list_invoices))
+        // Polling triggers over Partner Center's activity log, and the list the last one picks from.
+        .routes(routes!(on_customer_added::on_customer_added))
+        .routes(routes!(on_order_created::on_order_created))
+        .routes(routes!(on_subscription_changed::on_subscription_changed))
+        .routes(routes!(on_activity_recorded::on_activity_recorded))
+        .routes(routes!(get_activity_types::get_activity_types))
 }
 
 /// The finished OpenAPI 3.1 document of this build, as committed in `openapi/openapi.json`: the operations' own,

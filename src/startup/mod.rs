@@ -43,6 +43,29 @@ use crate::upstream::tokens::TokenSource;
 /// request answers in well under a second, and the supervisor's kill should not come first.
 const SETTLE_EXCHANGES: Duration = Duration::from_secs(5);
 
+/// The triggers' key and pace from `[triggers]`. With no key configured, one is made for this process: in the
+/// sandbox profile that is what it should do; against the real Partner Center it is said loudly, since polls
+/// that another replica, or this one after a restart, answered are then refused.
+fn trigger_pace(settings: &Settings) -> Result<crate::triggers::Triggers, ConfigError> {
+    let key = match settings.triggers.signing_key()? {
+        Some(key) => key,
+        None => {
+            if !settings.uses_sandbox() {
+                tracing::warn!(
+                    "no triggers.signing_key_file: trigger states are signed with a key made at start, so after a restart, or on another replica, flows' triggers answer 400 until turned off and on"
+                );
+            }
+            rand::random::<[u8; 32]>().to_vec().into()
+        }
+    };
+    Ok(crate::triggers::Triggers {
+        signer: crate::triggers::Signer::new(key),
+        page_size: settings.triggers.page_size.get(),
+        poll_interval_secs: settings.triggers.poll_interval_secs,
+        lag: time::Duration::seconds(settings.triggers.lag_secs as i64),
+    })
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -103,6 +126,7 @@ impl Application {
             settings.auth.leeway_secs,
             clock.clone(),
         );
+        let triggers = trigger_pace(&settings)?;
         let (reloads, reload_requests) = Reloads::new();
         let gateway = Gateway::new(Inner {
             live: ArcSwap::from_pointee(live),
@@ -150,6 +174,7 @@ impl Application {
                 Some(_) => "embedded sandbox".to_owned(),
                 None => upstreams.base.clone(),
             },
+            triggers,
         });
         let tls = settings
             .server

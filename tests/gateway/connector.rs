@@ -962,7 +962,7 @@ fn strings_follow_microsofts_connector_guidance() {
                 "{at}: {summary:?} is not sentence case"
             );
             assert!(op["description"].as_str().unwrap().ends_with('.'), "{at}");
-            for p in op["parameters"].as_array().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
                 let label = p["x-ms-summary"]
                     .as_str()
                     .unwrap_or_else(|| panic!("{at}: {p} has no x-ms-summary"));
@@ -1085,12 +1085,17 @@ fn the_definition_has_only_what_swagger_2_and_power_platform_accept() {
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.contains_key("default"), "{at} {method} {path}");
             let success: Vec<_> = responses.keys().filter(|s| s.starts_with('2')).collect();
-            assert_eq!(success.len(), 1, "{at} {method} {path}");
+            // A polling trigger also answers 202, with no body, when nothing is new.
+            let expected: &[&str] = match op.get("x-ms-trigger") {
+                Some(_) => &["200", "202"],
+                None => &[success[0].as_str()],
+            };
+            assert_eq!(success, expected, "{at} {method} {path}");
             assert!(
                 responses[success[0]].get("schema").is_some(),
                 "{at} {method} {path}"
             );
-            for p in op["parameters"].as_array().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
                 if p["in"] == "path" {
                     assert_eq!(p["x-ms-url-encoding"], "single", "{at} {path}");
                     assert_eq!(p["required"], true, "{at} {path}");
@@ -1215,6 +1220,88 @@ fn the_agreement_template_is_picked_from_get_agreement_metadata() {
     for field in ["primaryContact", "templateId", "dateAgreed", "type"] {
         assert!(required.contains(&&Value::from(field)), "{field}");
     }
+}
+
+/// The triggers, in both languages and both ways to authenticate: batch polling triggers (the platform runs the
+/// flow once for each record in `value`), with the hint the designer shows, 202 and 200 both naming the next
+/// poll in `Location` and when in `Retry-After`, their state hidden from makers, and the activity picked from
+/// GetActivityTypes' list, which is not offered as an action.
+#[test]
+fn the_triggers_are_batch_polling_triggers_with_their_hint_and_headers() {
+    const TRIGGERS: [&str; 4] = [
+        "OnCustomerAdded",
+        "OnOrderCreated",
+        "OnSubscriptionChanged",
+        "OnActivityRecorded",
+    ];
+    for (locale, auth, doc) in variants() {
+        let at = format!("{locale}/{auth}");
+        let triggers: BTreeSet<&str> = operations(&doc)
+            .into_iter()
+            .filter(|(_, _, op)| op.get("x-ms-trigger").is_some())
+            .map(|(_, _, op)| op["operationId"].as_str().unwrap())
+            .collect();
+        assert_eq!(triggers, BTreeSet::from(TRIGGERS), "{at}");
+        for id in TRIGGERS {
+            let op = operation(&doc, id);
+            assert_eq!(op["x-ms-trigger"], "batch", "{at} {id}");
+            assert!(
+                op["x-ms-trigger-hint"].as_str().unwrap().ends_with('.'),
+                "{at} {id}"
+            );
+            let batch = &op["responses"]["200"]["schema"];
+            let records = property(&doc, batch, "value").unwrap();
+            assert_eq!(records["type"], "array", "{at} {id}");
+            assert!(
+                property(&doc, batch, "value.operationDate").is_some(),
+                "{at} {id}"
+            );
+            for status in ["200", "202"] {
+                let headers = &op["responses"][status]["headers"];
+                assert_eq!(headers["Location"]["type"], "string", "{at} {id} {status}");
+                assert_eq!(
+                    headers["Retry-After"]["type"], "integer",
+                    "{at} {id} {status}"
+                );
+            }
+            assert!(op["responses"]["202"].get("schema").is_none(), "{at} {id}");
+            let state = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "TriggerState")
+                .unwrap();
+            assert_eq!(state["x-ms-visibility"], "internal", "{at} {id}");
+            assert_eq!(state["required"], false, "{at} {id}");
+        }
+        let activity = operation(&doc, "OnActivityRecorded");
+        let kind = activity["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "OperationType")
+            .unwrap();
+        let dynamic = &kind["x-ms-dynamic-values"];
+        let source = operation(&doc, dynamic["operationId"].as_str().unwrap());
+        assert_eq!(source["x-ms-visibility"], "internal", "{at}");
+        let root = &source["responses"]["200"]["schema"];
+        let collection = dynamic["value-collection"].as_str().unwrap();
+        for field in ["value-path", "value-title"] {
+            let path = format!("{collection}.{}", dynamic[field].as_str().unwrap());
+            assert!(property(&doc, root, &path).is_some(), "{at} {path}");
+        }
+    }
+    let pt = definition(Locale::PtBr, Auth::ApiKey);
+    assert_eq!(
+        operation(&pt, "OnCustomerAdded")["summary"],
+        "Quando um cliente é adicionado"
+    );
+    assert!(
+        operation(&pt, "OnCustomerAdded")["x-ms-trigger-hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("Para ver")
+    );
 }
 
 #[test]

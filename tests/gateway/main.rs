@@ -31,3 +31,4 @@ mod status;
 mod tls;
 mod tokens;
 mod trace;
+mod triggers;

@@ -259,6 +259,10 @@ impl Customer {
         }
     }
 
+    pub(crate) fn company_name(&self) -> &str {
+        &self.company_name
+    }
+
     pub(super) fn self_uri(&self) -> String {
         format!("/customers/{}", self.id)
     }
