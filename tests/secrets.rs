@@ -156,6 +156,7 @@ timeout_ms = 1000
 [auth]
 authority = "{authority}"
 issuers = [{{ issuer = "{issuer}/{{tenantid}}/v2.0", jwks_uri = "{jwks}" }}]
+{TRIGGERS}
 "#
         ),
         app_only("app", APP_KEY, "app", ""),

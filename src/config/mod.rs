@@ -254,12 +254,14 @@ impl Settings {
         }
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
-        file.triggers.check()?;
         let quota = file.quota.parse()?;
         let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
+        let connections = connections::parse(connections, &mut keys, file.quota.strict_window)?;
+        let admin_keys = admin::parse(file.admin, &mut keys)?;
+        file.triggers.check(file.upstream.base_url.is_none())?;
         Ok(Settings {
-            connections: connections::parse(connections, &mut keys, file.quota.strict_window)?,
-            admin_keys: admin::parse(file.admin, &mut keys)?,
+            connections,
+            admin_keys,
             origin,
             server: file.server,
             upstream: file.upstream,
@@ -329,6 +331,16 @@ pub fn trimmed(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TRIGGER_KEY: &str = "[triggers]\nsigning_key = \"0123456789abcdef0123456789abcdef\"\n";
+
+    #[test]
+    fn a_real_partner_center_needs_the_triggers_signing_key() {
+        let real = "[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n";
+        let e = Settings::from_toml(real).unwrap_err().to_string();
+        assert!(e.contains("triggers.signing_key_file"), "{e}");
+        Settings::from_toml(&format!("{real}{TRIGGER_KEY}")).unwrap();
+    }
 
     #[test]
     fn the_shipped_profiles_parse() {

@@ -3,6 +3,9 @@
 //! The key signs each trigger's state, which travels in the `Location` URL the platform polls next: every
 //! replica needs the same one, and keeping it across restarts is what lets a flow's next poll be answered. In
 //! the sandbox profile, with no key given, one is made at start (a restart then answers older states 400).
+//! Against the real Partner Center a key is required: a key made at start would make every flow's trigger fail
+//! after a restart, or on another replica, and go on failing (the platform polls the same `Location` again)
+//! until its owner turns it off and on.
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -45,7 +48,13 @@ impl Default for TriggerSettings {
 }
 
 impl TriggerSettings {
-    pub(super) fn check(&self) -> Result<(), ConfigError> {
+    pub(super) fn check(&self, sandbox: bool) -> Result<(), ConfigError> {
+        if !sandbox && self.signing_key_file.is_none() && self.signing_key.is_none() {
+            return Err(ConfigError::key(
+                "triggers.signing_key_file",
+                "is required with a real Partner Center (upstream.base_url): every replica, and the gateway after a restart, must sign the triggers' state with the same key; make one with openssl rand -base64 32",
+            ));
+        }
         if self.signing_key_file.is_some() && self.signing_key.is_some() {
             return Err(ConfigError::key(
                 "triggers.signing_key",

@@ -43,20 +43,12 @@ use crate::upstream::tokens::TokenSource;
 /// request answers in well under a second, and the supervisor's kill should not come first.
 const SETTLE_EXCHANGES: Duration = Duration::from_secs(5);
 
-/// The triggers' key and pace from `[triggers]`. With no key configured, one is made for this process: in the
-/// sandbox profile that is what it should do; against the real Partner Center it is said loudly, since polls
-/// that another replica, or this one after a restart, answered are then refused.
+/// The triggers' key and pace from `[triggers]`. With no key configured (the sandbox profile only: the
+/// configuration requires one otherwise), one is made for this process.
 fn trigger_pace(settings: &Settings) -> Result<crate::triggers::Triggers, ConfigError> {
     let key = match settings.triggers.signing_key()? {
         Some(key) => key,
-        None => {
-            if !settings.uses_sandbox() {
-                tracing::warn!(
-                    "no triggers.signing_key_file: trigger states are signed with a key made at start, so after a restart, or on another replica, flows' triggers answer 400 until turned off and on"
-                );
-            }
-            rand::random::<[u8; 32]>().to_vec().into()
-        }
+        None => rand::random::<[u8; 32]>().to_vec().into(),
     };
     Ok(crate::triggers::Triggers {
         signer: crate::triggers::Signer::new(key),

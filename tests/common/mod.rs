@@ -160,6 +160,10 @@ pub fn sha256_hex(key: &str) -> String {
     partner_center_gateway::connection::hash_api_key(key)
 }
 
+/// The `[triggers]` table a real-upstream profile must have (the key that signs triggers' states).
+pub const TRIGGERS: &str =
+    "[triggers]\nsigning_key = \"test-trigger-signing-key-0123456789abcdef\"";
+
 /// A real-upstream profile (no demo keys) with one app-only and one App+User connection, keys "app-key" and
 /// "user-key", talking to `upstream` for Partner Center and `authority` for tokens.
 pub fn real_profile(
@@ -179,6 +183,8 @@ base_url = "{upstream}"
 
 [auth]
 authority = "{authority}"
+
+{TRIGGERS}
 
 [[connections]]
 id = "app-conn"

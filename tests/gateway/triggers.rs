@@ -232,7 +232,8 @@ async fn a_poll_survives_a_gateway_restart_with_the_same_signing_key() {
             &sandbox.base_url(),
             &temp_file(&state, "rt"),
             "",
-        ) + &format!("\n[triggers]\nsigning_key = \"{key}\"\n")
+        )
+        .replace(TRIGGERS, &format!("[triggers]\nsigning_key = \"{key}\""))
     };
     let key = "a-signing-key-shared-by-every-replica-0123";
     let first = spawn_toml(&profile(key)).await;
