@@ -40,6 +40,9 @@ pub enum AppError {
     /// The connection's quota is spent; answered the way the Power Platform front door does.
     #[error("quota exceeded")]
     QuotaExceeded { retry_after_secs: u64 },
+    /// The shared quota count (Redis) cannot decide right now and `redis.fail_open` is off.
+    #[error("quota count unavailable")]
+    QuotaUnavailable { retry_after_secs: u64 },
     /// Partner Center (or the token authority) could not be reached or answered something unusable.
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -77,9 +80,10 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::KeysUnavailable(_)
+            | AppError::CircuitOpen { .. }
+            | AppError::Overloaded
+            | AppError::QuotaUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -130,6 +134,13 @@ impl IntoResponse for AppError {
                 (
                     "Overloaded",
                     "The gateway is at capacity; retry after Retry-After seconds.",
+                )
+            }
+            AppError::QuotaUnavailable { .. } => {
+                note("call refused: the shared quota count is unavailable".into());
+                (
+                    "QuotaUnavailable",
+                    "The gateway cannot reach its shared quota count right now; retry after Retry-After seconds.",
                 )
             }
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
@@ -193,6 +204,7 @@ impl IntoResponse for AppError {
                 retry_after_secs, ..
             } => Some((*retry_after_secs).max(1)),
             AppError::Overloaded => Some(1),
+            AppError::QuotaUnavailable { retry_after_secs } => Some((*retry_after_secs).max(1)),
             _ => None,
         };
         if let Some(secs) = retry_after {

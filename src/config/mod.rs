@@ -12,6 +12,7 @@ mod file;
 mod log;
 mod metrics;
 mod quota;
+mod redis;
 mod server;
 mod upstream;
 
@@ -23,7 +24,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::connection::ApiKey;
-use crate::quota::QuotaOptions;
+use crate::quota::{QuotaOptions, SharedOptions};
 use crate::sandbox::SandboxOptions;
 pub use admin::AdminSettings;
 pub use api_keys::{Expiry, KeyHashes, KeySettings};
@@ -32,6 +33,7 @@ pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnecti
 pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
+pub use redis::{QuotaBackend, RedisSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use upstream::UpstreamSettings;
 
@@ -54,6 +56,8 @@ struct File {
     #[serde(default)]
     quota: QuotaSettings,
     #[serde(default)]
+    redis: RedisSettings,
+    #[serde(default)]
     sandbox: SandboxOptions,
     #[serde(default)]
     admin: AdminSettings,
@@ -70,6 +74,8 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     pub auth: AuthSettings,
     pub quota: QuotaOptions,
+    /// `quota.backend = "redis"`: where the shared count lives; none with the memory backend.
+    pub redis: Option<SharedOptions>,
     pub sandbox: SandboxOptions,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
@@ -184,6 +190,7 @@ impl Settings {
         server::changed_keys(&self.server, &new.server, &mut changed);
         upstream::changed_keys(&self.upstream, &new.upstream, &mut changed);
         auth::changed_keys(&self.auth, &new.auth, &mut changed);
+        redis::changed_keys(&self.redis, &new.redis, &mut changed);
         if self.quota.evict_interval_secs != new.quota.evict_interval_secs {
             changed.push("quota.evict_interval_secs");
         }
@@ -249,6 +256,7 @@ impl Settings {
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
         let quota = file.quota.parse()?;
+        let redis = file.redis.parse(file.quota.backend)?;
         let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
         Ok(Settings {
             connections: connections::parse(connections, &mut keys, file.quota.strict_window)?,
@@ -258,6 +266,7 @@ impl Settings {
             upstream: file.upstream,
             auth: file.auth,
             quota,
+            redis,
             sandbox: file.sandbox,
             metrics: file.metrics,
             log: file.log,

@@ -30,6 +30,7 @@ use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
 use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
+use crate::quota::SharedQuota;
 use crate::readiness::Readiness;
 use crate::sandbox::{self, SandboxHandle};
 use crate::telemetry::Metrics;
@@ -65,7 +66,18 @@ impl Application {
     /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
     /// `clock`: tests move a manual clock instead of waiting.
     pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (live, _, _) = reload::snapshot(&settings, None, &clock)?;
+        // Built once and carried over by every reload; it connects on the first call, so a Redis that is down
+        // does not stop the start (calls then meet `redis.fail_open`).
+        let redis = match &settings.redis {
+            Some(options) => {
+                let redis = SharedQuota::new(options.clone(), clock.clone())
+                    .map_err(|e| ConfigError::key("redis.url", e))?;
+                tracing::info!(redis = %redis.shown_url(), cluster = options.cluster, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
+                Some(Arc::new(redis))
+            }
+            None => None,
+        };
+        let (live, _, _) = reload::snapshot(&settings, None, &clock, redis.clone())?;
         // Registered before the gateway says it listens: SIGHUP's default action would end the process.
         let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
             Ok(signal) => Some(signal),
@@ -115,11 +127,14 @@ impl Application {
             )
             .recorded(exporter.metrics.clone()),
             partner_center: upstreams.partner_center(&settings, &clock),
-            readiness: Arc::new(Readiness::new(
-                upstreams.http.clone(),
-                format!("{}/", upstreams.base),
-                format!("{}/", upstreams.authority),
-            )),
+            readiness: Arc::new(
+                Readiness::new(
+                    upstreams.http.clone(),
+                    format!("{}/", upstreams.base),
+                    format!("{}/", upstreams.authority),
+                )
+                .with_redis(redis),
+            ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
                 "https"
@@ -323,7 +338,7 @@ impl Application {
 /// What start-up builds from the connections of `settings` (each one's credentials read, its keys registered,
 /// the quotas set up), as [`Application::build`] does it; it returns the registry. For benchmarks.
 pub fn registry(settings: &Settings, clock: &Clock) -> Result<Registry, ConfigError> {
-    reload::snapshot(settings, None, clock).map(|(live, _, _)| live.registry)
+    reload::snapshot(settings, None, clock, None).map(|(live, _, _)| live.registry)
 }
 
 /// The `i`th connection of the configuration with its credentials read; an error names the key at fault.

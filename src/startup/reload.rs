@@ -19,7 +19,7 @@ use crate::config::{ConfigError, Settings};
 use crate::connection::{Connection, CredentialReader, KeyMap, Registry};
 use crate::edge::Gateway;
 use crate::edge::live::{ReloadOutcome, ReloadSummary, Snapshot};
-use crate::quota::Quotas;
+use crate::quota::{Quotas, SharedQuota};
 
 /// The live part of `settings`, with what changed from `running` (none at start). Reads every connection's
 /// secrets and refresh token file; the first that cannot be read fails the whole, naming its key.
@@ -27,6 +27,7 @@ pub(super) fn snapshot(
     settings: &Settings,
     running: Option<&Snapshot>,
     clock: &Clock,
+    redis: Option<Arc<SharedQuota>>,
 ) -> Result<(Snapshot, ReloadSummary, Vec<Arc<Connection>>), ConfigError> {
     let mut reader = CredentialReader::default();
     if let Some(running) = running {
@@ -88,7 +89,10 @@ pub(super) fn snapshot(
         Some(running) => running
             .quotas
             .reconfigured(&settings.quota, overrides, clock),
-        None => Quotas::new(&settings.quota, overrides, clock),
+        None => match redis {
+            Some(redis) => Quotas::shared(&settings.quota, overrides, clock, redis),
+            None => Quotas::new(&settings.quota, overrides, clock),
+        },
     };
     let mut admin_keys = KeyMap::with_capacity(settings.admin_keys.len());
     for key in &settings.admin_keys {
@@ -138,7 +142,7 @@ impl Reloader {
         let built = tokio::task::spawn_blocking(move || {
             let new = started.reread()?;
             let needs_restart = started.needs_restart(&new);
-            let (snapshot, summary, retired) = snapshot(&new, Some(&running), &clock)?;
+            let (snapshot, summary, retired) = snapshot(&new, Some(&running), &clock, None)?;
             Ok::<_, ConfigError>((snapshot, summary, retired, needs_restart))
         })
         .await
