@@ -52,7 +52,10 @@ impl Default for RedisSettings {
 
 impl RedisSettings {
     /// The shared count's options with the Redis backend; none with the memory one.
-    pub(super) fn parse(&self, backend: QuotaBackend) -> Result<Option<SharedOptions>, ConfigError> {
+    pub(super) fn parse(
+        &self,
+        backend: QuotaBackend,
+    ) -> Result<Option<SharedOptions>, ConfigError> {
         if backend == QuotaBackend::Memory {
             return Ok(None);
         }

@@ -238,10 +238,7 @@ impl Quotas {
     /// The quota `connection` is counted against: its override, or the configured one.
     pub fn limit_of(&self, connection: &ConnectionId) -> QuotaLimit {
         match &self.shared {
-            Some(shared) => *shared
-                .overrides
-                .get(connection)
-                .unwrap_or(&shared.default),
+            Some(shared) => *shared.overrides.get(connection).unwrap_or(&shared.default),
             None => {
                 self.overrides
                     .get(connection)
@@ -274,10 +271,7 @@ impl Quotas {
         let Some(shared) = &self.shared else {
             return Ok(self.admit(connection));
         };
-        let limit = *shared
-            .overrides
-            .get(connection)
-            .unwrap_or(&shared.default);
+        let limit = *shared.overrides.get(connection).unwrap_or(&shared.default);
         match shared.redis.admit(connection, limit).await {
             Ok(decision) => Ok(decision),
             Err(_) if shared.redis.options().fail_open => Ok(self.admit(connection)),

@@ -318,10 +318,7 @@ impl SharedQuota {
         let ping = ::redis::cmd("PING");
         let answered = tokio::time::timeout(deadline, async {
             match &self.link {
-                Link::Single(manager) => {
-                    ping.query_async::<String>(&mut manager.clone())
-                        .await
-                }
+                Link::Single(manager) => ping.query_async::<String>(&mut manager.clone()).await,
                 Link::Cluster { client, connection } => {
                     let connection = connection
                         .get_or_try_init(|| client.get_async_connection())
@@ -389,7 +386,8 @@ mod tests {
         let shown = redacted(&url);
         assert!(!shown.contains("s3cret-pass"), "{shown}");
         assert_eq!(shown, "redis://gateway:***@redis.internal:6380/0");
-        let err = SharedOptions::check_url(&SecretString::from("http://:s3cret-pass@x")).unwrap_err();
+        let err =
+            SharedOptions::check_url(&SecretString::from("http://:s3cret-pass@x")).unwrap_err();
         assert!(!err.contains("s3cret-pass"), "{err}");
     }
 

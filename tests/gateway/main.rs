@@ -22,6 +22,7 @@ mod probes;
 mod proxies;
 mod query;
 mod quota;
+mod redis;
 mod reload;
 mod resilience;
 mod shutdown;

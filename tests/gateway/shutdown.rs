@@ -79,6 +79,11 @@ impl Gateway {
         }
     }
 
+    /// The log lines written since the last look (or the last `wait_for_line`), without waiting.
+    pub(crate) fn lines_so_far(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
     pub(crate) fn sigterm(&self) {
         self.signal("TERM");
     }

@@ -1,0 +1,467 @@
+//! `quota.backend = "redis"` against a real redis-server (never a mock), started here on a free loopback port
+//! with no persistence, in a temporary directory, and killed when the test ends: several replicas share one
+//! count exactly; an outage is met by each replica's share (or by 503), logged once each way; a Redis Cluster
+//! works the same.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::shutdown::Gateway;
+use partner_center_gateway::sandbox::SandboxOptions;
+
+/// A redis-server of the test's own; killed on drop.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port_addr().port();
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        server.launch(extra);
+        server
+    }
+
+    fn launch(&mut self, extra: &[&str]) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (bash .ci/test installs it with apt-get)");
+        self.child = Some(child);
+        self.wait_until_it_answers();
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_until_it_answers(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let client = redis::Client::open(self.url()).unwrap();
+        loop {
+            let pong = client
+                .get_connection_with_timeout(Duration::from_millis(200))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A new redis-server on the same port: empty, as a Redis with no persistence comes back.
+    fn restart(&mut self, extra: &[&str]) {
+        self.kill();
+        self.launch(extra);
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+const KEY: &str = "shared-key";
+const PATH: &str = "/v1/customers/c501c3c4-d776-40ef-9ecf-9cefb59442c1";
+
+/// One app-only connection (`shared-conn`, key [`KEY`]) on `sandbox`, its quota counted in Redis at `url`:
+/// 100 calls an hour (so that nothing refills during a test) unless `quota` says otherwise.
+fn profile(sandbox: &str, redis: &str, quota: &str, connection_quota: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+
+[upstream]
+base_url = "{sandbox}"
+
+[auth]
+authority = "{sandbox}"
+
+[quota]
+calls = 100
+period_secs = 3600
+backend = "redis"
+{quota}
+
+[redis]
+{redis}
+
+[[connections]]
+id = "shared-conn"
+api_key_sha256 = "{key}"
+{connection_quota}
+[connections.credentials]
+kind = "app_only"
+tenant_id = "{tenant}"
+client_id = "{client}"
+client_secret_file = "config/sandbox/demo-client-secret"
+"#,
+        key = sha256_hex(KEY),
+        tenant = partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID,
+        client = partner_center_gateway::sandbox::demo::CLIENT_ID,
+    )
+}
+
+/// What a batch of calls got: how many of each status, and the `r=` of each admitted call.
+#[derive(Debug, Default)]
+struct Tally {
+    statuses: BTreeMap<u16, usize>,
+    remaining: Vec<u32>,
+    policies: Vec<String>,
+}
+
+impl Tally {
+    fn admitted(&self) -> usize {
+        self.statuses.get(&200).copied().unwrap_or(0)
+    }
+}
+
+/// `n` calls at once on the one connection, spread round-robin over `gateways` (base URLs).
+async fn burst(gateways: &[String], n: usize) -> Tally {
+    let client = reqwest::Client::new();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let url = format!("{}{PATH}", gateways[i % gateways.len()]);
+        let client = client.clone();
+        calls.spawn(async move {
+            let response = client
+                .get(url)
+                .header("X-API-Key", KEY)
+                .send()
+                .await
+                .unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let status = response.status().as_u16();
+            let ratelimit = header("ratelimit");
+            let policy = header("ratelimit-policy");
+            if status == 429 {
+                let retry_after: u64 = header("retry-after").unwrap().parse().unwrap();
+                assert!(retry_after >= 1);
+                assert_eq!(
+                    ratelimit.as_deref(),
+                    Some(&*format!(r#""connection";r=0;t={retry_after}"#))
+                );
+            }
+            (status, ratelimit, policy)
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(answer) = calls.join_next().await {
+        let (status, ratelimit, policy) = answer.unwrap();
+        *tally.statuses.entry(status).or_default() += 1;
+        if status == 200 {
+            let r = ratelimit
+                .unwrap()
+                .split(";r=")
+                .nth(1)
+                .and_then(|rest| rest.split(';').next())
+                .unwrap()
+                .parse()
+                .unwrap();
+            tally.remaining.push(r);
+            tally.policies.push(policy.unwrap());
+        }
+    }
+    tally.remaining.sort_unstable();
+    tally
+}
+
+/// Each admitted call was told a different `r`, from `admitted − 1` down to 0: the count they agree on is the
+/// one shared count, wherever the call landed.
+fn assert_headers_follow_one_count(tally: &Tally, admitted: u32, policy: &str) {
+    assert_eq!(
+        tally.remaining,
+        (0..admitted).collect::<Vec<_>>(),
+        "{tally:?}"
+    );
+    assert!(
+        tally.policies.iter().all(|p| p == policy),
+        "{:?}",
+        tally.policies
+    );
+}
+
+fn write(dir: &Path, name: &str, toml: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// The slow machine's margin: exact counts must not depend on a round trip beating 50 ms under load.
+const GENEROUS: &str = "timeout_ms = 2000";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_replica_processes_admit_exactly_the_quota_then_survive_an_outage_and_resume() {
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let mut redis = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let toml = profile(
+        &sandbox.base_url(),
+        &format!("url = \"{}\"\nreplicas = 3\n{GENEROUS}", redis.url()),
+        "",
+        "",
+    );
+    let config = write(dir.path(), "gateway.toml", &toml);
+    let replicas: Vec<Gateway> = (0..3).map(|_| Gateway::start(&config)).collect();
+    let addresses: Vec<String> = replicas.iter().map(|g| g.address.clone()).collect();
+
+    let first = burst(&addresses, 60).await;
+    assert_eq!(first.admitted(), 60, "{:?}", first.statuses);
+    assert_eq!(first.remaining, (40..100).collect::<Vec<_>>());
+    let api_calls = sandbox.api_calls();
+
+    // Redis gone: every call is still answered, each replica admitting its own third (33) and no more.
+    redis.kill();
+    let outage = burst(&addresses, 300).await;
+    assert_eq!(
+        outage.statuses,
+        BTreeMap::from([(200, 99), (429, 201)]),
+        "no 5xx, and 3 × 33 admitted"
+    );
+    assert!(
+        outage
+            .policies
+            .iter()
+            .all(|p| p == r#""connection";q=33;w=3600"#)
+    );
+    for replica in &replicas {
+        replica.wait_for_line("Redis unavailable");
+    }
+
+    // Back (empty, as a Redis without persistence returns): the shared count resumes at once. The local shares
+    // are spent, so an admitted call here can only be Redis's.
+    redis.restart(&[]);
+    let resumed = burst(&addresses, 300).await;
+    assert_eq!(resumed.admitted(), 100, "{:?}", resumed.statuses);
+    assert_headers_follow_one_count(&resumed, 100, r#""connection";q=100;w=3600"#);
+    assert_eq!(sandbox.api_calls(), api_calls + 99 + 100);
+    for replica in &replicas {
+        replica.wait_for_line("Redis available again");
+    }
+    // Once each way: not one more line about it for all the calls in between or after.
+    burst(&addresses, 30).await;
+    for replica in &replicas {
+        let more: Vec<_> = replica
+            .lines_so_far()
+            .into_iter()
+            .filter(|l| l.contains("Redis unavailable") || l.contains("Redis available again"))
+            .collect();
+        assert!(more.is_empty(), "{more:?}");
+    }
+}
+
+/// Three in-process gateways (each with its own limiter; only Redis is shared) and 300 calls at once.
+async fn three_gateways(redis_table: &str, quota: &str, connection_quota: &str) -> Tally {
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let toml = profile(&sandbox.base_url(), redis_table, quota, connection_quota);
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(spawn_toml(&toml).await);
+    }
+    let addresses: Vec<String> = apps.iter().map(|a| a.address.clone()).collect();
+    let tally = burst(&addresses, 300).await;
+    for app in apps {
+        app.stop().await;
+    }
+    tally
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strict_window_is_shared_exactly_too() {
+    let redis = RedisServer::start(&[]);
+    let table = format!("url = \"{}\"\nreplicas = 3\n{GENEROUS}", redis.url());
+    let tally = three_gateways(&table, "strict_window = true", "").await;
+    // 100 an hour in a strict window: half at once.
+    assert_eq!(tally.admitted(), 50, "{:?}", tally.statuses);
+    assert_headers_follow_one_count(&tally, 50, r#""connection";q=100;w=3600"#);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connections_own_quota_is_shared_exactly_too() {
+    let redis = RedisServer::start(&[]);
+    let table = format!("url = \"{}\"\nreplicas = 3\n{GENEROUS}", redis.url());
+    let tally = three_gateways(&table, "", "quota = { calls = 10, period_secs = 3600 }").await;
+    assert_eq!(tally.admitted(), 10, "{:?}", tally.statuses);
+    assert_headers_follow_one_count(&tally, 10, r#""connection";q=10;w=3600"#);
+    let key = redis.cli(&["PTTL", "{pcgw:quota:shared-conn}"]);
+    let ttl: u64 = key.trim().parse().unwrap();
+    // Ten calls at one per 360 s: the bucket is full again in an hour, and the key lives no longer.
+    assert!((3_500_000..=3_600_000).contains(&ttl), "{ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_cluster_of_three_nodes_shares_the_count_exactly() {
+    let nodes: Vec<RedisServer> = (0..3)
+        .map(|_| {
+            RedisServer::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+        })
+        .collect();
+    let mut create = Command::new("redis-cli");
+    create.arg("--cluster").arg("create");
+    for node in &nodes {
+        create.arg(format!("127.0.0.1:{}", node.port));
+    }
+    let created = create
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !nodes
+        .iter()
+        .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    {
+        assert!(Instant::now() < deadline, "the cluster did not form");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let table = format!(
+        "url = \"{}\"\ncluster = true\nreplicas = 3\n{GENEROUS}",
+        nodes[1].url()
+    );
+    let tally = three_gateways(&table, "", "").await;
+    assert_eq!(tally.admitted(), 100, "{:?}", tally.statuses);
+    assert_headers_follow_one_count(&tally, 100, r#""connection";q=100;w=3600"#);
+}
+
+#[tokio::test]
+async fn with_fail_open_off_an_unreachable_redis_is_a_503_with_retry_after_and_not_ready() {
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let nowhere = free_port_addr();
+    let app = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &format!("url = \"redis://:a-redis-password@{nowhere}\"\nfail_open = false"),
+        "",
+        "",
+    ))
+    .await;
+    let response = app.get(KEY, PATH).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body = json(response).await;
+    assert_eq!(body["statusCode"], 503);
+    assert_eq!(body["code"], "QuotaUnavailable");
+    assert!(body["correlationId"].is_string());
+    assert_eq!(sandbox.api_calls(), 0, "nothing reaches Partner Center");
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let report = ready.text().await.unwrap();
+    assert!(report.contains("calls are refused"), "{report}");
+    assert!(!report.contains("a-redis-password"));
+}
+
+#[tokio::test]
+async fn with_fail_open_an_unreachable_redis_leaves_this_replica_its_share() {
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let app = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &format!("url = \"redis://{}\"\nreplicas = 4", free_port_addr()),
+        "",
+        "",
+    ))
+    .await;
+    let tally = burst(std::slice::from_ref(&app.address), 40).await;
+    assert_eq!(tally.statuses, BTreeMap::from([(200, 25), (429, 15)]));
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "this replica still serves");
+    let report = json(ready).await;
+    assert_eq!(
+        report["checks"]["redis"],
+        "unreachable: each replica enforces its share of the quota"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let app = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &format!("url = \"{}\"\nreplicas = 2\n{GENEROUS}", redis.url()),
+        "",
+        "",
+    ))
+    .await;
+    assert_eq!(
+        redis
+            .cli(&["SET", "{pcgw:quota:shared-conn}", "not a bucket"])
+            .trim(),
+        "OK"
+    );
+    let wrong_type = burst(std::slice::from_ref(&app.address), 8).await;
+    // Redis cannot count this connection: its local share of 50 decides.
+    assert_eq!(wrong_type.statuses, BTreeMap::from([(200, 8)]));
+    assert!(
+        wrong_type
+            .policies
+            .iter()
+            .all(|p| p == r#""connection";q=50;w=3600"#)
+    );
+    // A hash of ours whose time is not a number.
+    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
+    let shape = "36000000:3564000000";
+    redis.cli(&[
+        "HSET",
+        "{pcgw:quota:shared-conn}",
+        "tat",
+        "soon",
+        "shape",
+        shape,
+    ]);
+    let garbage = app.get(KEY, PATH).await;
+    assert_eq!(garbage.status(), 200);
+    assert_eq!(
+        garbage.headers()["ratelimit-policy"],
+        r#""connection";q=50;w=3600"#
+    );
+    // Cleaned up, Redis counts again.
+    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
+    let counted = app.get(KEY, PATH).await;
+    assert_eq!(counted.headers()["ratelimit"], r#""connection";r=99;t=0"#);
+    let ready = json(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!(ready["checks"]["redis"], "ok");
+}
