@@ -409,9 +409,11 @@ async fn with_fail_open_an_unreachable_redis_leaves_this_replica_its_share() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "this replica still serves");
     let report = json(ready).await;
-    assert_eq!(
-        report["checks"]["redis"],
-        "unreachable: each replica enforces its share of the quota"
+    // Refused at once or left unanswered, depending on the client's reconnection timing.
+    let redis = report["checks"]["redis"].as_str().unwrap();
+    assert!(
+        redis.ends_with(": each replica enforces its share of the quota"),
+        "{redis}"
     );
 }
 
