@@ -25,15 +25,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManager;
-use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Script, Value};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::OnceCell;
 
 use super::{QuotaLimit, QuotaState, Refused, ceil_secs};
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
+use crate::redis_link::{RedisLink, describe};
 
 /// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
 /// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
@@ -96,25 +94,6 @@ impl SharedOptions {
     }
 }
 
-/// The URL with its password, if any, replaced: what logs and the status page show.
-pub fn redacted(url: &SecretString) -> String {
-    match url::Url::parse(url.expose_secret()) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(unparsable URL)".to_owned(),
-    }
-}
-
-/// A client error as logs may show it: the redis crate's messages name the failing step or the server's
-/// error, never the URL it was given (so no password).
-fn describe(e: &::redis::RedisError) -> String {
-    e.to_string()
-}
-
 /// Why a round trip gave no decision.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SharedError {
@@ -126,15 +105,6 @@ pub enum SharedError {
     Garbage(String),
 }
 
-enum Link {
-    Single(ConnectionManager),
-    /// Connected on first use, so that start-up never waits for (or fails on) a Cluster that is down.
-    Cluster {
-        client: ::redis::cluster::ClusterClient,
-        connection: OnceCell<ClusterConnection>,
-    },
-}
-
 /// Connections refused by Redis, and until when on this replica's clock (nanoseconds).
 type Over = Mutex<HashMap<ConnectionId, u64>>;
 
@@ -142,43 +112,19 @@ type Over = Mutex<HashMap<ConnectionId, u64>>;
 const OVER_PRUNE_AT: usize = 10_000;
 
 pub struct SharedQuota {
-    link: Link,
+    link: RedisLink,
     script: Script,
     options: SharedOptions,
     over: Over,
     clock: Clock,
     down: AtomicBool,
-    shown: String,
 }
 
 impl SharedQuota {
     /// Prepares the client; nothing is connected until the first call, so a Redis that is down does not stop
     /// the gateway from starting (its calls then meet the outage policy). Must run inside Tokio.
     pub fn new(options: SharedOptions, clock: Clock) -> Result<Self, String> {
-        let url = options.url.expose_secret();
-        let link = if options.cluster {
-            let client = ::redis::cluster::ClusterClient::builder(vec![url])
-                .connection_timeout(options.timeout.max(Duration::from_millis(200)))
-                .response_timeout(options.timeout)
-                .build()
-                .map_err(|e| describe(&e))?;
-            Link::Cluster {
-                client,
-                connection: OnceCell::new(),
-            }
-        } else {
-            let client = ::redis::Client::open(url).map_err(|e| describe(&e))?;
-            let config = ::redis::aio::ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(options.timeout.max(Duration::from_millis(200))))
-                .set_response_timeout(Some(options.timeout))
-                .set_number_of_retries(2)
-                .set_max_delay(Duration::from_millis(500));
-            Link::Single(
-                ConnectionManager::new_lazy_with_config(client, config)
-                    .map_err(|e| describe(&e))?,
-            )
-        };
-        let shown = redacted(&options.url);
+        let link = RedisLink::new(&options.url, options.cluster, options.timeout)?;
         Ok(Self {
             link,
             script: Script::new(GCRA),
@@ -186,7 +132,6 @@ impl SharedQuota {
             over: Mutex::new(HashMap::new()),
             clock,
             down: AtomicBool::new(false),
-            shown,
         })
     }
 
@@ -196,7 +141,7 @@ impl SharedQuota {
 
     /// The URL, its password replaced.
     pub fn shown_url(&self) -> &str {
-        &self.shown
+        self.link.shown()
     }
 
     /// Whether the last round trip failed (an outage under way).
@@ -229,15 +174,9 @@ impl SharedQuota {
             .arg(tau)
             .arg(format!("{t}:{tau}"));
         let outcome = tokio::time::timeout(self.options.timeout, async {
-            match &self.link {
-                Link::Single(manager) => invocation.invoke_async(&mut manager.clone()).await,
-                Link::Cluster { client, connection } => {
-                    let connection = connection
-                        .get_or_try_init(|| client.get_async_connection())
-                        .await?;
-                    invocation.invoke_async(&mut connection.clone()).await
-                }
-            }
+            invocation
+                .invoke_async(&mut self.link.connection().await?)
+                .await
         })
         .await;
         let decision = match outcome {
@@ -293,12 +232,12 @@ impl SharedQuota {
                     let replicas = self.options.replicas.get();
                     if self.options.fail_open {
                         tracing::warn!(
-                            redis = %self.shown, %cause, replicas,
+                            redis = %self.link.shown(), %cause, replicas,
                             "Redis unavailable: each replica now enforces its share of every quota (quota / redis.replicas) until it is back"
                         );
                     } else {
                         tracing::error!(
-                            redis = %self.shown, %cause,
+                            redis = %self.link.shown(), %cause,
                             "Redis unavailable: calls are refused with 503 until it is back (redis.fail_open = false)"
                         );
                     }
@@ -306,7 +245,7 @@ impl SharedQuota {
             }
             Ok(_) => {
                 if self.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!(redis = %self.shown, "Redis available again: the shared quota count resumes");
+                    tracing::info!(redis = %self.link.shown(), "Redis available again: the shared quota count resumes");
                 }
             }
         }
@@ -317,22 +256,15 @@ impl SharedQuota {
         let deadline = self.options.timeout.max(Duration::from_millis(500));
         let ping = ::redis::cmd("PING");
         let answered = tokio::time::timeout(deadline, async {
-            match &self.link {
-                Link::Single(manager) => ping.query_async::<String>(&mut manager.clone()).await,
-                Link::Cluster { client, connection } => {
-                    let connection = connection
-                        .get_or_try_init(|| client.get_async_connection())
-                        .await?;
-                    ping.query_async::<String>(&mut connection.clone()).await
-                }
-            }
+            ping.query_async::<String>(&mut self.link.connection().await?)
+                .await
         })
         .await;
         match answered {
             Ok(Ok(pong)) if pong == "PONG" => Ok(()),
             Ok(Ok(_)) => Err("unexpected answer"),
             Ok(Err(e)) => {
-                tracing::warn!(redis = %self.shown, cause = %describe(&e), "not ready: Redis unreachable");
+                tracing::warn!(redis = %self.link.shown(), cause = %describe(&e), "not ready: Redis unreachable");
                 Err("unreachable")
             }
             Err(_) => Err("no answer in time"),
@@ -381,11 +313,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_password_in_the_url_is_never_shown() {
-        let url = SecretString::from("redis://gateway:s3cret-pass@redis.internal:6380/0");
-        let shown = redacted(&url);
-        assert!(!shown.contains("s3cret-pass"), "{shown}");
-        assert_eq!(shown, "redis://gateway:***@redis.internal:6380/0");
+    fn a_url_that_is_refused_is_never_quoted() {
         let err =
             SharedOptions::check_url(&SecretString::from("http://:s3cret-pass@x")).unwrap_err();
         assert!(!err.contains("s3cret-pass"), "{err}");

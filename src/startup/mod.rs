@@ -32,10 +32,12 @@ use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
 use crate::quota::SharedQuota;
 use crate::readiness::Readiness;
+use crate::redis_link::RedisLink;
 use crate::sandbox::{self, SandboxHandle};
 use crate::telemetry::Metrics;
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
+use crate::upstream::shared_tokens::SharedTokens;
 use crate::upstream::tokens::TokenSource;
 
 /// How long an exit waits for a refresh-token exchange already under way (see `TokenSource::settle`): a token
@@ -77,7 +79,7 @@ impl Application {
             }
             None => None,
         };
-        let (live, _, _) = reload::snapshot(&settings, None, &clock, redis.clone())?;
+        let (live, ..) = reload::snapshot(&settings, None, &clock, redis.clone())?;
         // Registered before the gateway says it listens: SIGHUP's default action would end the process.
         let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
             Ok(signal) => Some(signal),
@@ -338,7 +340,7 @@ impl Application {
 /// What start-up builds from the connections of `settings` (each one's credentials read, its keys registered,
 /// the quotas set up), as [`Application::build`] does it; it returns the registry. For benchmarks.
 pub fn registry(settings: &Settings, clock: &Clock) -> Result<Registry, ConfigError> {
-    reload::snapshot(settings, None, clock, None).map(|(live, _, _)| live.registry)
+    reload::snapshot(settings, None, clock, None).map(|(live, ..)| live.registry)
 }
 
 /// The `i`th connection of the configuration with its credentials read; an error names the key at fault.
@@ -407,6 +409,7 @@ impl Upstreams {
             clock.clone(),
             self.metrics.clone(),
         )
+        .with_shared(shared_tokens(settings))
     }
 
     fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {
@@ -417,6 +420,19 @@ impl Upstreams {
             breaker(&settings.upstream, "Partner Center", clock).recorded(self.metrics.clone()),
             self.metrics.clone(),
         )
+    }
+}
+
+/// With the Redis backend, the store through which the replicas share the connections' tokens. The URL was
+/// checked at load, so the client can be made; it connects on first use.
+fn shared_tokens(settings: &Settings) -> Option<Arc<SharedTokens>> {
+    let options = settings.redis.as_ref()?;
+    match RedisLink::new(&options.url, options.cluster, options.timeout) {
+        Ok(link) => Some(Arc::new(SharedTokens::new(link, options.timeout))),
+        Err(e) => {
+            tracing::error!(error = %e, "tokens cannot be shared through Redis; each replica keeps its own");
+            None
+        }
     }
 }
 

@@ -467,3 +467,100 @@ async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500
     let ready = json(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
     assert_eq!(ready["checks"]["redis"], "ok");
 }
+
+/// The App+User connection of `real_profile` (key "user-key"), its tokens shared through `redis`.
+fn shared_tokens_profile(sandbox: &str, redis: &str, refresh_token_file: &Path) -> String {
+    real_profile(sandbox, sandbox, refresh_token_file, "")
+        + &format!("\n[quota]\nbackend = \"redis\"\n\n[redis]\nurl = \"{redis}\"\n{GENEROUS}\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_refreshing_at_once_make_one_exchange_and_share_the_newest_token() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = |i: usize| {
+        let toml = shared_tokens_profile(
+            &sandbox.base_url(),
+            &redis.url(),
+            &dir.path().join(format!("replica-{i}.refresh-token")),
+        );
+        async move { spawn_toml(&toml).await }
+    };
+    let (a, b) = (spawn(0).await, spawn(1).await);
+    let (first, second) = tokio::join!(a.get("user-key", PATH), b.get("user-key", PATH));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(sandbox.token_calls(), 1, "one exchange for both replicas");
+    let refresh = "{pcgw:token:user-conn}:refresh";
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    let stored = redis.cli(&["HGET", refresh, "token"]);
+    assert_ne!(
+        stored.trim(),
+        partner_center_gateway::sandbox::demo::CONTOSO_REFRESH_TOKEN_SEED
+    );
+    assert!(
+        redis
+            .cli(&["KEYS", "*"])
+            .lines()
+            .all(|k| !k.contains(stored.trim())),
+        "no token in a key name"
+    );
+
+    // The one stored is the live one: a third replica, with no access token to take, exchanges Redis's token
+    // (the seed in its own file was voided by the first exchange, and the sandbox would refuse it).
+    redis.cli(&["DEL", "{pcgw:token:user-conn}:access"]);
+    let c = spawn(2).await;
+    assert_eq!(c.get("user-key", PATH).await.status(), 200);
+    assert_eq!(sandbox.token_calls(), 2);
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "2");
+    // And the others take its access token from Redis: no request of theirs reaches the authority.
+    assert_eq!(a.get("user-key", PATH).await.status(), 200);
+    assert_eq!(sandbox.token_calls(), 2);
+}
+
+#[test]
+fn share_refresh_token_moves_a_file_held_token_into_redis_once() {
+    let redis = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let rt = dir.path().join("user.refresh-token");
+    std::fs::write(&rt, "a-file-held-refresh-token\n").unwrap();
+    let config = write(
+        dir.path(),
+        "gateway.toml",
+        &shared_tokens_profile("http://127.0.0.1:9", &redis.url(), &rt),
+    );
+    let share = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
+            .arg("--config")
+            .arg(&config)
+            .args(["share-refresh-token", "--connection", "user-conn"])
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let moved = share(&[]);
+    assert!(moved.status.success(), "{moved:?}");
+    let refresh = "{pcgw:token:user-conn}:refresh";
+    assert_eq!(
+        redis.cli(&["HGET", refresh, "token"]).trim(),
+        "a-file-held-refresh-token"
+    );
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    let again = share(&[]);
+    assert!(
+        !again.status.success(),
+        "Redis's token may be newer than the file's"
+    );
+    let replaced = share(&["--replace"]);
+    assert!(replaced.status.success());
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "2");
+    for output in [moved, again, replaced] {
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(!text.contains("a-file-held-refresh-token"), "{text}");
+    }
+}
