@@ -424,9 +424,13 @@ impl Upstreams {
 }
 
 /// With the Redis backend, the store through which the replicas share the connections' tokens. The URL was
-/// checked at load, so the client can be made; it connects on first use.
+/// checked at load, so the client can be made; it connects on first use. Not in the sandbox profile: each
+/// replica's embedded sandbox is a token authority of its own, whose tokens no other replica's takes.
 fn shared_tokens(settings: &Settings) -> Option<Arc<SharedTokens>> {
-    let options = settings.redis.as_ref()?;
+    let options = settings
+        .redis
+        .as_ref()
+        .filter(|_| !settings.uses_sandbox())?;
     match RedisLink::new(&options.url, options.cluster, options.timeout) {
         Ok(link) => Some(Arc::new(SharedTokens::new(link, options.timeout))),
         Err(e) => {
