@@ -42,10 +42,12 @@
 //!   registry of keys → connections and their credentials (rolling refresh tokens on disk), a validated Entra bearer
 //!   token passed through (`connection::bearer`), and the caller's connection.
 //! - [`quota`]: governor limiters keyed on the connection ID, each built from a limit that holds its checked
-//!   shape (`quota::QuotaLimit`); it answers numbers, the edge writes the headers.
+//!   shape (`quota::QuotaLimit`), or the same count shared by every replica in Redis (`quota::redis`); it
+//!   answers numbers, the edge writes the headers.
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
 //!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); the
-//!   device code sign-in (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
+//!   tokens shared by the replicas through Redis (`upstream::shared_tokens`); the device code sign-in
+//!   (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
 //! - `readiness`: whether the gateway can serve (`/readyz`): Partner Center and the token authority answer
 //!   within a timeout, and no drain has begun; the result cached for a moment.
