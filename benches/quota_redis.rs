@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use partner_center_gateway::clock::Clock;
 use partner_center_gateway::config::Settings;
 use partner_center_gateway::domain::ConnectionId;
-use partner_center_gateway::quota::{QuotaLimit, QuotaOptions, Quotas, SharedOptions, SharedQuota};
+use partner_center_gateway::quota::{
+    QuotaLimit, QuotaOptions, Quotas, SharedOptions, SharedQuota, Topology,
+};
 use partner_center_gateway::startup::Application;
 
 struct Redis(Child, u16);
@@ -228,7 +230,7 @@ fn main() {
         let shared = SharedQuota::new(
             SharedOptions {
                 url: redis.url().into(),
-                cluster: false,
+                topology: Topology::Single,
                 timeout: Duration::from_secs(1),
                 fail_open: true,
                 replicas: NonZeroU32::MIN,

@@ -79,7 +79,7 @@ pub(crate) mod error;
 pub mod trace_context;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
-pub(crate) mod redis_link;
+pub mod redis_link;
 pub mod telemetry;
 
 pub mod connection;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use crate::quota::SharedOptions;
+use crate::redis_link::Topology;
 
 /// `quota.backend`: where each connection's count is kept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -29,6 +30,9 @@ pub struct RedisSettings {
     pub url: Option<SecretString>,
     /// `url` names one node of a Redis Cluster; the others are found from it.
     pub cluster: bool,
+    /// `url` names a Redis Sentinel, and this is the name of the master it watches (the URL's user, password,
+    /// database and TLS apply to the master too).
+    pub sentinel_master: Option<String>,
     /// The deadline of one round trip to Redis, per call.
     pub timeout_ms: NonZeroU64,
     /// Redis unavailable (down, slow past `timeout_ms`, or answering nonsense): each replica enforces its
@@ -43,6 +47,7 @@ impl Default for RedisSettings {
         Self {
             url: None,
             cluster: false,
+            sentinel_master: None,
             timeout_ms: NonZeroU64::new(50).unwrap(),
             fail_open: true,
             replicas: NonZeroU32::MIN,
@@ -63,9 +68,26 @@ impl RedisSettings {
             ConfigError::key("redis.url", "required when quota.backend = \"redis\"")
         })?;
         SharedOptions::check_url(&url).map_err(|e| ConfigError::key("redis.url", e))?;
+        let topology = match (&self.sentinel_master, self.cluster) {
+            (Some(_), true) => {
+                return Err(ConfigError::key(
+                    "redis.sentinel_master",
+                    "a Sentinel names one master, a Cluster has many: set one of redis.cluster and redis.sentinel_master",
+                ));
+            }
+            (Some(master), false) if master.is_empty() => {
+                return Err(ConfigError::key(
+                    "redis.sentinel_master",
+                    "must not be empty",
+                ));
+            }
+            (Some(master), false) => Topology::Sentinel(master.clone()),
+            (None, true) => Topology::Cluster,
+            (None, false) => Topology::Single,
+        };
         Ok(Some(SharedOptions {
             url,
-            cluster: self.cluster,
+            topology,
             timeout: Duration::from_millis(self.timeout_ms.get()),
             fail_open: self.fail_open,
             replicas: self.replicas,
@@ -85,8 +107,8 @@ pub(super) fn changed_keys(
             if old.url.expose_secret() != new.url.expose_secret() {
                 out.push("redis.url");
             }
-            if old.cluster != new.cluster {
-                out.push("redis.cluster");
+            if old.topology != new.topology {
+                out.push("redis.cluster, redis.sentinel_master");
             }
             if old.timeout != new.timeout {
                 out.push("redis.timeout_ms");

@@ -38,6 +38,7 @@ pub mod redis;
 
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
+pub use crate::redis_link::Topology;
 use limit::Shape;
 pub use limit::{LimitError, QuotaLimit, QuotaOptions};
 pub use redis::{SharedError, SharedOptions, SharedQuota};

@@ -31,7 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{QuotaLimit, QuotaState, Refused, ceil_secs};
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
-use crate::redis_link::{RedisLink, describe};
+use crate::redis_link::{RedisLink, Topology, describe};
 
 /// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
 /// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
@@ -66,8 +66,9 @@ return {1, remaining, math.max(new_tat - tau - now, 0)}
 pub struct SharedOptions {
     /// `redis://` or `rediss://`; it may carry a password, so it is never shown as it is.
     pub url: SecretString,
-    /// The URL names one node of a Redis Cluster, from which the others are found.
-    pub cluster: bool,
+    /// A single server, a Cluster (the URL names one node) or a Sentinel (the URL names it, with the master's
+    /// name).
+    pub topology: Topology,
     /// The deadline of one round trip.
     pub timeout: Duration,
     /// Redis unavailable: count locally, each replica its share (true), or refuse with 503 (false).
@@ -124,7 +125,7 @@ impl SharedQuota {
     /// Prepares the client; nothing is connected until the first call, so a Redis that is down does not stop
     /// the gateway from starting (its calls then meet the outage policy). Must run inside Tokio.
     pub fn new(options: SharedOptions, clock: Clock) -> Result<Self, String> {
-        let link = RedisLink::new(&options.url, options.cluster, options.timeout)?;
+        let link = RedisLink::new(&options.url, &options.topology, options.timeout)?;
         Ok(Self {
             link,
             script: Script::new(GCRA),
@@ -180,8 +181,14 @@ impl SharedQuota {
         })
         .await;
         let decision = match outcome {
-            Err(_) => Err(SharedError::Timeout(self.options.timeout)),
-            Ok(Err(e)) => Err(SharedError::Redis(describe(&e))),
+            Err(_) => {
+                self.link.failed(None);
+                Err(SharedError::Timeout(self.options.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(SharedError::Redis(describe(&e)))
+            }
             Ok(Ok(value)) => read(&value),
         };
         self.note(&decision);
@@ -264,10 +271,14 @@ impl SharedQuota {
             Ok(Ok(pong)) if pong == "PONG" => Ok(()),
             Ok(Ok(_)) => Err("unexpected answer"),
             Ok(Err(e)) => {
+                self.link.failed(Some(&e));
                 tracing::warn!(redis = %self.link.shown(), cause = %describe(&e), "not ready: Redis unreachable");
                 Err("unreachable")
             }
-            Err(_) => Err("no answer in time"),
+            Err(_) => {
+                self.link.failed(None);
+                Err("no answer in time")
+            }
         }
     }
 }

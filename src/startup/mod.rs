@@ -74,7 +74,7 @@ impl Application {
             Some(options) => {
                 let redis = SharedQuota::new(options.clone(), clock.clone())
                     .map_err(|e| ConfigError::key("redis.url", e))?;
-                tracing::info!(redis = %redis.shown_url(), cluster = options.cluster, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
+                tracing::info!(redis = %redis.shown_url(), topology = ?options.topology, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
                 Some(Arc::new(redis))
             }
             None => None,
@@ -431,7 +431,7 @@ fn shared_tokens(settings: &Settings) -> Option<Arc<SharedTokens>> {
         .redis
         .as_ref()
         .filter(|_| !settings.uses_sandbox())?;
-    match RedisLink::new(&options.url, options.cluster, options.timeout) {
+    match RedisLink::new(&options.url, &options.topology, options.timeout) {
         Ok(link) => Some(Arc::new(SharedTokens::new(link, options.timeout))),
         Err(e) => {
             tracing::error!(error = %e, "tokens cannot be shared through Redis; each replica keeps its own");

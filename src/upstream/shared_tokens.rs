@@ -145,8 +145,14 @@ impl SharedTokens {
         })
         .await;
         match answer {
-            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
-            Ok(Err(e)) => Err(crate::redis_link::describe(&e)),
+            Err(_) => {
+                self.link.failed(None);
+                Err(format!("no answer within {:?}", self.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(crate::redis_link::describe(&e))
+            }
             Ok(Ok(value)) => Ok(value),
         }
     }
@@ -157,8 +163,14 @@ impl SharedTokens {
         })
         .await;
         match answer {
-            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
-            Ok(Err(e)) => Err(crate::redis_link::describe(&e)),
+            Err(_) => {
+                self.link.failed(None);
+                Err(format!("no answer within {:?}", self.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(crate::redis_link::describe(&e))
+            }
             Ok(Ok(value)) => Ok(value),
         }
     }

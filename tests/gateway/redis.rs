@@ -58,8 +58,11 @@ impl RedisServer {
             let pong = client
                 .get_connection_with_timeout(Duration::from_millis(200))
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if pong.is_ok() {
-                return;
+            match pong {
+                Ok(_) => return,
+                // Up, and asking for its password.
+                Err(e) if e.to_string().contains("NOAUTH") => return,
+                Err(_) => {}
             }
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
@@ -563,4 +566,204 @@ fn share_refresh_token_moves_a_file_held_token_into_redis_once() {
             + &String::from_utf8_lossy(&output.stderr);
         assert!(!text.contains("a-file-held-refresh-token"), "{text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_redis_password_is_never_logged_even_in_an_outage() {
+    const PASSWORD: &str = "redis-password-7c1d";
+    let mut redis = RedisServer::start(&["--requirepass", PASSWORD]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port);
+    let toml = profile(
+        &sandbox.base_url(),
+        &format!("url = \"{url}\"\n{GENEROUS}"),
+        "",
+        "",
+    );
+    let gateway = Gateway::start(&write(dir.path(), "gateway.toml", &toml));
+    let counted = burst(std::slice::from_ref(&gateway.address), 1).await;
+    assert_eq!(
+        counted.remaining,
+        [99],
+        "authenticated, and counted in Redis"
+    );
+    redis.kill();
+    assert_eq!(
+        burst(std::slice::from_ref(&gateway.address), 1)
+            .await
+            .admitted(),
+        1
+    );
+    let outage = gateway.wait_for_line("Redis unavailable");
+    assert!(outage.contains("redis://:***@127.0.0.1"), "{outage}");
+    let ready = reqwest::get(format!("{}/readyz", gateway.address))
+        .await
+        .unwrap();
+    assert!(!ready.text().await.unwrap().contains(PASSWORD));
+    let lines = gateway.all_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("quotas are counted in Redis")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains(PASSWORD)), "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_killed_mid_run_leaves_every_call_answered_within_the_shares() {
+    let mut redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let toml = profile(
+        &sandbox.base_url(),
+        &format!("url = \"{}\"\nreplicas = 3\n{GENEROUS}", redis.url()),
+        "",
+        "",
+    );
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(spawn_toml(&toml).await);
+    }
+    let addresses: Vec<String> = apps.iter().map(|a| a.address.clone()).collect();
+    let calls = burst(&addresses, 600);
+    // Killed once the first calls have reached Partner Center, while the rest are still coming.
+    let killer = async {
+        while sandbox.api_calls() < 20 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        redis.kill();
+    };
+    let (tally, ()) = tokio::join!(calls, killer);
+    assert!(
+        tally.statuses.keys().all(|s| [200, 429].contains(s)),
+        "every call answered, none with a 5xx: {:?}",
+        tally.statuses
+    );
+    let admitted = tally.admitted();
+    // Redis's 100 at most, then each replica's third at most.
+    assert!((20..=100 + 3 * 33).contains(&admitted), "{admitted}");
+    assert_eq!(sandbox.api_calls(), admitted);
+}
+
+/// A redis-server in Sentinel mode watching `master` as `pcgw`; killed on drop.
+struct Sentinel {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    fn start(master: &RedisServer) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port_addr().port();
+        // Sentinel rewrites its configuration file as it learns: it must be its own, and writable.
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor pcgw 127.0.0.1 {} 1\n\
+                 sentinel down-after-milliseconds pcgw 1000\nsentinel failover-timeout pcgw 10000\n",
+                dir.path().display(),
+                master.port
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `what` holds, polling Redis: the condition is Redis's to reach, not a time.
+    fn until(&self, what: &str, holds: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !holds(self) {
+            assert!(Instant::now() < deadline, "{what} did not happen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ratelimit(response: &reqwest::Response) -> (String, String) {
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    (header("ratelimit-policy"), header("ratelimit"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_sentinel_the_count_follows_a_failover_to_the_new_master() {
+    let master = RedisServer::start(&[]);
+    let replica = RedisServer::start(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let sentinel = Sentinel::start(&master);
+    sentinel.until("the Sentinel seeing the replica", |s| {
+        s.cli(&["SENTINEL", "replicas", "pcgw"])
+            .contains(&replica.port.to_string())
+    });
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let table = format!(
+        "url = \"redis://127.0.0.1:{}\"\nsentinel_master = \"pcgw\"\nreplicas = 2\n{GENEROUS}",
+        sentinel.port
+    );
+    let app = spawn_toml(&profile(&sandbox.base_url(), &table, "", "")).await;
+    for left in (90..100).rev() {
+        let response = app.get(KEY, PATH).await;
+        assert_eq!(
+            ratelimit(&response),
+            (
+                r#""connection";q=100;w=3600"#.to_owned(),
+                format!(r#""connection";r={left};t=0"#)
+            )
+        );
+    }
+    let on_master = master.cli(&["HGET", "{pcgw:quota:shared-conn}", "tat"]);
+    sentinel.until("the replica having the count", |_| {
+        replica.cli(&["HGET", "{pcgw:quota:shared-conn}", "tat"]) == on_master
+    });
+
+    assert_eq!(sentinel.cli(&["SENTINEL", "FAILOVER", "pcgw"]).trim(), "OK");
+    sentinel.until("the replica becoming the master", |s| {
+        s.cli(&["SENTINEL", "get-master-addr-by-name", "pcgw"])
+            .contains(&replica.port.to_string())
+            && replica.cli(&["ROLE"]).starts_with("master")
+    });
+    // The old master's connection now refuses writes (or is gone): at most a few calls meet that, on the local
+    // share (q=50), before the gateway asks the Sentinel again and the shared count goes on where it was.
+    let mut resumed = None;
+    for call in 0..20 {
+        let response = app.get(KEY, PATH).await;
+        assert_eq!(response.status(), 200);
+        let (policy, limit) = ratelimit(&response);
+        if policy == r#""connection";q=100;w=3600"# {
+            resumed = Some((call, limit));
+            break;
+        }
+        assert_eq!(policy, r#""connection";q=50;w=3600"#);
+    }
+    let (call, limit) = resumed.expect("the shared count resumed after the failover");
+    assert!(call <= 3, "{call} calls on the local share");
+    assert_eq!(limit, r#""connection";r=89;t=0"#);
 }
