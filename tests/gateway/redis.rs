@@ -643,7 +643,7 @@ async fn redis_killed_mid_run_leaves_every_call_answered_within_the_shares() {
     let admitted = tally.admitted();
     // Redis's 100 at most, then each replica's third at most.
     assert!((20..=100 + 3 * 33).contains(&admitted), "{admitted}");
-    assert_eq!(sandbox.api_calls(), admitted);
+    assert_eq!(sandbox.api_calls(), admitted as u64);
 }
 
 /// A redis-server in Sentinel mode watching `master` as `pcgw`; killed on drop.
@@ -749,6 +749,7 @@ async fn behind_a_sentinel_the_count_follows_a_failover_to_the_new_master() {
         s.cli(&["SENTINEL", "get-master-addr-by-name", "pcgw"])
             .contains(&replica.port.to_string())
             && replica.cli(&["ROLE"]).starts_with("master")
+            && master.cli(&["ROLE"]).starts_with("slave")
     });
     // The old master's connection now refuses writes (or is gone): at most a few calls meet that, on the local
     // share (q=50), before the gateway asks the Sentinel again and the shared count goes on where it was.
@@ -766,4 +767,9 @@ async fn behind_a_sentinel_the_count_follows_a_failover_to_the_new_master() {
     let (call, limit) = resumed.expect("the shared count resumed after the failover");
     assert!(call <= 3, "{call} calls on the local share");
     assert_eq!(limit, r#""connection";r=89;t=0"#);
+    assert_ne!(
+        replica.cli(&["HGET", "{pcgw:quota:shared-conn}", "tat"]),
+        on_master,
+        "counted on the new master"
+    );
 }
