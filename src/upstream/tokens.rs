@@ -293,7 +293,7 @@ impl TokenSource {
         let deadline = Instant::now() + EXCHANGE_LOCK_TTL + Duration::from_secs(1);
         loop {
             if let Some(access) = shared.access(id).await.map_err(SharedFailure::Redis)? {
-                return Ok(self.from_shared(access));
+                return Ok(self.taken_from_redis(access));
             }
             if let Some(held) = shared
                 .lock(id, EXCHANGE_LOCK_TTL)
@@ -323,7 +323,7 @@ impl TokenSource {
         let id = &connection.id;
         // Another replica may have stored one between this replica's look and its lock.
         if let Some(access) = shared.access(id).await.map_err(SharedFailure::Redis)? {
-            return Ok(self.from_shared(access));
+            return Ok(self.taken_from_redis(access));
         }
         let Credentials::AppUser { refresh_token, .. } = &connection.credentials else {
             let token = self
@@ -387,7 +387,7 @@ impl TokenSource {
         Ok(Arc::new(token))
     }
 
-    fn from_shared(&self, access: SharedAccess) -> Arc<AccessToken> {
+    fn taken_from_redis(&self, access: SharedAccess) -> Arc<AccessToken> {
         let age = Nanos::from(u64::try_from(access.age.as_nanos()).unwrap_or(u64::MAX));
         Arc::new(AccessToken {
             secret: access.secret,
