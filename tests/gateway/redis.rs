@@ -773,3 +773,44 @@ async fn behind_a_sentinel_the_count_follows_a_failover_to_the_new_master() {
         "counted on the new master"
     );
 }
+
+#[tokio::test]
+async fn the_status_page_shows_redis_available_then_unavailable_with_its_password_hidden() {
+    const PASSWORD: &str = "status-page-redis-pass";
+    const ADMIN_KEY: &str = "admin-key-of-the-redis-status-test";
+    let mut redis = RedisServer::start(&["--requirepass", PASSWORD]);
+    let state = tempfile::tempdir().unwrap();
+    let toml = sandbox_profile(&state.path().join("rt")).replace(
+        "period_secs = 60\n",
+        "period_secs = 60\nbackend = \"redis\"\n",
+    ) + &format!(
+        "\n[redis]\nurl = \"redis://:{PASSWORD}@127.0.0.1:{}\"\nreplicas = 2\n{GENEROUS}\n\n[admin]\napi_key_sha256 = \"{}\"\n",
+        redis.port,
+        sha256_hex(ADMIN_KEY)
+    );
+    let app = spawn_toml(&toml).await;
+    let page = |app: &TestApp| {
+        let request = app
+            .client
+            .get(app.url("/status"))
+            .header("X-API-Key", ADMIN_KEY);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(app.get(CONTOSO_KEY, PATH).await.status(), 200);
+    let shown = format!("redis://:***@127.0.0.1:{}", redis.port);
+    let up = page(&app).await;
+    assert!(
+        up.contains(&format!("{shown} (shared quota count, available)")),
+        "{up}"
+    );
+    redis.kill();
+    assert_eq!(app.get(CONTOSO_KEY, PATH).await.status(), 200);
+    let down = page(&app).await;
+    assert!(
+        down.contains(&format!(
+            "{shown} (unavailable: each replica enforces its share of the quota)"
+        )),
+        "{down}"
+    );
+    assert!(!up.contains(PASSWORD) && !down.contains(PASSWORD));
+}
