@@ -905,3 +905,35 @@ async fn a_reload_that_finds_a_new_sign_in_stores_it_in_redis_for_every_replica(
         "the old sign-in's access token is no replica's any more"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_stores_the_new_sign_in_in_redis_where_a_running_replica_takes_it() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default().device_code_interval(0)).await;
+    let state = tempfile::tempdir().unwrap();
+    let (config, rt) = crate::login::profile(&sandbox, state.path());
+    let toml = std::fs::read_to_string(&config).unwrap()
+        + &format!(
+            "\n[quota]\nbackend = \"redis\"\n\n[redis]\nurl = \"{}\"\n{GENEROUS}\n",
+            redis.url()
+        );
+    std::fs::write(&config, &toml).unwrap();
+
+    let login = crate::login::sign_in(&config, &[("mfa", "true")]).await;
+    assert!(login.status.success(), "{}", login.stderr);
+    assert!(login.stdout.contains("in Redis"), "{}", login.stdout);
+    let refresh = "{pcgw:token:user-conn}:refresh";
+    let signed_in = std::fs::read_to_string(&rt).unwrap();
+    assert_eq!(
+        redis.cli(&["HGET", refresh, "token"]).trim(),
+        signed_in.trim()
+    );
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    assert!(!login.stdout.contains(signed_in.trim()) && !login.stderr.contains(signed_in.trim()));
+
+    // A replica whose own file holds something else entirely serves with Redis's sign-in.
+    std::fs::write(&rt, "a-stale-token-the-sandbox-never-issued").unwrap();
+    let app = spawn_toml(&toml).await;
+    assert_eq!(app.get("user-key", PATH).await.status(), 200);
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "2");
+}
