@@ -937,3 +937,50 @@ async fn login_stores_the_new_sign_in_in_redis_where_a_running_replica_takes_it(
     assert_eq!(app.get("user-key", PATH).await.status(), 200);
     assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "2");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_slower_than_its_deadline_is_met_like_an_outage_within_the_deadline() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    // The default deadline, 50 ms.
+    let app = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &format!("url = \"{}\"\nreplicas = 2", redis.url()),
+        "",
+        "",
+    ))
+    .await;
+    let shared = app.get(KEY, PATH).await;
+    assert_eq!(
+        ratelimit(&shared),
+        (
+            r#""connection";q=100;w=3600"#.to_owned(),
+            r#""connection";r=99;t=0"#.to_owned()
+        )
+    );
+    // Redis holds every client's commands for 1.5 s: it is there, but slow.
+    assert_eq!(redis.cli(&["CLIENT", "PAUSE", "1500", "ALL"]).trim(), "OK");
+    let started = Instant::now();
+    let slow = app.get(KEY, PATH).await;
+    let took = started.elapsed();
+    assert_eq!(slow.status(), 200);
+    assert_eq!(
+        ratelimit(&slow).0,
+        r#""connection";q=50;w=3600"#,
+        "this replica's share decided"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered in {took:?}, not after Redis's 3 s"
+    );
+    assert_eq!(redis.cli(&["CLIENT", "UNPAUSE"]).trim(), "OK");
+    // Redis counts again; the call it was too slow for may have reached it late, and counts too (a late
+    // round trip can only make the count stricter).
+    let back = app.get(KEY, PATH).await;
+    let (policy, limit) = ratelimit(&back);
+    assert_eq!(policy, r#""connection";q=100;w=3600"#);
+    assert!(
+        [r#""connection";r=98;t=0"#, r#""connection";r=97;t=0"#].contains(&limit.as_str()),
+        "{limit}"
+    );
+}
