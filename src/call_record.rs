@@ -39,10 +39,17 @@ pub enum Refusal {
     CircuitOpen,
     /// Too many calls in flight and queued (503).
     Overloaded,
+    /// The shared quota count (Redis) cannot be reached, and the quota fails closed (503).
+    QuotaUnavailable,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 3] = [Refusal::Quota, Refusal::CircuitOpen, Refusal::Overloaded];
+    pub const ALL: [Refusal; 4] = [
+        Refusal::Quota,
+        Refusal::CircuitOpen,
+        Refusal::Overloaded,
+        Refusal::QuotaUnavailable,
+    ];
 
     /// The name the log uses.
     pub fn as_str(self) -> &'static str {
@@ -50,6 +57,7 @@ impl Refusal {
             Refusal::Quota => "quota",
             Refusal::CircuitOpen => "circuit_open",
             Refusal::Overloaded => "overloaded",
+            Refusal::QuotaUnavailable => "quota_unavailable",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `sandbox`, `export-connector`, `keys`, the administrator's `login`
-//! and `check`, and `probe` for health checks.
+//! The command line: `serve` (the default), `sandbox`, `export-connector`, `keys`, the administrator's `login`,
+//! `share-refresh-token` and `check`, and `probe` for health checks.
 
 mod keys;
 
@@ -63,6 +63,16 @@ pub enum Command {
         /// The connection's id, as in the configuration.
         #[arg(long, value_name = "ID")]
         connection: String,
+    },
+    /// With quota.backend = "redis": move an App+User connection's refresh token from its refresh_token_file
+    /// into Redis, where every replica takes it from.
+    ShareRefreshToken {
+        /// The connection's id, as in the configuration.
+        #[arg(long, value_name = "ID")]
+        connection: String,
+        /// Replace the token Redis already holds for the connection (which replicas may have rolled since).
+        #[arg(long)]
+        replace: bool,
     },
     /// Get each connection a token and make one Partner Center read with it, then print a table of the
     /// outcomes; the exit status is non-zero if any failed.
@@ -137,6 +147,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login { connection } => {
             let settings = Settings::load(config.as_deref())?;
             login::run(settings, &connection, &mut std::io::stdout()).await?;
+        }
+        Command::ShareRefreshToken {
+            connection,
+            replace,
+        } => {
+            let settings = Settings::load(config.as_deref())?;
+            login::share(settings, &connection, replace, &mut std::io::stdout()).await?;
         }
         Command::Probe { url, timeout_secs } => {
             let response = reqwest::Client::builder()

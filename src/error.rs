@@ -59,6 +59,9 @@ pub enum AppError {
     /// The connection's quota is spent; answered the way the Power Platform front door does.
     #[error("quota exceeded")]
     QuotaExceeded { retry_after_secs: u64 },
+    /// The shared quota count (Redis) cannot decide right now and `redis.fail_open` is off.
+    #[error("quota count unavailable")]
+    QuotaUnavailable { retry_after_secs: u64 },
     /// Partner Center (or the token authority) could not be reached or answered something unusable.
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -103,9 +106,10 @@ impl AppError {
             AppError::UpstreamTooLarge { .. } => StatusCode::BAD_GATEWAY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::KeysUnavailable(_) | AppError::CircuitOpen { .. } | AppError::Overloaded => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::KeysUnavailable(_)
+            | AppError::CircuitOpen { .. }
+            | AppError::Overloaded
+            | AppError::QuotaUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -223,6 +227,14 @@ impl IntoResponse for AppError {
                 )
             }
             AppError::UnsupportedMediaType { message, .. } => ("UnsupportedMediaType", message),
+            AppError::QuotaUnavailable { .. } => {
+                refused(Refusal::QuotaUnavailable);
+                note("call refused: the shared quota count is unavailable".into());
+                (
+                    "QuotaUnavailable",
+                    "The gateway cannot reach its shared quota count right now; retry after Retry-After seconds.",
+                )
+            }
             AppError::NotFound => ("NotFound", "No operation matches this method and path."),
             AppError::MethodNotAllowed => {
                 ("MethodNotAllowed", "This path does not accept this method.")
@@ -284,6 +296,7 @@ impl IntoResponse for AppError {
                 retry_after_secs, ..
             } => Some((*retry_after_secs).max(1)),
             AppError::Overloaded => Some(1),
+            AppError::QuotaUnavailable { retry_after_secs } => Some((*retry_after_secs).max(1)),
             _ => None,
         };
         if let Some(secs) = retry_after {

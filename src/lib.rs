@@ -8,7 +8,7 @@
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
-//! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`
+//! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`, `redis_link`
 //! 2. components: `connection`, `quota`, `upstream`, `readiness`, `openapi`, `triggers`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
@@ -33,6 +33,8 @@
 //! - [`domain`]: newtypes parsed at the edge (`CustomerTenantId`, `ConnectionId`, ...).
 //! - [`telemetry`]: the metrics' names, declared once, and the per-gateway recorder the components record
 //!   into (`startup` renders it for `GET /metrics`).
+//! - `redis_link`: one Redis (a server, or a Cluster), as the components that share state between replicas
+//!   reach it, connected on first use; its URL shown only with the password replaced.
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
 //!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
 //!   nothing of the gateway.
@@ -40,10 +42,12 @@
 //!   registry of keys → connections and their credentials (rolling refresh tokens on disk), a validated Entra bearer
 //!   token passed through (`connection::bearer`), and the caller's connection.
 //! - [`quota`]: governor limiters keyed on the connection ID, each built from a limit that holds its checked
-//!   shape (`quota::QuotaLimit`); it answers numbers, the edge writes the headers.
+//!   shape (`quota::QuotaLimit`), or the same count shared by every replica in Redis (`quota::redis`); it
+//!   answers numbers, the edge writes the headers.
 //! - [`upstream`]: the one reqwest client that calls Partner Center, with retries (`upstream::retry`); access
 //!   tokens per connection, which it also drops when Partner Center refuses one (`upstream::tokens`); the
-//!   device code sign-in (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
+//!   tokens shared by the replicas through Redis (`upstream::shared_tokens`); the device code sign-in
+//!   (`upstream::device_code`) and what a token says of its sign-in (`upstream::claims`);
 //!   circuit breakers and the concurrency limit with its bounded queue (`upstream::breaker`).
 //! - `readiness`: whether the gateway can serve (`/readyz`): Partner Center and the token authority answer
 //!   within a timeout, and no drain has begun; the result cached for a moment.
@@ -80,6 +84,7 @@ pub(crate) mod error;
 pub mod trace_context;
 // Its own crate (sandbox/), so it can run alone; re-exported so tests keep reaching it as `sandbox`.
 pub use partner_center_sandbox as sandbox;
+pub mod redis_link;
 pub mod telemetry;
 
 pub mod connection;

@@ -12,10 +12,13 @@
 //! The body names each check and its outcome, never a URL, an address or an upstream's error text: `/readyz` is
 //! served to anyone who can reach the listener. The log line of a failed check names the URL and the cause.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::quota::SharedQuota;
 
 /// How long an upstream has to answer a probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,6 +31,7 @@ pub struct Readiness {
     upstreams: [(&'static str, String); 2],
     draining: AtomicBool,
     last: tokio::sync::Mutex<Option<(Instant, Report)>>,
+    redis: Option<Arc<SharedQuota>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -55,7 +59,14 @@ impl Readiness {
             ],
             draining: AtomicBool::new(false),
             last: tokio::sync::Mutex::new(None),
+            redis: None,
         }
+    }
+
+    /// The Redis quota backend's client, checked too.
+    pub fn with_redis(mut self, redis: Option<Arc<SharedQuota>>) -> Self {
+        self.redis = redis;
+        self
     }
 
     /// From now on, not ready: the shutdown has begun.
@@ -81,7 +92,14 @@ impl Readiness {
     async fn probe(&self) -> Report {
         // Side by side, so a slow upstream does not delay the other's check.
         let [(pc, pc_url), (ta, ta_url)] = &self.upstreams;
-        let (pc_outcome, ta_outcome) = tokio::join!(self.reach(pc_url), self.reach(ta_url));
+        let redis = async {
+            match &self.redis {
+                Some(redis) => Some((redis.ping().await, redis.options().fail_open)),
+                None => None,
+            }
+        };
+        let (pc_outcome, ta_outcome, redis) =
+            tokio::join!(self.reach(pc_url), self.reach(ta_url), redis);
         let outcomes = [(*pc, pc_url, pc_outcome), (*ta, ta_url, ta_outcome)];
         let mut checks = serde_json::Map::new();
         checks.insert("configuration".into(), "ok".into());
@@ -98,7 +116,18 @@ impl Readiness {
             };
             checks.insert(name.into(), text.into());
         }
-        checks.insert("redis".into(), "not configured".into());
+        let redis = match redis {
+            None => "not configured".to_owned(),
+            Some((Ok(()), _)) => "ok".to_owned(),
+            Some((Err(said), true)) => {
+                format!("{said}: each replica enforces its share of the quota")
+            }
+            Some((Err(said), false)) => {
+                ready = false;
+                format!("{said}: calls are refused")
+            }
+        };
+        checks.insert("redis".into(), redis.into());
         Report {
             status: if ready { "ready" } else { "not_ready" },
             checks,

@@ -12,6 +12,7 @@ mod file;
 mod log;
 mod metrics;
 mod quota;
+mod redis;
 mod server;
 mod triggers;
 mod upstream;
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::connection::ApiKey;
-use crate::quota::QuotaOptions;
+use crate::quota::{QuotaOptions, SharedOptions};
 use crate::sandbox::SandboxOptions;
 pub use admin::AdminSettings;
 pub use api_keys::{Expiry, KeyHashes, KeySettings};
@@ -33,6 +34,7 @@ pub use connections::{ConnectionSettings, CredentialSettings, RegisteredConnecti
 pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use quota::{LimitSettings, QuotaSettings};
+pub use redis::{QuotaBackend, RedisSettings};
 pub use server::{ServerSettings, TlsSettings, server_config};
 pub use triggers::TriggerSettings;
 pub use upstream::UpstreamSettings;
@@ -56,6 +58,8 @@ struct File {
     #[serde(default)]
     quota: QuotaSettings,
     #[serde(default)]
+    redis: RedisSettings,
+    #[serde(default)]
     sandbox: SandboxOptions,
     #[serde(default)]
     admin: AdminSettings,
@@ -74,6 +78,8 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     pub auth: AuthSettings,
     pub quota: QuotaOptions,
+    /// `quota.backend = "redis"`: where the shared count lives; none with the memory backend.
+    pub redis: Option<SharedOptions>,
     pub sandbox: SandboxOptions,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
@@ -190,6 +196,7 @@ impl Settings {
         upstream::changed_keys(&self.upstream, &new.upstream, &mut changed);
         auth::changed_keys(&self.auth, &new.auth, &mut changed);
         self.triggers.changed_keys(&new.triggers, &mut changed);
+        redis::changed_keys(&self.redis, &new.redis, &mut changed);
         if self.quota.evict_interval_secs != new.quota.evict_interval_secs {
             changed.push("quota.evict_interval_secs");
         }
@@ -255,6 +262,7 @@ impl Settings {
         check_base_url("auth.authority", &file.auth.authority)?;
         file.server.check()?;
         let quota = file.quota.parse()?;
+        let redis = file.redis.parse(file.quota.backend)?;
         let mut keys = api_keys::KeyOwners::new(file.upstream.base_url.is_none());
         let connections = connections::parse(connections, &mut keys, file.quota.strict_window)?;
         let admin_keys = admin::parse(file.admin, &mut keys)?;
@@ -267,6 +275,7 @@ impl Settings {
             upstream: file.upstream,
             auth: file.auth,
             quota,
+            redis,
             sandbox: file.sandbox,
             metrics: file.metrics,
             log: file.log,

@@ -6,6 +6,7 @@ use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::redis::QuotaBackend;
 use crate::quota::{QuotaLimit, QuotaOptions};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +21,8 @@ pub struct QuotaSettings {
     pub max_tracked_connections: NonZeroUsize,
     /// How often connections whose bucket is full again are forgotten.
     pub evict_interval_secs: NonZeroU64,
+    /// `memory` (this process counts) or `redis` (every replica shares one count; see `[redis]`).
+    pub backend: QuotaBackend,
 }
 
 impl Default for QuotaSettings {
@@ -31,6 +34,7 @@ impl Default for QuotaSettings {
             strict_window: false,
             max_tracked_connections: NonZeroUsize::new(1_000_000).unwrap(),
             evict_interval_secs: NonZeroU64::new(60).unwrap(),
+            backend: QuotaBackend::Memory,
         }
     }
 }

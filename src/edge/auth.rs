@@ -40,7 +40,15 @@ pub async fn authenticate(
         .metrics
         .connection_label()
         .then(|| CalledOn(caller.id().clone()));
-    let admitted = live.quotas.admit(caller.id());
+    let admitted = match live.quotas.check(caller.id()).await {
+        Ok(admitted) => admitted,
+        Err(unavailable) => {
+            return AppError::QuotaUnavailable {
+                retry_after_secs: unavailable.retry_after_secs,
+            }
+            .into_response();
+        }
+    };
     count_decision(&gateway, called_on.as_ref(), &admitted);
     let registered = match &caller {
         CallerConnection::Registered(connection) => Some(connection.id.clone()),

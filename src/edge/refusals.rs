@@ -109,7 +109,7 @@ fn write(kind: Refusal, calls: u64) {
             window_secs,
             "refused {calls} calls ({name}) in the last {window_secs} s"
         ),
-        Refusal::CircuitOpen | Refusal::Overloaded => tracing::warn!(
+        Refusal::CircuitOpen | Refusal::Overloaded | Refusal::QuotaUnavailable => tracing::warn!(
             kind = name,
             calls,
             window_secs,

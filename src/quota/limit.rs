@@ -81,6 +81,14 @@ impl QuotaLimit {
         self.shape.burst
     }
 
+    /// One of `replicas` equal shares of this quota (rounded down, at least one call), in the same shape: what
+    /// each replica enforces alone while the shared count is unavailable, so that together they stay within it.
+    pub fn share(&self, replicas: NonZeroU32) -> QuotaLimit {
+        let calls = NonZeroU32::new(self.calls.get() / replicas.get()).unwrap_or(NonZeroU32::MIN);
+        // Fewer calls over the same period is a coarser quota, so it is always enforceable.
+        QuotaLimit::new(calls, self.period_secs, self.strict_window).unwrap_or(*self)
+    }
+
     pub(super) fn shape(&self) -> Shape {
         self.shape
     }

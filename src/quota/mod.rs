@@ -9,6 +9,11 @@
 //!   `period / (calls − burst)` (rounded up to the nanosecond), so that no closed window of one period ever
 //!   holds more than `calls` admitted calls. For 100 per 60 s: 50 at once, then one every 1.2 s.
 //!
+//! Where the count lives is `quota.backend`: here, in this process (`memory`, the default), or in Redis for
+//! every replica at once (`redis`, [`redis`]), with the same shape and the same answers. With Redis, the
+//! buckets here hold each replica's share of the quota (quota ÷ `redis.replicas`), counted only while Redis is
+//! unavailable and `redis.fail_open` is on.
+//!
 //! governor decides. This module gives it a state store of our own ([`QuotaStore`]) for three reasons:
 //! memory (a key is kept as a 128-bit digest of the connection ID next to its 8-byte state, so a tracked
 //! connection costs tens of bytes however long its ID), a cap on the number of tracked connections, and
@@ -29,11 +34,14 @@ use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 
 mod limit;
+pub mod redis;
 
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
+pub use crate::redis_link::Topology;
 use limit::Shape;
 pub use limit::{LimitError, QuotaLimit, QuotaOptions};
+pub use redis::{SharedError, SharedOptions, SharedQuota};
 
 /// What the caller is told about its quota on every answered call.
 #[derive(Debug, Clone)]
@@ -120,10 +128,26 @@ fn ceil_secs(nanos: u64) -> u64 {
     nanos.div_ceil(1_000_000_000)
 }
 
+/// The shared count refused to decide and `redis.fail_open` is off: the call is refused with 503.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    pub retry_after_secs: u64,
+}
+
 /// Every connection's quota: the configured one, or its override.
 pub struct Quotas {
+    /// The memory backend's buckets; with Redis, the local shares.
     default: Arc<Bucket>,
     overrides: HashMap<ConnectionId, Arc<Bucket>>,
+    shared: Option<Shared>,
+}
+
+/// The Redis backend: the client (one for the process, carried over by reloads) and the whole quotas, which
+/// Redis counts.
+struct Shared {
+    redis: Arc<SharedQuota>,
+    default: QuotaLimit,
+    overrides: HashMap<ConnectionId, QuotaLimit>,
 }
 
 /// What makes two buckets interchangeable: the same quota (its numbers and so its shape) and cap.
@@ -141,7 +165,18 @@ impl Quotas {
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
     ) -> Self {
-        Self::build(None, options, overrides, clock)
+        Self::build(None, options, overrides, clock, None)
+    }
+
+    /// As [`Quotas::new`], counted in Redis through `redis` (see [`redis`]): the buckets here hold the local
+    /// shares, for outages.
+    pub fn shared(
+        options: &QuotaOptions,
+        overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
+        clock: &Clock,
+        redis: Arc<SharedQuota>,
+    ) -> Self {
+        Self::build(None, options, overrides, clock, Some(redis))
     }
 
     /// The quotas of a reloaded configuration, for calls from now on. A bucket whose quota, shape and cap are
@@ -154,7 +189,8 @@ impl Quotas {
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
     ) -> Self {
-        Self::build(Some(self), options, overrides, clock)
+        let redis = self.shared.as_ref().map(|s| Arc::clone(&s.redis));
+        Self::build(Some(self), options, overrides, clock, redis)
     }
 
     fn build(
@@ -162,7 +198,14 @@ impl Quotas {
         options: &QuotaOptions,
         overrides: impl IntoIterator<Item = (ConnectionId, QuotaLimit)>,
         clock: &Clock,
+        redis: Option<Arc<SharedQuota>>,
     ) -> Self {
+        let overrides: Vec<_> = overrides.into_iter().collect();
+        let replicas = redis.as_ref().map(|r| r.options().replicas);
+        let local = |limit: QuotaLimit| match replicas {
+            Some(replicas) => limit.share(replicas),
+            None => limit,
+        };
         let bucket = |current: Option<&Arc<Bucket>>, limit, max_keys| {
             let key = BucketKey { limit, max_keys };
             match current {
@@ -174,34 +217,73 @@ impl Quotas {
         Self {
             default: bucket(
                 running.map(|q| &q.default),
-                options.limit,
+                local(options.limit),
                 options.max_tracked_connections,
             ),
             overrides: overrides
-                .into_iter()
+                .iter()
                 .map(|(id, limit)| {
-                    let current = running.and_then(|q| q.overrides.get(&id));
-                    let bucket = bucket(current, limit, one);
-                    (id, bucket)
+                    let current = running.and_then(|q| q.overrides.get(id));
+                    let bucket = bucket(current, local(*limit), one);
+                    (id.clone(), bucket)
                 })
                 .collect(),
+            shared: redis.map(|redis| Shared {
+                redis,
+                default: options.limit,
+                overrides: overrides.into_iter().collect(),
+            }),
         }
     }
 
     /// The quota `connection` is counted against: its override, or the configured one.
     pub fn limit_of(&self, connection: &ConnectionId) -> QuotaLimit {
-        self.overrides
-            .get(connection)
-            .unwrap_or(&self.default)
-            .limit
+        match &self.shared {
+            Some(shared) => *shared.overrides.get(connection).unwrap_or(&shared.default),
+            None => {
+                self.overrides
+                    .get(connection)
+                    .unwrap_or(&self.default)
+                    .limit
+            }
+        }
     }
 
     /// The configured quota, which every connection without an override gets.
     pub fn default_limit(&self) -> QuotaLimit {
-        self.default.limit
+        match &self.shared {
+            Some(shared) => shared.default,
+            None => self.default.limit,
+        }
     }
 
-    /// Admits one call and reports the quota after it, or refuses it and says when to come back.
+    /// The Redis backend's client, when the count is shared.
+    pub fn redis(&self) -> Option<&Arc<SharedQuota>> {
+        self.shared.as_ref().map(|s| &s.redis)
+    }
+
+    /// Admits one call and reports the quota after it, or refuses it and says when to come back: counted in
+    /// Redis with the Redis backend, else here. Redis unavailable: counted here against this replica's share
+    /// with `redis.fail_open`, else [`Unavailable`]. Never an error for any other reason.
+    pub async fn check(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<Result<QuotaState, Refused>, Unavailable> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.admit(connection));
+        };
+        let limit = *shared.overrides.get(connection).unwrap_or(&shared.default);
+        match shared.redis.admit(connection, limit).await {
+            Ok(decision) => Ok(decision),
+            Err(_) if shared.redis.options().fail_open => Ok(self.admit(connection)),
+            Err(_) => Err(Unavailable {
+                retry_after_secs: 1,
+            }),
+        }
+    }
+
+    /// Admits one call against this process's own count: the memory backend's whole quota, or with Redis this
+    /// replica's share. Reports the quota after it, or refuses it and says when to come back.
     pub fn admit(&self, connection: &ConnectionId) -> Result<QuotaState, Refused> {
         self.overrides
             .get(connection)
@@ -215,6 +297,9 @@ impl Quotas {
         for bucket in std::iter::once(&self.default).chain(self.overrides.values()) {
             bucket.limiter.retain_recent();
             bucket.limiter.shrink_to_fit();
+        }
+        if let Some(shared) = &self.shared {
+            shared.redis.evict_idle();
         }
     }
 

@@ -35,6 +35,9 @@ struct Labels {
     quota_value: fn(u32, u64, bool) -> String,
     redis: &'static str,
     redis_off: &'static str,
+    redis_up: &'static str,
+    redis_down_open: &'static str,
+    redis_down_closed: &'static str,
     breakers: &'static str,
     connections: &'static str,
     connection: &'static str,
@@ -65,6 +68,9 @@ const EN_US: Labels = Labels {
     },
     redis: "Redis",
     redis_off: "not configured",
+    redis_up: "shared quota count, available",
+    redis_down_open: "unavailable: each replica enforces its share of the quota",
+    redis_down_closed: "unavailable: calls are refused (503)",
     breakers: "Circuit breakers",
     connections: "Connections",
     connection: "Connection",
@@ -95,6 +101,9 @@ const PT_BR: Labels = Labels {
     },
     redis: "Redis",
     redis_off: "não configurado",
+    redis_up: "contagem de cota compartilhada, disponível",
+    redis_down_open: "indisponível: cada réplica aplica sua parte da cota",
+    redis_down_closed: "indisponível: as chamadas são recusadas (503)",
     breakers: "Disjuntores",
     connections: "Conexões",
     connection: "Conexão",
@@ -193,7 +202,16 @@ fn render(gateway: &Gateway, l: &Labels) -> String {
             limit.strict_window(),
         ),
     );
-    row(l.redis, l.redis_off);
+    // As of the latest call's round trip, which is what callers met; the URL with its password replaced.
+    let redis = live.quotas.redis().map(|redis| {
+        let state = match (redis.is_down(), redis.options().fail_open) {
+            (false, _) => l.redis_up,
+            (true, true) => l.redis_down_open,
+            (true, false) => l.redis_down_closed,
+        };
+        format!("{} ({state})", redis.shown_url())
+    });
+    row(l.redis, redis.as_deref().unwrap_or(l.redis_off));
     let breakers = [gateway.partner_center.breaker(), gateway.tokens.breaker()]
         .map(|b| format!("{}: {}", b.name(), b.state()))
         .join(", ");

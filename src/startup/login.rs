@@ -85,6 +85,21 @@ pub async fn run(settings: Settings, connection: &str, out: &mut impl Write) -> 
     };
     write_atomically(refresh_token_file, refresh_token.expose_secret())
         .with_context(|| format!("cannot write {}", refresh_token_file.display()))?;
+    // With Redis, the replicas take their refresh token from there: a new sign-in is its next generation.
+    let shared = match super::shared_tokens(&settings) {
+        Some(shared) => Some((
+            shared.push(id, &refresh_token).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "the refresh token is in {}, but could not be stored in Redis ({}): {e}; run \
+                     `share-refresh-token --connection {id} --replace` once Redis answers",
+                    refresh_token_file.display(),
+                    shared.shown()
+                )
+            })?,
+            shared,
+        )),
+        None => None,
+    };
     let claims = SignInClaims::read(signed_in.access_token.expose_secret()).unwrap_or_default();
     let mfa = claims.has_mfa();
     writeln!(
@@ -96,12 +111,21 @@ pub async fn run(settings: Settings, connection: &str, out: &mut impl Write) -> 
             false => "WITHOUT multifactor authentication",
         }
     )?;
-    writeln!(
-        out,
-        "The refresh token is in {} (mode 0600). Start the gateway, or restart it if it is running: a running \
-         gateway keeps the token it holds and would write it back over this one at its next exchange.",
-        refresh_token_file.display()
-    )?;
+    match shared {
+        Some((generation, shared)) => writeln!(
+            out,
+            "The refresh token is in {} (mode 0600) and in Redis ({}) as generation {generation}: every replica \
+             takes it from there at its next exchange.",
+            refresh_token_file.display(),
+            shared.shown()
+        )?,
+        None => writeln!(
+            out,
+            "The refresh token is in {} (mode 0600). Start the gateway, or restart it if it is running: a \
+             running gateway keeps the token it holds and would write it back over this one at its next exchange.",
+            refresh_token_file.display()
+        )?,
+    }
     if !mfa {
         bail!(
             "warning: connection {id} was signed in without multifactor authentication (the token's amr is {}). \
@@ -112,6 +136,60 @@ pub async fn run(settings: Settings, connection: &str, out: &mut impl Write) -> 
             claims.amr_display()
         );
     }
+    Ok(())
+}
+
+/// `partner-center-gateway share-refresh-token --connection ID`: moves an App+User connection's file-held
+/// refresh token into Redis, where the replicas of a Redis-backed gateway take it from. Refused when Redis
+/// already holds one (the replicas may have rolled it past the file's) unless `replace`.
+pub async fn share(
+    settings: Settings,
+    connection: &str,
+    replace: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (_, registered) = find(&settings, connection)?;
+    let id = &registered.id;
+    let CredentialSource::AppUser {
+        refresh_token_file, ..
+    } = &registered.credentials
+    else {
+        bail!("connection {id} is app_only: it has no refresh token");
+    };
+    let Some(shared) = super::shared_tokens(&settings) else {
+        bail!(
+            "quota.backend is not \"redis\": with the memory backend a refresh token stays in its file"
+        );
+    };
+    let token = std::fs::read_to_string(refresh_token_file)
+        .with_context(|| format!("cannot read {}", refresh_token_file.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        bail!("{} is empty", refresh_token_file.display());
+    }
+    let held = shared
+        .refresh(id)
+        .await
+        .map_err(|e| anyhow::anyhow!("Redis ({}) did not answer: {e}", shared.shown()))?;
+    if let Some(held) = held
+        && !replace
+    {
+        bail!(
+            "Redis already holds connection {id}'s refresh token (generation {}), which the replicas may have \
+             rolled past the file's; give --replace to put the file's in its place anyway",
+            held.generation
+        );
+    }
+    let generation = shared
+        .push(id, &token.into())
+        .await
+        .map_err(|e| anyhow::anyhow!("Redis ({}) did not store it: {e}", shared.shown()))?;
+    writeln!(
+        out,
+        "Connection {id}'s refresh token from {} is in Redis ({}) as generation {generation}.",
+        refresh_token_file.display(),
+        shared.shown()
+    )?;
     Ok(())
 }
 

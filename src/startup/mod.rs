@@ -32,11 +32,14 @@ use crate::connection::bearer::{BearerValidator, TrustedIssuer};
 use crate::connection::{Connection, Registry};
 use crate::edge::live::Reloads;
 use crate::edge::{Gateway, Inner};
+use crate::quota::SharedQuota;
 use crate::readiness::Readiness;
+use crate::redis_link::RedisLink;
 use crate::sandbox::{self, SandboxHandle};
 use crate::telemetry::Metrics;
 use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
+use crate::upstream::shared_tokens::SharedTokens;
 use crate::upstream::tokens::TokenSource;
 
 /// How long an exit waits for a refresh-token exchange already under way (see `TokenSource::settle`): a token
@@ -82,7 +85,18 @@ impl Application {
     /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
     /// `clock`: tests move a manual clock instead of waiting.
     pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (live, _, _) = reload::snapshot(&settings, None, &clock)?;
+        // Built once and carried over by every reload; it connects on the first call, so a Redis that is down
+        // does not stop the start (calls then meet `redis.fail_open`).
+        let redis = match &settings.redis {
+            Some(options) => {
+                let redis = SharedQuota::new(options.clone(), clock.clone())
+                    .map_err(|e| ConfigError::key("redis.url", e))?;
+                tracing::info!(redis = %redis.shown_url(), topology = ?options.topology, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
+                Some(Arc::new(redis))
+            }
+            None => None,
+        };
+        let (live, ..) = reload::snapshot(&settings, None, &clock, redis.clone())?;
         // Registered before the gateway says it listens: SIGHUP's default action would end the process.
         let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
             Ok(signal) => Some(signal),
@@ -133,11 +147,14 @@ impl Application {
             )
             .recorded(exporter.metrics.clone()),
             partner_center: upstreams.partner_center(&settings, &clock),
-            readiness: Arc::new(Readiness::new(
-                upstreams.http.clone(),
-                format!("{}/", upstreams.base),
-                format!("{}/", upstreams.authority),
-            )),
+            readiness: Arc::new(
+                Readiness::new(
+                    upstreams.http.clone(),
+                    format!("{}/", upstreams.base),
+                    format!("{}/", upstreams.authority),
+                )
+                .with_redis(redis),
+            ),
             public_base_url: settings.server.public_base_url.as_ref().map(trimmed),
             scheme: if settings.server.tls.is_some() {
                 "https"
@@ -376,7 +393,7 @@ fn descriptors_needed(settings: &Settings, sandbox: bool) -> u64 {
 /// What start-up builds from the connections of `settings` (each one's credentials read, its keys registered,
 /// the quotas set up), as [`Application::build`] does it; it returns the registry. For benchmarks.
 pub fn registry(settings: &Settings, clock: &Clock) -> Result<Registry, ConfigError> {
-    reload::snapshot(settings, None, clock).map(|(live, _, _)| live.registry)
+    reload::snapshot(settings, None, clock, None).map(|(live, ..)| live.registry)
 }
 
 /// The `i`th connection of the configuration with its credentials read; an error names the key at fault.
@@ -445,6 +462,7 @@ impl Upstreams {
             clock.clone(),
             self.metrics.clone(),
         )
+        .with_shared(shared_tokens(settings))
     }
 
     fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {
@@ -456,6 +474,23 @@ impl Upstreams {
             breaker(&settings.upstream, "Partner Center", clock).recorded(self.metrics.clone()),
             self.metrics.clone(),
         )
+    }
+}
+
+/// With the Redis backend, the store through which the replicas share the connections' tokens. The URL was
+/// checked at load, so the client can be made; it connects on first use. Not in the sandbox profile: each
+/// replica's embedded sandbox is a token authority of its own, whose tokens no other replica's takes.
+fn shared_tokens(settings: &Settings) -> Option<Arc<SharedTokens>> {
+    let options = settings
+        .redis
+        .as_ref()
+        .filter(|_| !settings.uses_sandbox())?;
+    match RedisLink::new(&options.url, &options.topology, options.timeout) {
+        Ok(link) => Some(Arc::new(SharedTokens::new(link, options.timeout))),
+        Err(e) => {
+            tracing::error!(error = %e, "tokens cannot be shared through Redis; each replica keeps its own");
+            None
+        }
     }
 }
 

@@ -16,10 +16,19 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
-use crate::connection::{Connection, CredentialReader, KeyMap, Registry};
+use crate::connection::{Connection, CredentialReader, Credentials, KeyMap, Registry};
 use crate::edge::Gateway;
 use crate::edge::live::{ReloadOutcome, ReloadSummary, Snapshot};
-use crate::quota::Quotas;
+use crate::quota::{Quotas, SharedQuota};
+
+/// A snapshot, what changed, the connections it retires, and those signed in again (whose new refresh token the
+/// replicas must share).
+pub(super) type Built = (
+    Snapshot,
+    ReloadSummary,
+    Vec<Arc<Connection>>,
+    Vec<Arc<Connection>>,
+);
 
 /// The live part of `settings`, with what changed from `running` (none at start). Reads every connection's
 /// secrets and refresh token file; the first that cannot be read fails the whole, naming its key.
@@ -27,7 +36,8 @@ pub(super) fn snapshot(
     settings: &Settings,
     running: Option<&Snapshot>,
     clock: &Clock,
-) -> Result<(Snapshot, ReloadSummary, Vec<Arc<Connection>>), ConfigError> {
+    redis: Option<Arc<SharedQuota>>,
+) -> Result<Built, ConfigError> {
     let mut reader = CredentialReader::default();
     if let Some(running) = running {
         reader.keep_open(&running.registry);
@@ -46,6 +56,7 @@ pub(super) fn snapshot(
     // refresh token store) happens only now.
     let mut summary = ReloadSummary::default();
     let mut retired = Vec::new();
+    let mut signed_in = Vec::new();
     let mut connections = Vec::with_capacity(resolved.len());
     for (c, resolved) in settings.connections.iter().zip(resolved) {
         let old = running.and_then(|r| r.registry.get(&c.id));
@@ -58,6 +69,7 @@ pub(super) fn snapshot(
                 Arc::clone(old)
             }
             old => {
+                let again = old.is_some() && resolved.signed_in_again();
                 match old {
                     Some(old) => {
                         summary.changed += 1;
@@ -65,7 +77,11 @@ pub(super) fn snapshot(
                     }
                     None => summary.added += 1,
                 }
-                Arc::new(Connection::new(c.id.clone(), resolved.finish()))
+                let connection = Arc::new(Connection::new(c.id.clone(), resolved.finish()));
+                if again {
+                    signed_in.push(Arc::clone(&connection));
+                }
+                connection
             }
         };
         connections.push((connection, c.api_keys.clone()));
@@ -88,7 +104,10 @@ pub(super) fn snapshot(
         Some(running) => running
             .quotas
             .reconfigured(&settings.quota, overrides, clock),
-        None => Quotas::new(&settings.quota, overrides, clock),
+        None => match redis {
+            Some(redis) => Quotas::shared(&settings.quota, overrides, clock, redis),
+            None => Quotas::new(&settings.quota, overrides, clock),
+        },
     };
     let mut admin_keys = KeyMap::with_capacity(settings.admin_keys.len());
     for key in &settings.admin_keys {
@@ -99,7 +118,7 @@ pub(super) fn snapshot(
         quotas,
         admin_keys,
     };
-    Ok((snapshot, summary, retired))
+    Ok((snapshot, summary, retired, signed_in))
 }
 
 /// Serves reload requests, one at a time: from the admin endpoint (answered) and from SIGHUP (logged).
@@ -138,12 +157,13 @@ impl Reloader {
         let built = tokio::task::spawn_blocking(move || {
             let new = started.reread()?;
             let needs_restart = started.needs_restart(&new);
-            let (snapshot, summary, retired) = snapshot(&new, Some(&running), &clock)?;
-            Ok::<_, ConfigError>((snapshot, summary, retired, needs_restart))
+            let (snapshot, summary, retired, signed_in) =
+                snapshot(&new, Some(&running), &clock, None)?;
+            Ok::<_, ConfigError>((snapshot, summary, retired, signed_in, needs_restart))
         })
         .await
         .unwrap_or_else(|e| Err(ConfigError(format!("the reload failed: {e}"))));
-        let (snapshot, mut summary, retired, needs_restart) = match built {
+        let (snapshot, mut summary, retired, signed_in, needs_restart) = match built {
             Ok(built) => built,
             Err(e) => {
                 tracing::error!(error = %e, "configuration reload refused; the running configuration is unchanged");
@@ -153,6 +173,22 @@ impl Reloader {
         self.gateway.live.store(Arc::new(snapshot));
         for connection in &retired {
             self.gateway.tokens.forget_connection(connection).await;
+        }
+        if let Some(shared) = self.gateway.tokens.shared() {
+            for connection in &signed_in {
+                let Credentials::AppUser { refresh_token, .. } = &connection.credentials else {
+                    continue;
+                };
+                let token = refresh_token.current.lock().await.clone();
+                match shared.push(&connection.id, &token).await {
+                    Ok(generation) => {
+                        tracing::info!(connection = %connection.id, generation, "signed in again: the new refresh token is stored in Redis")
+                    }
+                    Err(cause) => {
+                        tracing::warn!(connection = %connection.id, %cause, "signed in again, but Redis did not store the new refresh token; run share-refresh-token --replace")
+                    }
+                }
+            }
         }
         for key in &needs_restart {
             tracing::warn!(

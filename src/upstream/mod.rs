@@ -8,6 +8,7 @@ pub(crate) mod breaker;
 pub(crate) mod claims;
 pub(crate) mod device_code;
 pub mod retry;
+pub mod shared_tokens;
 pub(crate) mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};

@@ -23,6 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::breaker::Breaker;
+use super::shared_tokens::{SharedAccess, SharedTokens};
 use crate::clock::Clock;
 use crate::connection::{AccessToken, Connection, Credentials, write_atomically};
 use crate::domain::ConnectionId;
@@ -35,6 +36,11 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// issued means the refusal is about the connection (a lost role), not the token, and fetching another on every
 /// call would only roll refresh tokens and get the connection throttled by Entra.
 const REFUSED_TOKEN_MIN_AGE: Duration = Duration::from_secs(60);
+/// How long a replica may hold a connection's exchange lock in Redis: longer than a token request takes, short
+/// enough that a replica that died holding it delays the others little.
+const EXCHANGE_LOCK_TTL: Duration = Duration::from_secs(15);
+/// How often a replica waiting for another's exchange looks for its outcome.
+const EXCHANGE_WAIT_STEP: Duration = Duration::from_millis(20);
 
 struct RenewBeforeExpiry;
 
@@ -106,6 +112,15 @@ pub struct TokenSource {
     /// connections fetch here, so it is bounded by the registry, as the cache is.
     refreshed: std::sync::Mutex<std::collections::HashMap<ConnectionId, time::OffsetDateTime>>,
     metrics: Metrics,
+    /// The tokens every replica shares, with the Redis backend.
+    shared: Option<Arc<SharedTokens>>,
+}
+
+/// Why a shared fetch did not give a token: Redis could not be used (the replica then fetches on its own), or
+/// the exchange itself failed.
+enum SharedFailure {
+    Redis(String),
+    Token(TokenError),
 }
 
 impl TokenSource {
@@ -131,7 +146,19 @@ impl TokenSource {
             exchanges: tokio::sync::RwLock::new(()),
             refreshed: std::sync::Mutex::default(),
             metrics,
+            shared: None,
         }
+    }
+
+    /// Shares the connections' tokens with the other replicas through Redis.
+    pub fn with_shared(mut self, shared: Option<Arc<SharedTokens>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The shared store, with the Redis backend.
+    pub fn shared(&self) -> Option<&Arc<SharedTokens>> {
+        self.shared.as_ref()
     }
 
     /// Partner Center answered `status` to a call made with `token`. A 401 means it no longer takes the token
@@ -153,6 +180,11 @@ impl TokenSource {
     async fn forget(&self, connection: &Connection, refused: &Arc<AccessToken>) {
         let age =
             Duration::from_nanos(self.clock.now().saturating_sub(refused.fetched_at).as_u64());
+        if let Some(shared) = &self.shared
+            && age >= REFUSED_TOKEN_MIN_AGE
+        {
+            shared.drop_access(&connection.id, &refused.secret).await;
+        }
         self.cache
             .entry_by_ref(&key(connection))
             .and_compute_with(|cached| {
@@ -237,6 +269,180 @@ impl TokenSource {
     }
 
     async fn fetch(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {
+        if let Some(shared) = &self.shared {
+            match self.fetch_shared(shared, connection).await {
+                Ok(token) => return Ok(token),
+                Err(SharedFailure::Token(e)) => return Err(e),
+                Err(SharedFailure::Redis(cause)) => tracing::warn!(
+                    connection = %connection.id, redis = %shared.shown(), %cause,
+                    "Redis unavailable for tokens: this replica asks the token authority on its own"
+                ),
+            }
+        }
+        self.fetch_here(connection).await
+    }
+
+    /// The connection's token as the replicas share it: Redis's, or the one this replica gets while it holds
+    /// the exchange lock, or the one another replica stores while it does.
+    async fn fetch_shared(
+        &self,
+        shared: &SharedTokens,
+        connection: &Connection,
+    ) -> Result<Arc<AccessToken>, SharedFailure> {
+        let id = &connection.id;
+        let deadline = Instant::now() + EXCHANGE_LOCK_TTL + Duration::from_secs(1);
+        loop {
+            if let Some(access) = shared.access(id).await.map_err(SharedFailure::Redis)? {
+                return Ok(self.taken_from_redis(access));
+            }
+            if let Some(held) = shared
+                .lock(id, EXCHANGE_LOCK_TTL)
+                .await
+                .map_err(SharedFailure::Redis)?
+            {
+                let outcome = self.exchange_shared(shared, connection).await;
+                shared.unlock(id, held).await;
+                return outcome;
+            }
+            if Instant::now() > deadline {
+                return Err(SharedFailure::Redis(
+                    "another replica's token exchange never finished".into(),
+                ));
+            }
+            // Polling, not a subscription: a waiter is rare (cold connections only) and waits one exchange.
+            tokio::time::sleep(EXCHANGE_WAIT_STEP).await;
+        }
+    }
+
+    /// Holding the lock: the exchange, and its outcome stored for the other replicas.
+    async fn exchange_shared(
+        &self,
+        shared: &SharedTokens,
+        connection: &Connection,
+    ) -> Result<Arc<AccessToken>, SharedFailure> {
+        let id = &connection.id;
+        // Another replica may have stored one between this replica's look and its lock.
+        if let Some(access) = shared.access(id).await.map_err(SharedFailure::Redis)? {
+            return Ok(self.taken_from_redis(access));
+        }
+        let Credentials::AppUser { refresh_token, .. } = &connection.credentials else {
+            let token = self
+                .fetch_here(connection)
+                .await
+                .map_err(SharedFailure::Token)?;
+            let renew_in = token.renew_at.saturating_duration_since(Instant::now());
+            if let Err(cause) = shared.store(id, &token.secret, renew_in, 0, None).await {
+                tracing::warn!(connection = %id, %cause, "could not share the access token through Redis");
+            }
+            return Ok(token);
+        };
+        let stored = shared.refresh(id).await.map_err(SharedFailure::Redis)?;
+        let mut current = refresh_token.current.lock().await;
+        let _exchange = self.exchanges.read().await;
+        // Redis's token is the newest any replica has; the file's is only the start, before Redis has one.
+        let (from, using) = match stored {
+            Some(stored) => (stored.generation, stored.token),
+            None => (0, current.clone()),
+        };
+        let reply = self
+            .roll_failed(self.exchange(connection, &using).await)
+            .map_err(SharedFailure::Token)?;
+        let token = reply.access_token(self.clock.now());
+        let renew_in = token.renew_at.saturating_duration_since(Instant::now());
+        let rolled = reply.refresh_token;
+        let outcome = shared
+            .store(id, &token.secret, renew_in, from, rolled.as_ref())
+            .await;
+        if let Some(rolled) = rolled {
+            *current = rolled;
+            let on_file = self.persist(&refresh_token.path, &current).await;
+            match (&outcome, on_file) {
+                // In Redis, the file is a copy: a failed write of it costs nothing now.
+                (Ok(_), Err(e)) => {
+                    tracing::warn!(connection = %id, error = %e, "the rolled refresh token is in Redis but could not be written to its file")
+                }
+                // In neither: as without Redis, the call fails rather than use a token nothing keeps.
+                (Err(_), Err(e)) => {
+                    self.metrics.record(|| {
+                        metrics::counter!(telemetry::REFRESH_TOKEN_FAILURES).increment(1)
+                    });
+                    return Err(SharedFailure::Token(e));
+                }
+                (_, Ok(())) => refresh_token.written(current.expose_secret()),
+            }
+            self.metrics
+                .record(|| metrics::counter!(telemetry::REFRESH_TOKEN_ROLLS).increment(1));
+            match &outcome {
+                Ok(true) => {
+                    tracing::info!(connection = %id, generation = from + 1, "refresh token rolled and stored in Redis")
+                }
+                Ok(false) => {
+                    tracing::warn!(connection = %id, "refresh token rolled, but Redis already holds a newer one, which stays")
+                }
+                Err(cause) => {
+                    tracing::warn!(connection = %id, %cause, "refresh token rolled and written to its file, but not to Redis")
+                }
+            }
+        }
+        Ok(Arc::new(token))
+    }
+
+    fn taken_from_redis(&self, access: SharedAccess) -> Arc<AccessToken> {
+        let age = Nanos::from(u64::try_from(access.age.as_nanos()).unwrap_or(u64::MAX));
+        Arc::new(AccessToken {
+            secret: access.secret,
+            renew_at: Instant::now() + access.renew_in,
+            fetched_at: self.clock.now().saturating_sub(age),
+        })
+    }
+
+    /// One App+User exchange of `refresh` at the authority.
+    async fn exchange(
+        &self,
+        connection: &Connection,
+        refresh: &SecretString,
+    ) -> Result<TokenReply, TokenError> {
+        let Credentials::AppUser {
+            client_id,
+            client_secret,
+            ..
+        } = &connection.credentials
+        else {
+            unreachable!("only App+User connections hold a refresh token");
+        };
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority,
+            connection.credentials.tenant_id()
+        );
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id.as_str()),
+            ("refresh_token", refresh.expose_secret()),
+            ("scope", self.scope.as_str()),
+        ];
+        if let Some(secret) = client_secret {
+            form.push(("client_secret", secret.expose_secret()));
+        }
+        self.request(&url, &form, "refresh_token").await
+    }
+
+    /// Writes a rolled refresh token to its file, atomically.
+    async fn persist(
+        &self,
+        path: &std::path::Path,
+        token: &SecretString,
+    ) -> Result<(), TokenError> {
+        let (path, value) = (path.to_owned(), SecretString::from(token.expose_secret()));
+        let shown = path.display().to_string();
+        tokio::task::spawn_blocking(move || write_atomically(&path, value.expose_secret()))
+            .await
+            .map_err(|e| TokenError::Persist(e.to_string()))
+            .and_then(|written| written.map_err(|e| TokenError::Persist(format!("{shown}: {e}"))))
+    }
+
+    /// The token from the authority, by this replica alone.
+    async fn fetch_here(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {
         let url = format!(
             "{}/{}/oauth2/v2.0/token",
             self.authority,
@@ -258,41 +464,16 @@ impl TokenSource {
                 let reply = self.request(&url, &form, "client_credentials").await?;
                 Ok(Arc::new(reply.access_token(self.clock.now())))
             }
-            Credentials::AppUser {
-                client_id,
-                client_secret,
-                refresh_token,
-                ..
-            } => {
+            Credentials::AppUser { refresh_token, .. } => {
                 // Held across the exchange: a second exchange with the same (now voided) token would fail.
                 let mut current = refresh_token.current.lock().await;
                 let _exchange = self.exchanges.read().await;
-                let mut form = vec![
-                    ("grant_type", "refresh_token"),
-                    ("client_id", client_id.as_str()),
-                    ("refresh_token", current.expose_secret()),
-                    ("scope", scope),
-                ];
-                if let Some(secret) = client_secret {
-                    form.push(("client_secret", secret.expose_secret()));
-                }
-                let reply = self.roll_failed(self.request(&url, &form, "refresh_token").await)?;
+                let reply = self.roll_failed(self.exchange(connection, &current).await)?;
                 let token = reply.access_token(self.clock.now());
                 if let Some(rolled) = reply.refresh_token {
                     // Memory first: even if the disk write fails, this process keeps a token that works.
                     *current = rolled;
-                    let path = refresh_token.path.clone();
-                    let value = SecretString::from(current.expose_secret());
-                    let written = tokio::task::spawn_blocking(move || {
-                        write_atomically(&path, value.expose_secret())
-                    })
-                    .await
-                    .map_err(|e| TokenError::Persist(e.to_string()))
-                    .and_then(|written| {
-                        written.map_err(|e| {
-                            TokenError::Persist(format!("{}: {e}", refresh_token.path.display()))
-                        })
-                    });
+                    let written = self.persist(&refresh_token.path, &current).await;
                     self.roll_failed(written)?;
                     refresh_token.written(current.expose_secret());
                     self.metrics

@@ -17,7 +17,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// The real-upstream test profile with `user-conn`'s refresh token file in `dir` and no seed: the file that
 /// exists afterwards can only be the sign-in's.
-fn profile(sandbox: &SandboxHandle, dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn profile(sandbox: &SandboxHandle, dir: &Path) -> (PathBuf, PathBuf) {
     let rt = dir.join("user.refresh-token");
     let seed = format!(
         "refresh_token_seed = \"{}\"\n",
@@ -30,15 +30,15 @@ fn profile(sandbox: &SandboxHandle, dir: &Path) -> (PathBuf, PathBuf) {
     (config, rt)
 }
 
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs `login --connection user-conn`, approves the code it prints through the sandbox's sign-in form with
 /// `approval`, and returns how the command ended.
-async fn sign_in(config: &Path, approval: &[(&str, &str)]) -> Finished {
+pub(crate) async fn sign_in(config: &Path, approval: &[(&str, &str)]) -> Finished {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
         .args(["login", "--connection", "user-conn", "--config"])
         .arg(config)

@@ -24,6 +24,7 @@ mod probes;
 mod proxies;
 mod query;
 mod quota;
+mod redis;
 mod reload;
 mod resilience;
 mod shutdown;

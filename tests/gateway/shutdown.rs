@@ -16,6 +16,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 pub(crate) struct Gateway {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Every line the process has written so far, whoever looked at it.
+    history: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub(crate) address: String,
 }
 
@@ -40,8 +42,11 @@ impl Gateway {
         let stdout = BufReader::new(child.stdout.take().unwrap());
         // Read on a thread, so a line that never comes fails the test at a deadline instead of hanging it.
         let (tx, lines) = mpsc::channel();
+        let history = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&history);
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line.clone());
                 if tx.send(line).is_err() {
                     return;
                 }
@@ -50,6 +55,7 @@ impl Gateway {
         let mut gateway = Self {
             child,
             lines,
+            history,
             address: String::new(),
         };
         let listening = gateway.wait_for_line("partner-center-gateway listening");
@@ -84,6 +90,16 @@ impl Gateway {
                 Err(e) => panic!("no log line with {needle:?} ({e})"),
             }
         }
+    }
+
+    /// The log lines written since the last look (or the last `wait_for_line`), without waiting.
+    pub(crate) fn lines_so_far(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
+    /// Every line the process has written so far, including those already looked at.
+    pub(crate) fn all_lines(&self) -> Vec<String> {
+        self.history.lock().unwrap().clone()
     }
 
     pub(crate) fn sigterm(&self) {

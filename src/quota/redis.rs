@@ -1,0 +1,352 @@
+//! The quota counted once for every replica, in Redis (`quota.backend = "redis"`).
+//!
+//! Each call runs one Lua script ([`GCRA`]) on the connection's own key, atomically: it reads Redis's `TIME`, so
+//! the replicas' clocks never matter, applies the same GCRA as the memory backend (same burst, same refill step,
+//! same answers), and sets the key to expire when the bucket is full again, so an idle connection costs Redis
+//! nothing. The key is `{pcgw:quota:<connection ID>}`: the braces are a Cluster hash tag, and a connection ID
+//! is no secret. go-redis/redis_rate's script is the model; ours also returns what the `RateLimit` headers need.
+//!
+//! Time in the script is in microseconds, `TIME`'s resolution: Lua's numbers are doubles, exact only up to 2⁵³,
+//! and nanoseconds since 1970 are past that. The refill step is rounded up to a whole microsecond, so a strict
+//! window can only get stricter, never admit one call too many.
+//!
+//! In front of Redis, this replica remembers the connections Redis refused and until when ([`Over`]): until
+//! then it refuses them itself, without a round trip. That can never admit what Redis refuses (it only
+//! refuses), and it refuses no call Redis would admit: the time is counted from before the request was sent.
+//!
+//! Every round trip has a deadline (`redis.timeout_ms`). A Redis that does not answer in time, cannot be
+//! reached, or answers something that is not the script's three numbers (a key of the wrong type, a foreign
+//! script under our name) is an outage; the caller ([`super::Quotas::check`]) then counts locally or refuses,
+//! as `redis.fail_open` says. An outage is logged once when it begins and once when it ends, never per call.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ::redis::{Script, Value};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{QuotaLimit, QuotaState, Refused, ceil_secs};
+use crate::clock::Clock;
+use crate::domain::ConnectionId;
+use crate::redis_link::{RedisLink, Topology, describe};
+
+/// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
+/// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
+/// (`t × (burst − 1)`), in microseconds, and the shape they make. A bucket written under another shape (the
+/// quota changed) starts full, as a changed quota does in memory. Returns {admitted, remaining, wait}: `wait`
+/// (µs) until the next call would be admitted.
+const GCRA: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+local t = tonumber(ARGV[1])
+local tau = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local stored = redis.call('HMGET', KEYS[1], 'tat', 'shape')
+local tat = now
+if stored[1] and stored[2] == ARGV[3] then
+  tat = tonumber(stored[1])
+  if not tat then return redis.error_reply('unreadable quota bucket') end
+end
+local earliest = tat - tau
+if now < earliest then
+  return {0, 0, earliest - now}
+end
+local new_tat = math.max(tat, now) + t
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat), 'shape', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil((new_tat - now) / 1000))
+local remaining = math.floor(math.min(now + tau + t - new_tat, tau + t) / t)
+return {1, remaining, math.max(new_tat - tau - now, 0)}
+";
+
+/// Where the shared count lives and how its outages are met; parsed from `[redis]` at load.
+#[derive(Debug, Clone)]
+pub struct SharedOptions {
+    /// `redis://` or `rediss://`; it may carry a password, so it is never shown as it is.
+    pub url: SecretString,
+    /// A single server, a Cluster (the URL names one node) or a Sentinel (the URL names it, with the master's
+    /// name).
+    pub topology: Topology,
+    /// The deadline of one round trip.
+    pub timeout: Duration,
+    /// Redis unavailable: count locally, each replica its share (true), or refuse with 503 (false).
+    pub fail_open: bool,
+    /// How many replicas share the quota: the local share during an outage is the quota divided by this.
+    pub replicas: NonZeroU32,
+}
+
+impl SharedOptions {
+    /// Checks that `url` is one the client can use (`redis://` or `rediss://`, a host); the error never quotes
+    /// it, since it may carry a password.
+    pub fn check_url(url: &SecretString) -> Result<(), String> {
+        let parsed = url::Url::parse(url.expose_secret())
+            .map_err(|e| format!("not a URL ({e}); expected redis://host:port or rediss://…"))?;
+        if !matches!(parsed.scheme(), "redis" | "rediss") {
+            return Err(format!(
+                "scheme {:?}: expected redis:// or rediss:// (TLS)",
+                parsed.scheme()
+            ));
+        }
+        ::redis::Client::open(url.expose_secret())
+            .map(drop)
+            .map_err(|e| format!("not usable: {}", describe(&e)))
+    }
+}
+
+/// Why a round trip gave no decision.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SharedError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Redis(String),
+    #[error("an answer that is not the quota script's: {0}")]
+    Garbage(String),
+}
+
+/// Connections refused by Redis, and until when on this replica's clock (nanoseconds).
+type Over = Mutex<HashMap<ConnectionId, u64>>;
+
+/// Past this many remembered refusals, the expired ones are dropped on the next insert.
+const OVER_PRUNE_AT: usize = 10_000;
+
+pub struct SharedQuota {
+    link: RedisLink,
+    script: Script,
+    options: SharedOptions,
+    over: Over,
+    clock: Clock,
+    down: AtomicBool,
+}
+
+impl SharedQuota {
+    /// Prepares the client; nothing is connected until the first call, so a Redis that is down does not stop
+    /// the gateway from starting (its calls then meet the outage policy). Must run inside Tokio.
+    pub fn new(options: SharedOptions, clock: Clock) -> Result<Self, String> {
+        let link = RedisLink::new(&options.url, &options.topology, options.timeout)?;
+        Ok(Self {
+            link,
+            script: Script::new(GCRA),
+            options,
+            over: Mutex::new(HashMap::new()),
+            clock,
+            down: AtomicBool::new(false),
+        })
+    }
+
+    pub fn options(&self) -> &SharedOptions {
+        &self.options
+    }
+
+    /// The URL, its password replaced.
+    pub fn shown_url(&self) -> &str {
+        self.link.shown()
+    }
+
+    /// Whether the last round trip failed (an outage under way).
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> u64 {
+        governor::clock::Clock::now(&self.clock).as_u64()
+    }
+
+    /// One call on `connection`, counted against `limit` in Redis.
+    pub async fn admit(
+        &self,
+        connection: &ConnectionId,
+        limit: QuotaLimit,
+    ) -> Result<Result<QuotaState, Refused>, SharedError> {
+        let sent = self.now();
+        if let Some(wait) = self.refused_here(connection, sent) {
+            return Ok(Err(refusal(limit, wait)));
+        }
+        let shape = limit.shape();
+        let t = shape.t().div_ceil(1000);
+        let tau = t * u64::from(shape.burst.get() - 1);
+        let key = format!("{{pcgw:quota:{connection}}}");
+        let mut invocation = self.script.prepare_invoke();
+        invocation
+            .key(key)
+            .arg(t)
+            .arg(tau)
+            .arg(format!("{t}:{tau}"));
+        let outcome = tokio::time::timeout(self.options.timeout, async {
+            invocation
+                .invoke_async(&mut self.link.connection().await?)
+                .await
+        })
+        .await;
+        let decision = match outcome {
+            Err(_) => {
+                self.link.failed(None);
+                Err(SharedError::Timeout(self.options.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(SharedError::Redis(describe(&e)))
+            }
+            Ok(Ok(value)) => read(&value),
+        };
+        self.note(&decision);
+        let (admitted, remaining, wait_us) = decision?;
+        let wait_ns = wait_us.saturating_mul(1000);
+        if !admitted {
+            self.remember_refusal(connection, sent.saturating_add(wait_ns));
+            return Ok(Err(refusal(limit, wait_ns)));
+        }
+        Ok(Ok(QuotaState {
+            limit,
+            remaining,
+            reset_secs: ceil_secs(wait_ns),
+        }))
+    }
+
+    /// Nanoseconds this replica still refuses `connection` for, from Redis's last refusal.
+    fn refused_here(&self, connection: &ConnectionId, now: u64) -> Option<u64> {
+        let over = self.over.lock().unwrap_or_else(|p| p.into_inner());
+        over.get(connection)
+            .and_then(|until| until.checked_sub(now))
+            .filter(|wait| *wait > 0)
+    }
+
+    fn remember_refusal(&self, connection: &ConnectionId, until: u64) {
+        let now = self.now();
+        let mut over = self.over.lock().unwrap_or_else(|p| p.into_inner());
+        if over.len() >= OVER_PRUNE_AT {
+            over.retain(|_, until| *until > now);
+        }
+        over.insert(connection.clone(), until);
+    }
+
+    /// Forgets refusals that have run out (on the quota's eviction timer).
+    pub fn evict_idle(&self) {
+        let now = self.now();
+        self.over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, until| *until > now);
+    }
+
+    /// Logs an outage when it begins and when it ends, once each.
+    fn note<T>(&self, decision: &Result<T, SharedError>) {
+        match decision {
+            Err(cause) => {
+                if !self.down.swap(true, Ordering::Relaxed) {
+                    let replicas = self.options.replicas.get();
+                    if self.options.fail_open {
+                        tracing::warn!(
+                            redis = %self.link.shown(), %cause, replicas,
+                            "Redis unavailable: each replica now enforces its share of every quota (quota / redis.replicas) until it is back"
+                        );
+                    } else {
+                        tracing::error!(
+                            redis = %self.link.shown(), %cause,
+                            "Redis unavailable: calls are refused with 503 until it is back (redis.fail_open = false)"
+                        );
+                    }
+                }
+            }
+            Ok(_) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!(redis = %self.link.shown(), "Redis available again: the shared quota count resumes");
+                }
+            }
+        }
+    }
+
+    /// Whether Redis answers a `PING` in time, for `/readyz`; the error is what the body may say.
+    pub async fn ping(&self) -> Result<(), &'static str> {
+        let deadline = self.options.timeout.max(Duration::from_millis(500));
+        let ping = ::redis::cmd("PING");
+        let answered = tokio::time::timeout(deadline, async {
+            ping.query_async::<String>(&mut self.link.connection().await?)
+                .await
+        })
+        .await;
+        match answered {
+            Ok(Ok(pong)) if pong == "PONG" => Ok(()),
+            Ok(Ok(_)) => Err("unexpected answer"),
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                tracing::warn!(redis = %self.link.shown(), cause = %describe(&e), "not ready: Redis unreachable");
+                Err("unreachable")
+            }
+            Err(_) => {
+                self.link.failed(None);
+                Err("no answer in time")
+            }
+        }
+    }
+}
+
+/// The script's answer: exactly three integers, the first 0 or 1, none negative.
+fn read(value: &Value) -> Result<(bool, u32, u64), SharedError> {
+    let garbage = || SharedError::Garbage(format!("{value:?}").chars().take(80).collect());
+    let Value::Array(items) = value else {
+        return Err(garbage());
+    };
+    let numbers: Vec<i64> = items
+        .iter()
+        .map(|item| match item {
+            Value::Int(n) if *n >= 0 => Ok(*n),
+            _ => Err(garbage()),
+        })
+        .collect::<Result<_, _>>()?;
+    match numbers[..] {
+        [admitted @ (0 | 1), remaining, wait] => Ok((
+            admitted == 1,
+            u32::try_from(remaining).map_err(|_| garbage())?,
+            wait as u64,
+        )),
+        _ => Err(garbage()),
+    }
+}
+
+/// A refusal `wait_ns` from the next admission, answered as the memory backend answers one.
+fn refusal(limit: QuotaLimit, wait_ns: u64) -> Refused {
+    let retry_after_secs = ceil_secs(wait_ns).max(1);
+    Refused {
+        retry_after_secs,
+        state: QuotaState {
+            limit,
+            remaining: 0,
+            reset_secs: retry_after_secs,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_that_is_refused_is_never_quoted() {
+        let err =
+            SharedOptions::check_url(&SecretString::from("http://:s3cret-pass@x")).unwrap_err();
+        assert!(!err.contains("s3cret-pass"), "{err}");
+    }
+
+    #[test]
+    fn answers_other_than_the_scripts_are_garbage() {
+        let ints = |v: &[i64]| Value::Array(v.iter().map(|n| Value::Int(*n)).collect());
+        assert_eq!(read(&ints(&[1, 99, 0])).unwrap(), (true, 99, 0));
+        assert_eq!(read(&ints(&[0, 0, 600_000])).unwrap(), (false, 0, 600_000));
+        for bad in [
+            ints(&[2, 0, 0]),
+            ints(&[1, 2]),
+            ints(&[1, -1, 0]),
+            Value::Okay,
+            Value::Nil,
+            Value::Array(vec![Value::Int(1), Value::Nil, Value::Int(0)]),
+        ] {
+            assert!(
+                matches!(read(&bad), Err(SharedError::Garbage(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One Redis, as the components that share state through it reach it (the quota's count, the connections'
+//! tokens): a single server through the redis crate's connection manager (multiplexed, reconnecting), a Redis
+//! Cluster through its cluster connection, or the master a Redis Sentinel names (asked again after a command
+//! fails, so that a failover is followed). Nothing connects until the first command, so a Redis that is
+//! down never stops the gateway from starting; what a command meets then is its caller's to decide.
+
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use ::redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use ::redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use arc_swap::ArcSwapOption;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::OnceCell;
+
+pub struct RedisLink {
+    link: Link,
+    shown: String,
+}
+
+/// How the Redis behind a URL is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topology {
+    /// One server (or a proxy in front of several).
+    Single,
+    /// The URL names one node of a Redis Cluster.
+    Cluster,
+    /// The URL names a Sentinel, which names the master of this name.
+    Sentinel(String),
+}
+
+enum Link {
+    Single(ConnectionManager),
+    Cluster {
+        client: ::redis::cluster::ClusterClient,
+        connection: OnceCell<ClusterConnection>,
+    },
+    Sentinel {
+        client: tokio::sync::Mutex<SentinelClient>,
+        master: ArcSwapOption<MultiplexedConnection>,
+        config: ::redis::AsyncConnectionConfig,
+    },
+}
+
+/// A connection to run commands on, cheap to clone.
+#[derive(Clone)]
+pub enum RedisConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection),
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            RedisConnection::Single(c) => c.req_packed_command(cmd),
+            RedisConnection::Cluster(c) => c.req_packed_command(cmd),
+            RedisConnection::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            RedisConnection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConnection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConnection::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConnection::Single(c) => c.get_db(),
+            RedisConnection::Cluster(c) => c.get_db(),
+            RedisConnection::Sentinel(c) => c.get_db(),
+        }
+    }
+}
+
+impl RedisLink {
+    /// `url` is `redis://` or `rediss://`: the server, one node of a Cluster, or a Sentinel (whose URL's
+    /// user, password, database and TLS apply to the master too). Each answer is awaited at most `timeout`; a
+    /// connection attempt a little longer. Must run inside Tokio.
+    pub fn new(url: &SecretString, topology: &Topology, timeout: Duration) -> Result<Self, String> {
+        let connect = timeout.max(Duration::from_millis(200));
+        let link = if let Topology::Sentinel(master) = topology {
+            let info = url
+                .expose_secret()
+                .into_connection_info()
+                .map_err(|e| describe(&e))?;
+            let mut node = SentinelNodeConnectionInfo::default()
+                .set_redis_connection_info(info.redis_settings().clone());
+            if url.expose_secret().starts_with("rediss://") {
+                node = node.set_tls_mode(::redis::TlsMode::Secure);
+            }
+            let client = SentinelClient::build(
+                vec![url.expose_secret()],
+                master.as_str(),
+                Some(node),
+                SentinelServerType::Master,
+            )
+            .map_err(|e| describe(&e))?;
+            Link::Sentinel {
+                client: tokio::sync::Mutex::new(client),
+                master: ArcSwapOption::empty(),
+                config: ::redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(connect))
+                    .set_response_timeout(Some(timeout)),
+            }
+        } else if *topology == Topology::Cluster {
+            let client = ::redis::cluster::ClusterClient::builder(vec![url.expose_secret()])
+                .connection_timeout(connect)
+                .response_timeout(timeout)
+                .build()
+                .map_err(|e| describe(&e))?;
+            Link::Cluster {
+                client,
+                connection: OnceCell::new(),
+            }
+        } else {
+            let client = ::redis::Client::open(url.expose_secret()).map_err(|e| describe(&e))?;
+            let config = ::redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(connect))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_millis(500));
+            Link::Single(
+                ConnectionManager::new_lazy_with_config(client, config)
+                    .map_err(|e| describe(&e))?,
+            )
+        };
+        Ok(Self {
+            link,
+            shown: redacted(url),
+        })
+    }
+
+    /// A connection, connecting a Cluster on first use.
+    pub async fn connection(&self) -> RedisResult<RedisConnection> {
+        match &self.link {
+            Link::Single(manager) => Ok(RedisConnection::Single(manager.clone())),
+            Link::Cluster { client, connection } => {
+                let connection = connection
+                    .get_or_try_init(|| client.get_async_connection())
+                    .await?;
+                Ok(RedisConnection::Cluster(connection.clone()))
+            }
+            Link::Sentinel {
+                client,
+                master,
+                config,
+            } => {
+                if let Some(current) = master.load_full() {
+                    return Ok(RedisConnection::Sentinel((*current).clone()));
+                }
+                let mut client = client.lock().await;
+                // Another caller may have found the master while this one waited for the Sentinel.
+                if let Some(current) = master.load_full() {
+                    return Ok(RedisConnection::Sentinel((*current).clone()));
+                }
+                let found = client
+                    .async_get_client()
+                    .await?
+                    .get_multiplexed_async_connection_with_config(config)
+                    .await?;
+                master.store(Some(Arc::new(found.clone())));
+                Ok(RedisConnection::Sentinel(found))
+            }
+        }
+    }
+
+    /// A command failed with `error` (or, with none, got no answer in time). Behind a Sentinel, a broken
+    /// connection or a master turned replica (`READONLY`) means a failover may have happened: the next command
+    /// asks the Sentinel for the master again. The other links reconnect by themselves.
+    pub fn failed(&self, error: Option<&RedisError>) {
+        if let Link::Sentinel { master, .. } = &self.link {
+            let stale = match error {
+                None => true,
+                Some(e) => {
+                    e.is_unrecoverable_error()
+                        || e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.code() == Some("READONLY")
+                }
+            };
+            if stale {
+                master.store(None);
+            }
+        }
+    }
+
+    /// The URL with its password replaced, for logs and the status page.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+/// The URL with its password, if any, replaced by `***`.
+pub fn redacted(url: &SecretString) -> String {
+    match url::Url::parse(url.expose_secret()) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
+/// A client error as logs may show it: the redis crate's messages name the failing step or the server's
+/// error, never the URL it was given (so no password).
+pub fn describe(e: &::redis::RedisError) -> String {
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_never_shown() {
+        let url = SecretString::from("redis://gateway:s3cret-pass@redis.internal:6380/0");
+        let shown = redacted(&url);
+        assert_eq!(shown, "redis://gateway:***@redis.internal:6380/0");
+    }
+}

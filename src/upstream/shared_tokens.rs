@@ -1,0 +1,272 @@
+//! Connections' tokens shared by every replica through Redis (with `quota.backend = "redis"`), so that N
+//! replicas make one token request where one replica would, and an App+User connection's rolling refresh
+//! token is rolled by one replica at a time and never overwritten by an older one.
+//!
+//! Per connection, three keys under one Cluster hash tag, `{pcgw:token:<connection ID>}` (the ID is no
+//! secret; the tokens are only ever values):
+//! - `…:access`, the access token and when it was issued, expiring when it is due for renewal;
+//! - `…:refresh`, the refresh token and its generation, which goes up by one at each roll;
+//! - `…:lock`, held (`SET NX PX`, with a random value of its holder) by the replica exchanging; the others
+//!   wait for the access token it stores, and use it.
+//!
+//! A roll is stored only if the generation is still the one the exchange started from (a compare-and-set in
+//! one script), so a replica whose lock ran out while it waited on the authority can never put back an older
+//! token over the one another replica has rolled since.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::redis::Script;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::ConnectionId;
+use crate::redis_link::RedisLink;
+
+/// The access token and its issue time (Unix ms), with the milliseconds left until it is due for renewal.
+const GET_ACCESS: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'token', 'issued')
+if not v[1] then return nil end
+return {v[1], v[2], redis.call('PTTL', KEYS[1])}
+";
+
+/// Stores an exchange's outcome. KEYS: access, refresh. ARGV: access token, issued (Unix ms), its TTL (ms),
+/// the generation the exchange started from, and the rolled refresh token (empty when none). Returns 1 if the
+/// roll was stored (or there was none), 0 if a newer generation is there, which stays.
+const STORE: &str = r"
+if ARGV[5] ~= '' then
+  local gen = tonumber(redis.call('HGET', KEYS[2], 'gen') or '0')
+  if gen ~= tonumber(ARGV[4]) then return 0 end
+  redis.call('HSET', KEYS[2], 'token', ARGV[5], 'gen', gen + 1)
+end
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'issued', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+/// A new sign-in (or a token moved from its file): the next generation, whatever is there, and no access
+/// token from the old one. Returns the generation stored.
+const PUSH: &str = r"
+local gen = tonumber(redis.call('HGET', KEYS[2], 'gen') or '0') + 1
+redis.call('HSET', KEYS[2], 'token', ARGV[1], 'gen', gen)
+redis.call('DEL', KEYS[1])
+return gen
+";
+
+/// Deletes a key only if it still holds `ARGV[1]` (a lock's holder, or an access token Partner Center refused).
+const DELETE_IF: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+local held
+if kind == 'hash' then
+  held = redis.call('HGET', KEYS[1], 'token')
+elseif kind == 'string' then
+  held = redis.call('GET', KEYS[1])
+end
+if held == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+pub struct SharedTokens {
+    link: RedisLink,
+    /// Each round trip's deadline.
+    timeout: Duration,
+    scripts: Scripts,
+}
+
+struct Scripts {
+    get_access: Script,
+    store: Script,
+    push: Script,
+    delete_if: Script,
+}
+
+/// An access token another replica (or this one) stored.
+pub struct SharedAccess {
+    pub secret: SecretString,
+    /// How long ago it was issued.
+    pub age: Duration,
+    /// How long until it is due for renewal.
+    pub renew_in: Duration,
+}
+
+/// A refresh token and the generation it is.
+pub struct SharedRefresh {
+    pub token: SecretString,
+    pub generation: u64,
+}
+
+/// The lock of one connection's exchange, held by this replica; its value is this holder's alone.
+pub struct Held(String);
+
+pub type SharedResult<T> = Result<T, String>;
+
+fn keys(id: &ConnectionId) -> (String, String, String) {
+    let base = format!("{{pcgw:token:{id}}}");
+    (
+        format!("{base}:access"),
+        format!("{base}:refresh"),
+        format!("{base}:lock"),
+    )
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl SharedTokens {
+    /// `timeout` is each round trip's deadline (at least a quarter second: token fetches are rare, and a slow
+    /// answer here costs less than a second token request).
+    pub fn new(link: RedisLink, timeout: Duration) -> Self {
+        Self {
+            link,
+            timeout: timeout.max(Duration::from_millis(250)),
+            scripts: Scripts {
+                get_access: Script::new(GET_ACCESS),
+                store: Script::new(STORE),
+                push: Script::new(PUSH),
+                delete_if: Script::new(DELETE_IF),
+            },
+        }
+    }
+
+    pub fn shown(&self) -> &str {
+        self.link.shown()
+    }
+
+    async fn run<T: ::redis::FromRedisValue>(
+        &self,
+        invocation: ::redis::ScriptInvocation<'_>,
+    ) -> SharedResult<T> {
+        let answer = tokio::time::timeout(self.timeout, async {
+            invocation
+                .invoke_async(&mut self.link.connection().await?)
+                .await
+        })
+        .await;
+        match answer {
+            Err(_) => {
+                self.link.failed(None);
+                Err(format!("no answer within {:?}", self.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(crate::redis_link::describe(&e))
+            }
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+
+    async fn command<T: ::redis::FromRedisValue>(&self, cmd: ::redis::Cmd) -> SharedResult<T> {
+        let answer = tokio::time::timeout(self.timeout, async {
+            cmd.query_async(&mut self.link.connection().await?).await
+        })
+        .await;
+        match answer {
+            Err(_) => {
+                self.link.failed(None);
+                Err(format!("no answer within {:?}", self.timeout))
+            }
+            Ok(Err(e)) => {
+                self.link.failed(Some(&e));
+                Err(crate::redis_link::describe(&e))
+            }
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+
+    /// The connection's access token, if one is stored and not yet due for renewal.
+    pub async fn access(&self, id: &ConnectionId) -> SharedResult<Option<SharedAccess>> {
+        let (access, _, _) = keys(id);
+        let mut invocation = self.scripts.get_access.prepare_invoke();
+        invocation.key(access);
+        let stored: Option<(String, u64, i64)> = self.run(invocation).await?;
+        Ok(stored.and_then(|(secret, issued, pttl)| {
+            // -1 (no expiry) is not ours; -2 (gone) lost a race with its expiry: either way, none.
+            (pttl > 0).then(|| SharedAccess {
+                secret: secret.into(),
+                age: Duration::from_millis(unix_ms().saturating_sub(issued)),
+                renew_in: Duration::from_millis(pttl as u64),
+            })
+        }))
+    }
+
+    /// The connection's refresh token, if one is stored.
+    pub async fn refresh(&self, id: &ConnectionId) -> SharedResult<Option<SharedRefresh>> {
+        let (_, refresh, _) = keys(id);
+        let mut cmd = ::redis::cmd("HMGET");
+        cmd.arg(refresh).arg("token").arg("gen");
+        let (token, generation): (Option<String>, Option<u64>) = self.command(cmd).await?;
+        Ok(token.map(|token| SharedRefresh {
+            token: token.into(),
+            generation: generation.unwrap_or(0),
+        }))
+    }
+
+    /// Takes the connection's exchange lock for `ttl`, or says another replica holds it.
+    pub async fn lock(&self, id: &ConnectionId, ttl: Duration) -> SharedResult<Option<Held>> {
+        let (_, _, lock) = keys(id);
+        let holder = uuid::Uuid::new_v4().to_string();
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(lock)
+            .arg(&holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64);
+        let set: Option<String> = self.command(cmd).await?;
+        Ok(set.map(|_| Held(holder)))
+    }
+
+    /// Lets the lock go, if it is still this replica's.
+    pub async fn unlock(&self, id: &ConnectionId, held: Held) {
+        let (_, _, lock) = keys(id);
+        let mut invocation = self.scripts.delete_if.prepare_invoke();
+        invocation.key(lock).arg(held.0);
+        // Should this fail, the lock runs out by itself.
+        let _: SharedResult<i64> = self.run(invocation).await;
+    }
+
+    /// Stores an exchange's access token and, when it rolled, the new refresh token if `from` is still the
+    /// current generation. Returns whether a roll was stored (true when there was none).
+    pub async fn store(
+        &self,
+        id: &ConnectionId,
+        access: &SecretString,
+        renew_in: Duration,
+        from: u64,
+        rolled: Option<&SecretString>,
+    ) -> SharedResult<bool> {
+        let (access_key, refresh_key, _) = keys(id);
+        let mut invocation = self.scripts.store.prepare_invoke();
+        invocation
+            .key(access_key)
+            .key(refresh_key)
+            .arg(access.expose_secret())
+            .arg(unix_ms())
+            .arg(renew_in.as_millis().max(1) as u64)
+            .arg(from)
+            .arg(rolled.map(|t| t.expose_secret()).unwrap_or(""));
+        let stored: i64 = self.run(invocation).await?;
+        Ok(stored == 1)
+    }
+
+    /// A refresh token from a new sign-in, or moved from its file: the next generation, and the old access token
+    /// dropped. Returns the generation.
+    pub async fn push(&self, id: &ConnectionId, token: &SecretString) -> SharedResult<u64> {
+        let (access, refresh, _) = keys(id);
+        let mut invocation = self.scripts.push.prepare_invoke();
+        invocation
+            .key(access)
+            .key(refresh)
+            .arg(token.expose_secret());
+        self.run(invocation).await
+    }
+
+    /// Partner Center refused `token`: no replica should be handed it again.
+    pub async fn drop_access(&self, id: &ConnectionId, token: &SecretString) {
+        let (access, _, _) = keys(id);
+        let mut invocation = self.scripts.delete_if.prepare_invoke();
+        invocation.key(access).arg(token.expose_secret());
+        let _: SharedResult<i64> = self.run(invocation).await;
+    }
+}
