@@ -4,9 +4,9 @@
 //! fails, so that a failover is followed). Nothing connects until the first command, so a Redis that is
 //! down never stops the gateway from starting; what a command meets then is its caller's to decide.
 
-use std::time::Duration;
-
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ::redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use ::redis::cluster_async::ClusterConnection;
@@ -174,6 +174,23 @@ impl RedisLink {
                 Ok(RedisConnection::Sentinel(found))
             }
         }
+    }
+
+    /// Runs `command` on a connection within `deadline`, noting a failure (see [`Self::failed`]) so that the
+    /// next command behind a Sentinel finds the master again. `None`: no answer in time.
+    pub async fn within<T, F, Fut>(&self, deadline: Duration, command: F) -> Option<RedisResult<T>>
+    where
+        F: FnOnce(RedisConnection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let answer =
+            tokio::time::timeout(deadline, async { command(self.connection().await?).await }).await;
+        match &answer {
+            Err(_) => self.failed(None),
+            Ok(Err(e)) => self.failed(Some(e)),
+            Ok(Ok(_)) => {}
+        }
+        answer.ok()
     }
 
     /// A command failed with `error` (or, with none, got no answer in time). Behind a Sentinel, a broken

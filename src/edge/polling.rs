@@ -259,8 +259,13 @@ impl IntoParams for OneActivity {
     }
 }
 
-/// What a poll asked for: the filter its parameters name (for `kind`), and its state.
-pub fn request(query: &QueryParams, kind: Kind) -> Result<(Filter, Option<&str>), AppError> {
+/// What a poll of trigger `kind` at `path` asked for: the filter its parameters name, and its state.
+pub fn request<'a>(
+    query: &'a QueryParams,
+    kind: Kind,
+    path: &'static str,
+    base: &'a str,
+) -> Result<Poll<'a>, AppError> {
     let state = query.single(STATE_PARAMETER)?;
     let customer = match kind {
         Kind::CustomerAdded => None,
@@ -287,11 +292,14 @@ pub fn request(query: &QueryParams, kind: Kind) -> Result<(Filter, Option<&str>)
         },
         _ => None,
     };
-    Ok((
-        Filter {
+    Ok(Poll {
+        kind,
+        path,
+        filter: Filter {
             customer,
             operation_type,
         },
         state,
-    ))
+        base,
+    })
 }

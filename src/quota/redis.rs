@@ -174,22 +174,16 @@ impl SharedQuota {
             .arg(t)
             .arg(tau)
             .arg(format!("{t}:{tau}"));
-        let outcome = tokio::time::timeout(self.options.timeout, async {
-            invocation
-                .invoke_async(&mut self.link.connection().await?)
-                .await
-        })
-        .await;
+        let outcome = self
+            .link
+            .within(self.options.timeout, |mut c| async move {
+                invocation.invoke_async(&mut c).await
+            })
+            .await;
         let decision = match outcome {
-            Err(_) => {
-                self.link.failed(None);
-                Err(SharedError::Timeout(self.options.timeout))
-            }
-            Ok(Err(e)) => {
-                self.link.failed(Some(&e));
-                Err(SharedError::Redis(describe(&e)))
-            }
-            Ok(Ok(value)) => read(&value),
+            None => Err(SharedError::Timeout(self.options.timeout)),
+            Some(Err(e)) => Err(SharedError::Redis(describe(&e))),
+            Some(Ok(value)) => read(&value),
         };
         self.note(&decision);
         let (admitted, remaining, wait_us) = decision?;
@@ -262,23 +256,20 @@ impl SharedQuota {
     pub async fn ping(&self) -> Result<(), &'static str> {
         let deadline = self.options.timeout.max(Duration::from_millis(500));
         let ping = ::redis::cmd("PING");
-        let answered = tokio::time::timeout(deadline, async {
-            ping.query_async::<String>(&mut self.link.connection().await?)
-                .await
-        })
-        .await;
+        let answered = self
+            .link
+            .within(deadline, |mut c| async move {
+                ping.query_async::<String>(&mut c).await
+            })
+            .await;
         match answered {
-            Ok(Ok(pong)) if pong == "PONG" => Ok(()),
-            Ok(Ok(_)) => Err("unexpected answer"),
-            Ok(Err(e)) => {
-                self.link.failed(Some(&e));
+            Some(Ok(pong)) if pong == "PONG" => Ok(()),
+            Some(Ok(_)) => Err("unexpected answer"),
+            Some(Err(e)) => {
                 tracing::warn!(redis = %self.link.shown(), cause = %describe(&e), "not ready: Redis unreachable");
                 Err("unreachable")
             }
-            Err(_) => {
-                self.link.failed(None);
-                Err("no answer in time")
-            }
+            None => Err("no answer in time"),
         }
     }
 }

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::edge::polling::{self, AllCustomers, Poll};
+use crate::edge::polling::{self, AllCustomers};
 use crate::edge::{Caller, Gateway, LinkBase, QueryParams};
 use crate::error::AppError;
 use crate::openapi::responses::{CommonErrors, TriggerAnswers};
@@ -34,13 +34,6 @@ pub async fn on_customer_added(
     query: QueryParams,
     LinkBase(base): LinkBase,
 ) -> Result<Response, AppError> {
-    let (filter, state) = polling::request(&query, Kind::CustomerAdded)?;
-    let poll = Poll {
-        kind: Kind::CustomerAdded,
-        path: PATH,
-        filter,
-        state,
-        base: &base,
-    };
+    let poll = polling::request(&query, Kind::CustomerAdded, PATH, &base)?;
     polling::poll(&gateway, &connection, &ctx, poll).await
 }

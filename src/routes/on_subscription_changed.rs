@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::edge::polling::{self, OneCustomer, Poll};
+use crate::edge::polling::{self, OneCustomer};
 use crate::edge::{Caller, Gateway, LinkBase, QueryParams};
 use crate::error::AppError;
 use crate::openapi::responses::{CommonErrors, TriggerAnswers};
@@ -34,13 +34,6 @@ pub async fn on_subscription_changed(
     query: QueryParams,
     LinkBase(base): LinkBase,
 ) -> Result<Response, AppError> {
-    let (filter, state) = polling::request(&query, Kind::SubscriptionChanged)?;
-    let poll = Poll {
-        kind: Kind::SubscriptionChanged,
-        path: PATH,
-        filter,
-        state,
-        base: &base,
-    };
+    let poll = polling::request(&query, Kind::SubscriptionChanged, PATH, &base)?;
     polling::poll(&gateway, &connection, &ctx, poll).await
 }

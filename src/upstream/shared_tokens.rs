@@ -138,40 +138,30 @@ impl SharedTokens {
         &self,
         invocation: ::redis::ScriptInvocation<'_>,
     ) -> SharedResult<T> {
-        let answer = tokio::time::timeout(self.timeout, async {
-            invocation
-                .invoke_async(&mut self.link.connection().await?)
-                .await
-        })
-        .await;
-        match answer {
-            Err(_) => {
-                self.link.failed(None);
-                Err(format!("no answer within {:?}", self.timeout))
-            }
-            Ok(Err(e)) => {
-                self.link.failed(Some(&e));
-                Err(crate::redis_link::describe(&e))
-            }
-            Ok(Ok(value)) => Ok(value),
-        }
+        let answer = self
+            .link
+            .within(self.timeout, |mut c| async move {
+                invocation.invoke_async(&mut c).await
+            })
+            .await;
+        self.answered(answer)
     }
 
     async fn command<T: ::redis::FromRedisValue>(&self, cmd: ::redis::Cmd) -> SharedResult<T> {
-        let answer = tokio::time::timeout(self.timeout, async {
-            cmd.query_async(&mut self.link.connection().await?).await
-        })
-        .await;
+        let answer = self
+            .link
+            .within(self.timeout, |mut c| async move {
+                cmd.query_async(&mut c).await
+            })
+            .await;
+        self.answered(answer)
+    }
+
+    fn answered<T>(&self, answer: Option<::redis::RedisResult<T>>) -> SharedResult<T> {
         match answer {
-            Err(_) => {
-                self.link.failed(None);
-                Err(format!("no answer within {:?}", self.timeout))
-            }
-            Ok(Err(e)) => {
-                self.link.failed(Some(&e));
-                Err(crate::redis_link::describe(&e))
-            }
-            Ok(Ok(value)) => Ok(value),
+            None => Err(format!("no answer within {:?}", self.timeout)),
+            Some(Err(e)) => Err(crate::redis_link::describe(&e)),
+            Some(Ok(value)) => Ok(value),
         }
     }
 
