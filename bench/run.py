@@ -183,11 +183,16 @@ def start_nginx(args, conf, name, port):
     return server
 
 
-def start_gateway(args, config, check_key="bench-key-0", timeout=60.0):
-    """The gateway on `config`; (server, seconds to the first answered proxied call) or (None, why not)."""
+def start_gateway(args, config, check_key="bench-key-0", timeout=60.0, baseline=False):
+    """The gateway on `config` (the --baseline build and its environment when `baseline`); (server, seconds to
+    the first answered proxied call) or (None, why not)."""
     env = dict(os.environ, RUST_LOG=args.rust_log)
+    binary = GATEWAY
+    if baseline:
+        binary = args.baseline
+        env.update(v.split("=", 1) for v in args.baseline_env)
     logfile = args.run / f"gateway-{config.stem}.log"
-    server = Server("gateway", [str(GATEWAY), "--config", str(config)], env=env, log_file=logfile)
+    server = Server("gateway", [str(binary), "--config", str(config)], env=env, log_file=logfile)
     first = wait_until(server, lambda: get(args.port + 3, CUSTOMER, {"X-API-Key": check_key}, 5) == 200,
                        timeout)
     if first is None:
@@ -241,12 +246,14 @@ def side_by_side(args, results):
         for name in names:
             what, mode, conns, config, offset = SCENARIOS[name]
             order = ["gateway", "nginx"] if (round_ + names.index(name)) % 2 else ["nginx", "gateway"]
+            if args.baseline:
+                order.insert(1, "baseline")
             for target in order:
                 if target == "nginx":
                     server = start_nginx(args, peer_conf, "nginx", args.port + offset)
                     port = args.port + offset
                 else:
-                    server, why = start_gateway(args, args.run / f"{config}.toml")
+                    server, why = start_gateway(args, args.run / f"{config}.toml", baseline=target == "baseline")
                     if server is None:
                         sys.exit(f"the gateway did not start on {config}.toml: {why}")
                     port = args.port + 3
@@ -358,6 +365,12 @@ def table(args, results):
         ratio = [med(per["gateway"], key)[0] / med(per["nginx"], key)[0] if med(per["nginx"], key)[0] else
                  float("nan") for _, key, _ in cols]
         lines.append("| | **gateway / nginx** | " + " | ".join(f"**{r:.2f}×**" for r in ratio) + " | |")
+        if "baseline" in per:
+            rows = per["baseline"]
+            lines.append(f"| | baseline | " + " | ".join(fmt(rows, key, d) for _, key, d in cols)
+                         + f" | {med(rows, 'non2xx')[0]:.0%} |")
+            ratio = [med(per["gateway"], key)[0] / med(rows, key)[0] for _, key, _ in cols]
+            lines.append("| | gateway / baseline | " + " | ".join(f"{r:.2f}×" for r in ratio) + " | |")
     if "redis" in results:
         r = results["redis"]
         lines.append("")
@@ -476,12 +489,18 @@ def main():
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "18190")),
                    help="first of five loopback ports (stub, peer 429, peer, gateway, redis); default 18190")
     p.add_argument("--out", type=Path, default=ROOT / "target/bench", help="results, plot and logs (default target/bench)")
+    p.add_argument("--baseline", type=Path,
+                   help="another gateway binary run in the same rounds (before/after figures of a change)")
+    p.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="environment for the baseline only (e.g. TOKIO_WORKER_THREADS=1); repeatable")
     p.add_argument("--rust-log", default="warn",
                    help="the gateway's RUST_LOG (default warn: no line per call, as the peer has access_log off)")
     args = p.parse_args()
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 2, 0
     args.only = set(args.only.split(","))
+    if args.baseline_env and not args.baseline:
+        args.baseline = GATEWAY
     args.run = (args.out / "run").resolve()
     args.run.mkdir(parents=True, exist_ok=True)
     for tool in ("nginx", "wrk"):

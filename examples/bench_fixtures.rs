@@ -17,9 +17,11 @@ use partner_center_gateway::connection::hash_api_key;
 use partner_center_gateway::sandbox::demo;
 
 fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .map(|i| args.get(i + 1).unwrap_or_else(|| panic!("{name} needs a value")).as_str())
+    args.iter().position(|a| a == name).map(|i| {
+        args.get(i + 1)
+            .unwrap_or_else(|| panic!("{name} needs a value"))
+            .as_str()
+    })
 }
 
 fn required<'a>(args: &'a [String], name: &str) -> &'a str {
@@ -30,7 +32,9 @@ fn required<'a>(args: &'a [String], name: &str) -> &'a str {
 /// configuration; the stub is both Partner Center and the token authority, and the issuer of bearer tokens.
 fn config(file: &Path, args: &[String]) {
     let stub = required(args, "--stub").trim_end_matches('/');
-    let n: usize = required(args, "--connections").parse().expect("--connections N");
+    let n: usize = required(args, "--connections")
+        .parse()
+        .expect("--connections N");
     let calls = arg(args, "--calls").unwrap_or("1000000000");
     let period = arg(args, "--period-secs").unwrap_or("1");
     let dir = file.parent().unwrap_or(Path::new("."));
@@ -72,7 +76,10 @@ fn tokens(dir: &Path, args: &[String]) {
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid.into());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let tid = demo::PARTNER_TENANT_ID;
     let mut out = String::with_capacity(n * 800);
     for i in 0..n {
@@ -100,7 +107,9 @@ fn main() {
         (Some("config"), Some(file)) => config(Path::new(file), &args),
         (Some("tokens"), Some(dir)) => tokens(Path::new(dir), &args),
         _ => {
-            eprintln!("usage: bench_fixtures config FILE --stub URL --listen ADDR --connections N [--calls C --period-secs P]");
+            eprintln!(
+                "usage: bench_fixtures config FILE --stub URL --listen ADDR --connections N [--calls C --period-secs P]"
+            );
             eprintln!("       bench_fixtures tokens DIR --stub URL --makers N");
             std::process::exit(2);
         }
