@@ -478,8 +478,8 @@ unset multiplot
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--duration", type=int, default=8, help="seconds of each measured wrk run (default 8)")
-    p.add_argument("--warmup", type=int, default=2, help="seconds of random load before each (default 2)")
+    p.add_argument("--duration", type=int, default=6, help="seconds of each measured wrk run (default 6)")
+    p.add_argument("--warmup", type=int, default=1, help="seconds of random load before each (default 1)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
