@@ -42,7 +42,10 @@ pub fn router(
         ))
         // Outside authentication, so that a refused call counts as its operation's call too.
         .route_layer(middleware::from_fn_with_state(
-            (gateway.clone(), operation_ids()),
+            (
+                operation_ids(),
+                Arc::new(observe::CallMetrics::new(&gateway.metrics)),
+            ),
             observe::observe,
         ))
         .split_for_parts();
