@@ -98,6 +98,14 @@ impl Metrics {
         }
     }
 
+    /// What `register` makes with this gateway's recorder (a metric's handle, kept to record into later
+    /// without looking the metric up again), or nothing when metrics are off.
+    pub fn register<T>(&self, register: impl FnOnce() -> T) -> Option<T> {
+        self.recorder
+            .as_ref()
+            .map(|recorder| metrics::with_local_recorder(recorder.as_ref(), register))
+    }
+
     pub fn connection_label(&self) -> bool {
         self.connection_label
     }

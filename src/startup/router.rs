@@ -45,7 +45,10 @@ pub fn router(
         ))
         // Outside authentication, so that a refused call counts as its operation's call too.
         .route_layer(middleware::from_fn_with_state(
-            (gateway.clone(), operation_ids()),
+            (
+                operation_ids(),
+                Arc::new(observe::CallMetrics::new(&gateway.metrics)),
+            ),
             observe::observe,
         ))
         // Every operation's answer names customers, invoices or agreements (its errors a connection's quota):
