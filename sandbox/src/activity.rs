@@ -335,10 +335,13 @@ pub(super) async fn add_customer(
     raw: axum::body::Bytes,
 ) -> Result<Response, PcError> {
     let new: NewCustomer = body(&raw)?;
-    let name = new.company_name.trim();
-    if name.is_empty() || name.len() > 256 {
+    // As the declared schema says it (JSON Schema's `\S` and `maxLength`, which count characters): some
+    // character that is not ECMAScript's white space, and at most 256 characters in all.
+    let ecma_space = |c: char| c == '\u{feff}' || (c.is_whitespace() && c != '\u{85}');
+    if !new.company_name.chars().any(|c| !ecma_space(c)) || new.company_name.chars().count() > 256 {
         return Err(bad("companyName must be 1 to 256 characters."));
     }
+    let name = new.company_name.trim_matches(ecma_space);
     let id = uuid::Uuid::new_v4().to_string();
     let domain = new.domain.unwrap_or_else(|| {
         let label: String = name

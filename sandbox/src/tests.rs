@@ -1336,3 +1336,29 @@ async fn the_activity_log_records_writes_and_pages_them_by_date_with_a_continuat
     .await;
     assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_company_name_is_checked_as_its_declared_schema_says() {
+    let sandbox = sandbox(SandboxOptions::default());
+    let status = |name: String| {
+        let sandbox = Arc::clone(&sandbox);
+        async move {
+            post_helper(&sandbox, "/sandbox/customers", json!({"companyName": name}))
+                .await
+                .status
+        }
+    };
+    // JSON Schema's `\S` is ECMAScript's: U+0085 is not white space there, U+00A0 and U+FEFF are.
+    assert_eq!(status("\u{85}".into()).await, StatusCode::CREATED);
+    assert_eq!(
+        status(" \u{a0}\u{feff}\t".into()).await,
+        StatusCode::BAD_REQUEST
+    );
+    // maxLength counts characters, not bytes.
+    assert_eq!(status("é".repeat(256)).await, StatusCode::CREATED);
+    assert_eq!(status("é".repeat(257)).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status(format!("{} ", "a".repeat(256))).await,
+        StatusCode::BAD_REQUEST
+    );
+}
