@@ -46,6 +46,7 @@ fn config(file: &Path, args: &[String]) {
         toml,
         "[server]\nlisten = \"{listen}\"\n\n[upstream]\nbase_url = \"{stub}\"\n\n[auth]\nauthority = \"{stub}\"\n\
          issuers = [{{ issuer = \"{stub}/{{tenantid}}/v2.0\", jwks_uri = \"{stub}/jwks\" }}]\n\n\
+         [triggers]\nsigning_key = \"bench-trigger-signing-key-0123456789abcdef\"\n\n\
          [quota]\ncalls = {calls}\nperiod_secs = {period}\n{extra}",
         listen = required(args, "--listen"),
         extra = arg(args, "--extra-quota").unwrap_or(""),
