@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use partner_center_gateway::clock::Clock;
-use partner_center_gateway::domain::ConnectionId;
+use partner_center_gateway::domain::{BearerIdentity, ConnectionId};
 use partner_center_gateway::quota::{QuotaLimit, QuotaOptions, Quotas};
 
 struct Counting;
@@ -42,14 +42,13 @@ fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// A connection ID as bearer pass-through makes them: `tid:oid`, 73 characters.
+/// A connection ID as bearer pass-through makes them: `user:<tid>:<oid>`, 78 characters.
 fn connection(round: u32, i: u32) -> ConnectionId {
-    ConnectionId::parse(&format!(
-        "8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f:{round:08x}-{:04x}-4000-8000-{:012x}",
-        i >> 16,
-        i
-    ))
-    .unwrap()
+    let tenant = uuid::Uuid::parse_str("8f5c9f0a-3f6e-4a4e-9d3b-5d3c2b1a0e9f").unwrap();
+    let object =
+        uuid::Uuid::parse_str(&format!("{round:08x}-{:04x}-4000-8000-{:012x}", i >> 16, i))
+            .unwrap();
+    ConnectionId::bearer(BearerIdentity::User, tenant, object)
 }
 
 const KEYS: u32 = 1_000_000;
