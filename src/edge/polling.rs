@@ -6,7 +6,7 @@
 //! Each poll but the first is one call to Partner Center's activity log, made on the caller's connection (so it
 //! went through the same authentication and quota as any operation): a page of a new query from the cursor to
 //! now, or the next page of the query the state is still reading. The first poll starts from now and asks
-//! Partner Center nothing, as nothing can be new yet.
+//! Partner Center nothing, as nothing can be new yet (it still counts against the quota, as any request does).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
