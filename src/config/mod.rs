@@ -352,6 +352,17 @@ mod tests {
     }
 
     #[test]
+    fn triggers_read_two_minutes_behind_a_real_partner_center_and_at_once_in_the_sandbox() {
+        let real = "[upstream]\nbase_url = \"https://api.partnercenter.microsoft.com\"\n";
+        let settings = Settings::from_toml(&format!("{real}{TRIGGER_KEY}")).unwrap();
+        assert_eq!(settings.triggers.lag_secs(settings.uses_sandbox()), 120);
+        let settings = Settings::from_toml("").unwrap();
+        assert_eq!(settings.triggers.lag_secs(settings.uses_sandbox()), 0);
+        let settings = Settings::from_toml(&format!("{real}{TRIGGER_KEY}lag_secs = 30\n")).unwrap();
+        assert_eq!(settings.triggers.lag_secs(settings.uses_sandbox()), 30);
+    }
+
+    #[test]
     fn the_shipped_profiles_parse() {
         let sandbox = Settings::from_toml(include_str!("../../config/default.toml")).unwrap();
         assert!(sandbox.uses_sandbox());

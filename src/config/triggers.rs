@@ -17,6 +17,11 @@ use super::ConfigError;
 
 /// Partner Center's largest page of audit records.
 pub const MAX_PAGE_SIZE: u32 = 500;
+/// How far behind now a poll reads the real Partner Center's log by default. A query covers up to a moment that
+/// has passed, and the next one starts there: a record that reaches the log after its query's end has passed,
+/// though dated before it, would never be read. Partner Center writes its log asynchronously, so a poll stays
+/// two minutes behind; the sandbox writes each record as it accepts the call, and reads at once.
+pub const REAL_LAG_SECS: u64 = 120;
 /// A key shorter than this is too easily guessed.
 const MIN_KEY_BYTES: usize = 32;
 
@@ -31,8 +36,10 @@ pub struct TriggerSettings {
     pub page_size: NonZeroU32,
     /// The `Retry-After` of a poll that read the log to its end: how long the platform waits before the next.
     pub poll_interval_secs: u64,
-    /// How far behind now a poll reads, for records Partner Center writes into its log a little late.
-    pub lag_secs: u64,
+    /// How far behind now a poll reads, for records Partner Center writes into its log a little late; by
+    /// default [`REAL_LAG_SECS`] against the real Partner Center, 0 in the sandbox profile. Read it with
+    /// [`TriggerSettings::lag_secs`].
+    pub lag_secs: Option<u64>,
 }
 
 impl Default for TriggerSettings {
@@ -42,7 +49,7 @@ impl Default for TriggerSettings {
             signing_key: None,
             page_size: NonZeroU32::new(MAX_PAGE_SIZE).expect("not zero"),
             poll_interval_secs: 60,
-            lag_secs: 0,
+            lag_secs: None,
         }
     }
 }
@@ -76,13 +83,19 @@ impl TriggerSettings {
                 "must be 1 to 86400 seconds",
             ));
         }
-        if self.lag_secs > 3_600 {
+        if self.lag_secs.is_some_and(|lag| lag > 3_600) {
             return Err(ConfigError::key(
                 "triggers.lag_secs",
                 "must be at most 3600 seconds",
             ));
         }
         Ok(())
+    }
+
+    /// How many seconds behind now a poll reads: as configured, or the profile's default.
+    pub fn lag_secs(&self, sandbox: bool) -> u64 {
+        self.lag_secs
+            .unwrap_or(if sandbox { 0 } else { REAL_LAG_SECS })
     }
 
     /// The configured key, read from its file if it has one; `None` when none is configured.

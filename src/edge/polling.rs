@@ -6,7 +6,7 @@
 //! Each poll but the first is one call to Partner Center's activity log, made on the caller's connection (so it
 //! went through the same authentication and quota as any operation): a page of a new query from the cursor to
 //! now, or the next page of the query the state is still reading. The first poll starts from now and asks
-//! Partner Center nothing, as nothing can be new yet.
+//! Partner Center nothing, as nothing can be new yet (it still counts against the quota, as any request does).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -96,6 +96,7 @@ pub async fn poll(
         ));
     }
 
+    let token = carried_token(&mut state);
     // Whether this query stops short of now (a trigger catching up more than a window's worth).
     let mut clamped = false;
     let (request, end) = match &state.continuation {
@@ -137,12 +138,6 @@ pub async fn poll(
             (path, nanos(end))
         }
     };
-    let token = state
-        .continuation
-        .as_ref()
-        .map(|c| ContinuationToken::parse(&c.token))
-        .transpose()
-        .map_err(|_| invalid_state())?;
     let upstream = UpstreamRequest {
         continuation: token.as_ref(),
         ..UpstreamRequest::get(request)
@@ -170,7 +165,11 @@ pub async fn poll(
     };
     let page = Page::parse(&reply.body).map_err(unusable)?;
     let items: Items = serde_json::from_slice(&reply.body).map_err(unusable)?;
-    let reading = triggers::read_page(&mut state, &items.items, page.continuation_token(), end);
+    // A next link without a token is more records the state cannot reach: read_page asks again from the cursor.
+    let next = page
+        .has_next()
+        .then(|| page.continuation_token().unwrap_or_default());
+    let reading = triggers::read_page(&mut state, &items.items, next, end);
     if reading.unreadable > 0 {
         tracing::warn!(
             records = reading.unreadable,
@@ -178,7 +177,7 @@ pub async fn poll(
         );
     }
     // More to read now: the rest of this query, or a window that stopped short of now.
-    let more = state.continuation.is_some() || clamped;
+    let more = reading.more || clamped;
     let retry_after = if more { 0 } else { pace.poll_interval_secs };
     answer(
         gateway,
@@ -188,6 +187,17 @@ pub async fn poll(
         Some(&reading.delivered),
         retry_after,
     )
+}
+
+/// The continuation token a state carries, as Partner Center takes it back. The MAC shows the state is this
+/// gateway's, but one minted before tokens were checked when carried may hold one that is not (empty, a space,
+/// non-ASCII): it is dropped, and the query asked again from the cursor, which knows what was delivered.
+fn carried_token(state: &mut State) -> Option<ContinuationToken> {
+    let token = ContinuationToken::parse(&state.continuation.as_ref()?.token).ok();
+    if token.is_none() {
+        state.continuation = None;
+    }
+    token
 }
 
 fn answer(
@@ -302,4 +312,42 @@ pub fn request<'a>(
         state,
         base,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triggers::Continuation;
+
+    #[test]
+    fn a_carried_token_partner_center_would_not_take_is_dropped_and_the_query_asked_again() {
+        let mut state = State {
+            kind: Kind::CustomerAdded,
+            filter: Filter::default(),
+            cursor: Cursor {
+                at: 5,
+                seen: vec![],
+            },
+            continuation: None,
+        };
+        assert!(carried_token(&mut state).is_none());
+        for token in ["", " ", "caf\u{e9}", "a b"] {
+            let mut state = State {
+                continuation: Some(Continuation {
+                    token: token.into(),
+                    end_nanos: 9,
+                }),
+                ..state.clone()
+            };
+            assert!(carried_token(&mut state).is_none(), "{token:?}");
+            assert_eq!(state.continuation, None, "{token:?}");
+            assert_eq!(state.cursor.at, 5);
+        }
+        state.continuation = Some(Continuation {
+            token: "a+b/c==".into(),
+            end_nanos: 9,
+        });
+        assert_eq!(carried_token(&mut state).unwrap().as_str(), "a+b/c==");
+        assert!(state.continuation.is_some());
+    }
 }

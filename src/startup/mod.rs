@@ -57,7 +57,7 @@ fn trigger_pace(settings: &Settings) -> Result<crate::triggers::Triggers, Config
         signer: crate::triggers::Signer::new(key),
         page_size: settings.triggers.page_size.get(),
         poll_interval_secs: settings.triggers.poll_interval_secs,
-        lag: time::Duration::seconds(settings.triggers.lag_secs as i64),
+        lag: time::Duration::seconds(settings.triggers.lag_secs(settings.uses_sandbox()) as i64),
     })
 }
 

@@ -6,11 +6,13 @@
 //! `Location` URL of each answer, signed by the gateway ([`state`]), so that any replica can answer the next
 //! poll and a restart loses nothing.
 //!
-//! The log is read oldest first. A record is new when it is later than the cursor, or at the cursor's instant
+//! Each page is read oldest first (Partner Center documents no order: the gateway sorts it by `operationDate`,
+//! then ID), and pages follow each other oldest first. A record is new when it is later than the cursor, or at the cursor's instant
 //! and not yet read: so a record is never delivered twice, nor skipped when several share an instant across two
 //! polls or two pages. Only the records at the cursor's instant are remembered, at most [`MAX_SEEN`]; past that
-//! (more records stamped with one 100-nanosecond instant than any partner makes), the cursor steps past the
-//! instant once its query is read to the end.
+//! (more records stamped with one 100-nanosecond instant than any partner makes), the oldest are forgotten
+//! while the query is paged, and the cursor steps past the instant once the query is read to the end or has to
+//! be asked again from the cursor.
 
 pub mod state;
 
@@ -20,11 +22,12 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::domain::CustomerTenantId;
+use crate::domain::{ContinuationToken, CustomerTenantId};
 pub use state::{Continuation, Signer, State};
 
-/// The most record IDs a state remembers at one instant: 8 bytes each, so a state stays under 1 KB of URL.
-pub const MAX_SEEN: usize = 64;
+/// The most record IDs a state remembers at one instant: 8 bytes each (about 11 characters of URL), so the
+/// largest state, with a continuation token of [`state::MAX_TOKEN`], is 2,804 characters.
+pub const MAX_SEEN: usize = 128;
 
 /// Partner Center keeps 90 days of activity, and one query covers at most 30.
 pub const RETENTION_DAYS: i64 = 90;
@@ -243,19 +246,30 @@ pub struct Reading<'a> {
     pub delivered: Vec<&'a RawValue>,
     /// Records whose date could not be read, skipped.
     pub unreadable: usize,
+    /// Whether Partner Center has more records for the query: the next poll is to come at once, for the
+    /// next page (the state carries the token) or for the query asked again from the cursor (it could not).
+    pub more: bool,
 }
 
-/// Reads a page's records (oldest first) against `state`, moving its cursor. `next` is Partner Center's
-/// continuation token when more pages follow, and `end` the query's end: the cursor moves there once the last
-/// page is read.
+/// A record of a page, with the fields it is read by.
+struct Entry<'a, 'p> {
+    at: i64,
+    digest: SeenId,
+    fields: RecordFields<'p>,
+    item: &'a RawValue,
+}
+
+/// Reads a page's records against `state`, moving its cursor. `next` is Partner Center's continuation token
+/// when it says more pages follow (an empty one when its next link has none), and `end` the query's end: the
+/// cursor moves there once the last page is read.
 pub fn read_page<'a>(
     state: &mut State,
     items: &[&'a RawValue],
     next: Option<&str>,
     end: i64,
 ) -> Reading<'a> {
-    let mut delivered = Vec::new();
     let mut unreadable = 0;
+    let mut entries = Vec::with_capacity(items.len());
     for item in items {
         let Ok(fields) = serde_json::from_str::<RecordFields>(item.get()) else {
             unreadable += 1;
@@ -274,10 +288,24 @@ pub fn read_page<'a>(
             Some(id) => Sha256::digest(id.as_bytes()),
             None => Sha256::digest(item.get().as_bytes()),
         };
-        let id: SeenId = digest[..8].try_into().expect("a digest has 32 bytes");
-        if !state.cursor.read(nanos(at), id) {
+        entries.push(Entry {
+            at: nanos(at),
+            digest: digest[..8].try_into().expect("a digest has 32 bytes"),
+            fields,
+            item,
+        });
+    }
+    // The cursor only moves forward: a page listed in another order than oldest first would lose its older
+    // records. Partner Center documents no order, so each page is read by date (then ID, for a stable order).
+    entries.sort_by(|a, b| (a.at, &a.fields.id).cmp(&(b.at, &b.fields.id)));
+
+    let before = state.cursor.clone();
+    let mut delivered = Vec::new();
+    for entry in entries {
+        if !state.cursor.read(entry.at, entry.digest) {
             continue;
         }
+        let fields = &entry.fields;
         let operation = fields.operation_type.as_deref().unwrap_or_default();
         let customer_matches = state.filter.customer.is_none_or(|wanted| {
             fields
@@ -287,16 +315,31 @@ pub fn read_page<'a>(
                 == Some(wanted)
         });
         if state.kind.wants(&state.filter, operation) && customer_matches {
-            delivered.push(*item);
+            delivered.push(entry.item);
         }
     }
-    state.continuation = next
-        .filter(|token| token.len() <= state::MAX_TOKEN)
-        .map(|token| Continuation {
-            token: token.to_owned(),
-            end_nanos: end,
-        });
-    if state.continuation.is_none() && end > state.cursor.at {
+    // Carried only when Partner Center will take it back as sent and it keeps the state short.
+    let carried = next
+        .filter(|token| token.len() <= state::MAX_TOKEN && ContinuationToken::parse(token).is_ok());
+    state.continuation = carried.map(|token| Continuation {
+        token: token.to_owned(),
+        end_nanos: end,
+    });
+    // More pages that this state cannot reach: the cursor stays at the last record read, and the next poll asks
+    // again from there (a new query, from that instant).
+    let ask_again = next.is_some() && carried.is_none();
+    if ask_again && state.cursor == before {
+        // Nothing on this page was new (more records at one instant than a page holds), and a new query from the
+        // cursor would answer this same page: step past the instant rather than ask for it for ever.
+        tracing::warn!(
+            "an activity page without a usable continuation token held nothing new; its instant is skipped"
+        );
+        state.cursor = Cursor {
+            at: state.cursor.at.saturating_add(1),
+            seen: Vec::new(),
+        };
+    }
+    if next.is_none() && end > state.cursor.at {
         // The whole query is read: nothing up to its end is left, so the next one starts there.
         state.cursor = Cursor {
             at: end,
@@ -309,6 +352,7 @@ pub fn read_page<'a>(
             let excess = state.cursor.seen.len() - MAX_SEEN;
             state.cursor.seen.drain(..excess);
         } else {
+            // A query from this instant would deliver again the records no longer remembered.
             state.cursor = Cursor {
                 at: state.cursor.at.saturating_add(1),
                 seen: Vec::new(),
@@ -318,6 +362,7 @@ pub fn read_page<'a>(
     Reading {
         delivered,
         unreadable,
+        more: next.is_some(),
     }
 }
 
@@ -457,5 +502,68 @@ mod tests {
                 seen: vec![]
             }
         );
+    }
+
+    #[test]
+    fn records_at_one_instant_remembered_while_paging_are_not_delivered_again_from_the_cursor() {
+        let t = "2026-01-01T10:00:00.5Z";
+        let end = nanos(OffsetDateTime::parse("2026-01-01T10:00:01Z", &Rfc3339).unwrap());
+        // More records at one instant than a page of 100 holds, fewer than a state remembers.
+        let records: Vec<Box<RawValue>> = (0..=100)
+            .map(|i| record(&format!("{i:03}"), "add_customer", t, C1))
+            .collect();
+        let page: Vec<&RawValue> = records.iter().map(|r| r.as_ref()).collect();
+        let mut state = start(
+            Kind::CustomerAdded,
+            Filter::default(),
+            "2026-01-01T10:00:00Z",
+        );
+        // A first page of 100, more to come; then Partner Center forgets the query, and the next poll reads it
+        // again from the cursor.
+        let first = read_page(&mut state, &page[..100], Some("more"), end);
+        assert_eq!(first.delivered.len(), 100);
+        state.continuation = None;
+        let again = read_page(&mut state, &page, None, end);
+        assert_eq!(ids(&again), ["\"100\""]);
+    }
+
+    #[test]
+    fn a_token_too_long_to_carry_keeps_the_cursor_at_the_last_record_read() {
+        let (t1, t2) = ("2026-01-01T10:00:00.5Z", "2026-01-01T10:00:00.7Z");
+        let end = nanos(OffsetDateTime::parse("2026-01-01T10:00:01Z", &Rfc3339).unwrap());
+        let (a, b, c) = (
+            record("a", "add_customer", t1, C1),
+            record("b", "add_customer", t2, C1),
+            record("c", "add_customer", t2, C1),
+        );
+        let mut state = start(
+            Kind::CustomerAdded,
+            Filter::default(),
+            "2026-01-01T10:00:00Z",
+        );
+        for next in [
+            "t".repeat(state::MAX_TOKEN + 1),
+            " ".into(),
+            "caf\u{e9}".into(),
+        ] {
+            let mut state = state.clone();
+            let reading = read_page(&mut state, &[&a, &b], Some(&next), end);
+            assert_eq!(ids(&reading), ["\"a\"", "\"b\""]);
+            assert!(reading.more, "{next}");
+            assert_eq!(state.continuation, None);
+            assert_eq!(
+                state.cursor.at,
+                nanos(OffsetDateTime::parse(t2, &Rfc3339).unwrap())
+            );
+            // Asked again from the cursor: only what the first page did not hold.
+            assert_eq!(ids(&read_page(&mut state, &[&b, &c], None, end)), ["\"c\""]);
+        }
+        // One record a page at one instant, and no token to carry: the same first page again moves nothing, so
+        // the cursor steps past that instant rather than asking for it for ever.
+        let first = read_page(&mut state, &[&b], Some(" "), end);
+        assert_eq!(first.delivered.len(), 1);
+        let stuck = read_page(&mut state, &[&b], Some(" "), end);
+        assert!(stuck.delivered.is_empty());
+        assert!(state.cursor.at > nanos(OffsetDateTime::parse(t2, &Rfc3339).unwrap()));
     }
 }

@@ -246,4 +246,31 @@ mod tests {
             assert!(signer.decode(&connection, junk).is_none(), "{junk}");
         }
     }
+
+    #[test]
+    fn the_largest_state_stays_well_under_url_limits() {
+        let connection = ConnectionId::parse("contoso-demo").unwrap();
+        let signer = signer(b"0123456789abcdef0123456789abcdef");
+        let largest = State {
+            kind: Kind::ActivityRecorded,
+            filter: Filter {
+                operation_type: Some(0),
+                ..state().filter
+            },
+            cursor: Cursor {
+                at: i64::MAX,
+                seen: vec![[0xFF; 8]; super::super::MAX_SEEN],
+            },
+            continuation: Some(Continuation {
+                token: "t".repeat(MAX_TOKEN),
+                end_nanos: i64::MAX,
+            }),
+        };
+        let encoded = signer.encode(&connection, &largest);
+        // Measured: 2,804 characters, a Location of about 2.9 KB with the gateway's address and path; URLs are
+        // cut at 8 KB by common proxies, and at server.max_uri_bytes (16 KB) by the gateway.
+        assert_eq!(encoded.len(), 2_804);
+        assert!(encoded.len() <= MAX_ENCODED);
+        assert_eq!(signer.decode(&connection, &encoded), Some(largest));
+    }
 }

@@ -161,8 +161,10 @@ pub fn sha256_hex(key: &str) -> String {
 }
 
 /// The `[triggers]` table a real-upstream profile must have (the key that signs triggers' states).
+/// The real profile's triggers: a signing key, and no lag, as the records Partner Center's stand-ins log are
+/// there at once.
 pub const TRIGGERS: &str =
-    "[triggers]\nsigning_key = \"test-trigger-signing-key-0123456789abcdef\"";
+    "[triggers]\nsigning_key = \"test-trigger-signing-key-0123456789abcdef\"\nlag_secs = 0";
 
 /// A real-upstream profile (no demo keys) with one app-only and one App+User connection, keys "app-key" and
 /// "user-key", talking to `upstream` for Partner Center and `authority` for tokens.

@@ -233,7 +233,10 @@ async fn a_poll_survives_a_gateway_restart_with_the_same_signing_key() {
             &temp_file(&state, "rt"),
             "",
         )
-        .replace(TRIGGERS, &format!("[triggers]\nsigning_key = \"{key}\""))
+        .replace(
+            TRIGGERS,
+            &format!("[triggers]\nsigning_key = \"{key}\"\nlag_secs = 0"),
+        )
     };
     let key = "a-signing-key-shared-by-every-replica-0123";
     let first = spawn_toml(&profile(key)).await;
@@ -420,4 +423,109 @@ async fn a_continuation_partner_center_no_longer_knows_is_asked_again_from_the_c
         (again.status, ids(&again.records)),
         (200, vec!["r2".to_owned()])
     );
+}
+
+/// An audit page as Partner Center answers it: `items`, and a next link carrying `token` when more follow.
+fn audit_page(items: Vec<Value>, token: Option<&str>) -> Value {
+    let mut page = json!({"totalCount": items.len(), "items": items, "links": {}});
+    if let Some(token) = token {
+        page["links"]["next"] = json!({"uri": "/auditrecords?size=500&seekOperation=Next", "method": "GET",
+            "headers": [{"key": "MS-ContinuationToken", "value": token}]});
+    }
+    page
+}
+
+fn added(id: &str, at: time::OffsetDateTime) -> Value {
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    json!({"id": id, "operationType": "add_customer", "operationDate": at})
+}
+
+/// Partner Center's continuation token can be longer than a state carries: the poll then keeps its cursor at the
+/// last record read and answers `Retry-After: 0`, and the next poll asks again from the cursor, so the records of
+/// the pages not read are delivered, each once.
+#[tokio::test]
+async fn a_continuation_token_too_long_to_carry_loses_no_record() {
+    use wiremock::matchers::{header_exists, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = mock_with_tokens("access-token-from-wiremock").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
+    let location = start(&app, "app-key", "/v1/triggers/customer-added").await;
+    // Three records at one instant, after the trigger started: two on the first page, the third on the next.
+    let at = time::OffsetDateTime::now_utc();
+    let long = "t".repeat(2_000);
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .and(header_exists("MS-ContinuationToken"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(audit_page(vec![added("r3", at)], None)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(audit_page(
+            vec![added("r1", at), added("r2", at)],
+            Some(&long),
+        )))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    // The same query asked again from the cursor: from the instant of r1 and r2.
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(audit_page(
+            vec![added("r1", at), added("r2", at), added("r3", at)],
+            None,
+        )))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+
+    let first = poll(&app, "app-key", &location).await;
+    assert_eq!(ids(&first.records), ["r1", "r2"], "{:?}", first.body);
+    assert_eq!(first.retry_after, "0", "more records are waiting");
+    assert!(!first.location.contains(&long[..100]));
+    let mut delivered = ids(&first.records);
+    let mut location = first.location;
+    for _ in 0..2 {
+        let polled = poll(&app, "app-key", &location).await;
+        assert!([200, 202].contains(&polled.status), "{:?}", polled.body);
+        delivered.extend(ids(&polled.records));
+        location = polled.location;
+    }
+    assert_eq!(delivered, ["r1", "r2", "r3"]);
+}
+
+/// A page that lists its records newest first loses none of them: each page is read in date order.
+#[tokio::test]
+async fn a_page_listed_newest_first_delivers_every_record_oldest_first() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = mock_with_tokens("access-token-from-wiremock").await;
+    let (app, _state) = gateway_on(&server.uri(), &server.uri(), "").await;
+    let location = start(&app, "app-key", "/v1/triggers/customer-added").await;
+    let at = time::OffsetDateTime::now_utc();
+    let newest_first = vec![
+        added("newer", at + time::Duration::milliseconds(2)),
+        added("new", at + time::Duration::milliseconds(1)),
+        added("old", at),
+    ];
+    Mock::given(method("GET"))
+        .and(path("/v1/auditrecords"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(audit_page(newest_first, None)))
+        .mount(&server)
+        .await;
+    let fired = poll(&app, "app-key", &location).await;
+    assert_eq!(
+        ids(&fired.records),
+        ["old", "new", "newer"],
+        "{:?}",
+        fired.body
+    );
+    let again = poll(&app, "app-key", &fired.location).await;
+    assert!(again.records.is_empty(), "{:?}", again.body);
 }
