@@ -141,8 +141,58 @@ async fn a_declared_body_over_the_budget_is_413_at_once_even_with_expect_continu
     );
 }
 
-#[tokio::test]
-async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_once() {
+/// A keep-alive connection that has had one `/healthz` answered, and so holds its seat until the header timeout.
+async fn heard_connection(address: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    // The whole answer: its head, then as many bytes as its `content-length` says.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(n > 0, "closed before the answer: {answer:?}");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            if body.len() >= length {
+                assert!(head.starts_with("http/1.1 200 "), "{head}");
+                return stream;
+            }
+        }
+    }
+}
+
+/// Waits until the gateway closes `stream`, which sends nothing.
+async fn closed_by_the_gateway(stream: &mut TcpStream) {
+    let mut buf = [0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("the gateway closes the connection");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "nothing is answered to a request never sent: {read:?}"
+    );
+}
+
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+async fn app_with_four_seats() -> (TestApp, String) {
     let state = tempfile::tempdir().unwrap();
     let toml = with_server_keys(
         &sandbox_profile(&state.path().join("contoso.refresh-token")),
@@ -150,20 +200,24 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
     );
     let app = spawn_toml(&toml).await;
     let address = app.address.trim_start_matches("http://").to_owned();
-    // Connected in order, so accepted in order: these four hold every served seat.
-    let mut idle = Vec::new();
+    (app, address)
+}
+
+#[tokio::test]
+async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_once() {
+    let (app, address) = app_with_four_seats().await;
+    // Four connections that have each had an answer and stay open hold every served seat.
+    let mut held = Vec::new();
     for _ in 0..4 {
-        idle.push(TcpStream::connect(&address).await.unwrap());
+        held.push(heard_connection(&address).await);
     }
-    let fresh = || {
-        reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
-    let health = fresh().get(app.url("/healthz")).send().await.unwrap();
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let call = fresh()
+    let call = fresh_client()
         .get(app.url("/v1/customers?Size=1"))
         .header("X-API-Key", CONTOSO_KEY)
         .send()
@@ -172,17 +226,23 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
     assert_eq!(call.status(), 503);
     assert_eq!(json(call).await["code"], "Overloaded");
 
-    // More idle connections than the probes' reserve holds: the newest take the oldest's places.
+    // More idle connections than the probes' reserve holds: the newest take the places of the oldest.
+    let mut idle = Vec::new();
     for _ in 0..40 {
         idle.push(TcpStream::connect(&address).await.unwrap());
     }
-    let health = fresh().get(app.url("/healthz")).send().await.unwrap();
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
+    drop(held);
     drop(idle);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let call = fresh()
+        let call = fresh_client()
             .get(app.url("/v1/customers?Size=1"))
             .header("X-API-Key", CONTOSO_KEY)
             .send()
@@ -193,9 +253,80 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
         }
         assert!(
             Instant::now() < deadline,
-            "calls are served again once the idle connections are gone"
+            "calls are served again once the held connections are gone"
         );
     }
+}
+
+#[tokio::test]
+async fn connections_that_never_send_a_request_give_their_seats_to_real_calls() {
+    let (app, address) = app_with_four_seats().await;
+    // Connected in order, so accepted in order: more silent sockets than the served seats and the probes'
+    // reserve together.
+    let mut silent = Vec::new();
+    for _ in 0..4 + 32 + 4 {
+        silent.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let call = fresh_client()
+        .get(app.url("/v1/customers?Size=1"))
+        .header("X-API-Key", CONTOSO_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        call.status(),
+        200,
+        "a real call is served, not refused, while silent sockets are open"
+    );
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // The oldest silent socket gave its seat up.
+    closed_by_the_gateway(&mut silent[0]).await;
+}
+
+#[tokio::test]
+async fn a_probe_under_way_on_the_reserve_is_answered_while_new_connections_keep_arriving() {
+    let (_app, address) = app_with_four_seats().await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(heard_connection(&address).await);
+    }
+    // The reserve filled with silent sockets but one seat, which the probe takes; it sends half its request.
+    let mut silent = Vec::new();
+    for _ in 0..31 {
+        silent.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let mut probe = TcpStream::connect(&address).await.unwrap();
+    probe
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n")
+        .await
+        .unwrap();
+    // New connections keep arriving, each taking the place of the oldest silent one: the 31 before the probe,
+    // then those that came after it.
+    let mut newer = Vec::new();
+    for k in 0..40 {
+        newer.push(TcpStream::connect(&address).await.unwrap());
+        if k < 31 {
+            closed_by_the_gateway(&mut silent[k]).await;
+        }
+    }
+    // By now the gateway has seated all of them: at least the 8 oldest newcomers have given their seats up.
+    closed_by_the_gateway(&mut newer[7]).await;
+    probe.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), probe.read_to_end(&mut answer))
+        .await
+        .expect("the probe is answered");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 "),
+        "the probe under way is answered: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
 }
 
 /// The gateway binary in a process of its own, killed when dropped.
