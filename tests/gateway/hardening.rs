@@ -595,6 +595,9 @@ async fn a_body_that_is_not_json_or_is_encoded_is_a_415() {
 
 // --- the query in the log --------------------------------------------------------------------------------------
 
+/// A bearer token's shape (header.payload.signature), as a maker might paste one.
+const JWT: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWtlciJ9.c2lnbmF0dXJl";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() {
     let partner_center = slow_partner_center(Duration::ZERO).await;
@@ -610,7 +613,8 @@ async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() 
     let gateway = Gateway::start_with(&config, &["--log-format", "json"]);
     let response = reqwest::Client::new()
         .get(format!(
-            "{}/v1/invoices?Size=5&api_key=hunter2&Offset=0&access_token=eyJsecret",
+            "{}/v1/invoices?Size=5&api_key=hunter2&Offset=0&access_token=eyJsecret\
+             &{JWT}=x&pcgw_S3cr3tK3yPastedAsAName",
             gateway.address
         ))
         .header("X-API-Key", "app-key")
@@ -619,13 +623,14 @@ async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() 
         .unwrap();
     assert_eq!(response.status(), 200);
     let line = gateway.wait_for_line(r#""message":"call""#);
-    assert!(
-        !line.contains("hunter2") && !line.contains("eyJsecret"),
-        "{line}"
-    );
+    // A token pasted as a parameter's name is as secret as one pasted as its value.
+    for secret in ["hunter2", "eyJsecret", "eyJhbGciOi", "pcgw_S3cr3t"] {
+        assert!(!line.contains(secret), "{secret} in {line}");
+    }
     let line: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(
-        line["query"], "Size=5&api_key=REDACTED&Offset=0&access_token=REDACTED",
+        line["query"],
+        "Size=5&REDACTED=REDACTED&Offset=0&REDACTED=REDACTED&REDACTED=REDACTED&REDACTED",
         "{line}"
     );
 }
