@@ -320,6 +320,55 @@ async fn body_errors_say_which_field_and_what_was_expected_in_plain_words() {
     }
 }
 
+#[tokio::test]
+async fn an_agreement_of_a_type_partner_center_does_not_know_is_refused_naming_the_types() {
+    let app = spawn_app().await;
+    for kind in [
+        "Anything",
+        "microsoftcustomeragreement",
+        "*",
+        "MicrosoftCustomerAgreement ",
+    ] {
+        let body = AGREEMENT.replace("MicrosoftCustomerAgreement", kind);
+        let response = app.post_json(CONTOSO_KEY, &agreements_path(), body).await;
+        let error = gateway_error(response, 400).await;
+        let message = error["message"].as_str().unwrap();
+        for accepted in [
+            "type",
+            "MicrosoftCustomerAgreement",
+            "MicrosoftCloudAgreement",
+        ] {
+            assert!(message.contains(accepted), "{kind}: {message}");
+        }
+    }
+    assert_eq!(
+        app.sandbox().api_calls(),
+        0,
+        "nothing reached Partner Center"
+    );
+    // Each type Partner Center knows gets through, with its template.
+    for (kind, template) in [
+        (
+            "MicrosoftCustomerAgreement",
+            "117a77b0-9360-443b-8795-c6dedc750cf9",
+        ),
+        (
+            "MicrosoftCloudAgreement",
+            "998b88de-aa99-4388-a42c-1b3517d49490",
+        ),
+    ] {
+        let body = AGREEMENT
+            .replace("MicrosoftCustomerAgreement", kind)
+            .replace("117a77b0-9360-443b-8795-c6dedc750cf9", template);
+        let response = app.post_json(CONTOSO_KEY, &agreements_path(), body).await;
+        assert!(
+            [201, 409].contains(&response.status().as_u16()),
+            "{kind}: {}",
+            response.status()
+        );
+    }
+}
+
 // --- Host and credential headers -------------------------------------------------------------------------------
 
 #[tokio::test]
