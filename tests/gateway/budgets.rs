@@ -333,18 +333,32 @@ async fn a_probe_under_way_on_the_reserve_is_answered_while_new_connections_keep
 struct Process {
     child: Child,
     address: String,
+    /// What it wrote before it said where it listens.
+    startup: Vec<String>,
     _state: tempfile::TempDir,
 }
 
+/// The open files limit a gateway process starts with.
+#[derive(Clone, Copy)]
+enum Nofile {
+    Inherited,
+    /// The soft limit lowered, as many services start: the gateway can raise it again.
+    Soft(u64),
+    /// Both lowered, as a container runtime or `LimitNOFILE=` can: the gateway cannot.
+    Hard(u64),
+}
+
 impl Process {
-    /// The binary on `toml` (listening on port 0), with the soft open files limit set to `nofile` first.
-    fn start(toml: &str, state: tempfile::TempDir, nofile: Option<u64>) -> Self {
+    /// The binary on `toml` (listening on port 0), with the open files limit set to `nofile` first.
+    fn start(toml: &str, state: tempfile::TempDir, nofile: Nofile) -> Self {
         let config = state.path().join("gateway.toml");
         std::fs::write(&config, toml).unwrap();
         let binary = env!("CARGO_BIN_EXE_partner-center-gateway");
+        let exec = "exec \"$0\" --config \"$1\"";
         let script = match nofile {
-            Some(n) => format!("ulimit -Sn {n} && exec \"$0\" --config \"$1\""),
-            None => "exec \"$0\" --config \"$1\"".to_owned(),
+            Nofile::Inherited => exec.to_owned(),
+            Nofile::Soft(n) => format!("ulimit -Sn {n} && {exec}"),
+            Nofile::Hard(n) => format!("ulimit -Sn {n} && ulimit -Hn {n} && {exec}"),
         };
         let mut child = Command::new("sh")
             .args(["-c", &script, binary])
@@ -364,10 +378,12 @@ impl Process {
                 let _ = tx.send(std::mem::take(&mut line));
             }
         });
+        let mut startup = Vec::new();
         let address = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
                 .expect("the gateway says where it listens");
+            startup.push(line.clone());
             if line.contains("partner-center-gateway listening") {
                 break line
                     .split_whitespace()
@@ -379,6 +395,7 @@ impl Process {
         Self {
             child,
             address,
+            startup,
             _state: state,
         }
     }
@@ -479,7 +496,7 @@ impl Drop for Process {
 }
 
 /// The sandbox profile on port 0 with `server_keys` in `[server]` and a quota that is not in the way.
-fn sandbox_process(server_keys: &str, nofile: Option<u64>) -> Process {
+fn sandbox_process(server_keys: &str, nofile: Nofile) -> Process {
     let state = tempfile::tempdir().unwrap();
     let toml = with_server_keys(
         &sandbox_profile(&state.path().join("contoso.refresh-token")),
@@ -541,7 +558,7 @@ const CONNECTIONS: usize = 20;
 
 #[test]
 fn clients_that_read_none_of_their_pipelined_answers_are_disconnected_within_the_write_budget() {
-    let gateway = sandbox_process("write_timeout_ms = 1000", None);
+    let gateway = sandbox_process("write_timeout_ms = 1000", Nofile::Inherited);
     let baseline_rss = gateway.rss_mib();
     // Two pages of 500 customers, then 6 MB of Swagger UI's script (which needs no key): more than the kernel's
     // socket buffers hold (4 MiB at most here), so the gateway's writes back up.
@@ -591,7 +608,7 @@ fn clients_that_read_none_of_their_pipelined_answers_are_disconnected_within_the
 
 #[test]
 fn header_floods_cost_at_most_the_header_budget() {
-    let gateway = sandbox_process("", None);
+    let gateway = sandbox_process("", Nofile::Inherited);
     let baseline = gateway.rss_mib();
     const SENDERS: usize = 300;
     let ((), peak) = peak_rss_mib(&gateway, || {
@@ -636,7 +653,7 @@ fn header_floods_cost_at_most_the_header_budget() {
 #[test]
 fn idle_connections_past_the_budget_hold_no_more_descriptors_and_healthz_is_answered() {
     // Started with the soft limit many services get: the gateway raises it to the hard limit.
-    let gateway = sandbox_process("max_connections = 100", Some(256));
+    let gateway = sandbox_process("max_connections = 100", Nofile::Soft(256));
     let hard = std::fs::read_to_string(format!("/proc/{}/limits", gateway.child.id()))
         .unwrap()
         .lines()
@@ -661,6 +678,40 @@ fn idle_connections_past_the_budget_hold_no_more_descriptors_and_healthz_is_answ
     let held = gateway.descriptors() - baseline;
     eprintln!("600 idle connections: the gateway holds {held} more descriptors");
     assert!(held <= 100 + 32 + 1, "{held} descriptors more");
+}
+
+#[test]
+fn a_connection_budget_past_the_hard_open_files_limit_is_warned_at_start() {
+    let state = tempfile::tempdir().unwrap();
+    let toml = with_server_keys(
+        &sandbox_profile(&state.path().join("contoso.refresh-token")),
+        "max_connections = 1024",
+    );
+    // A hard limit the gateway cannot raise, below the 1,024 connections it is asked to serve.
+    let gateway = Process::start(&toml, state, Nofile::Hard(512));
+    let warning = gateway
+        .startup
+        .iter()
+        .find(|l| l.contains("needs more file descriptors than the open files limit"))
+        .unwrap_or_else(|| panic!("no warning at start: {:#?}", gateway.startup));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("limit=512"), "{warning}");
+    let needed: u64 = warning
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("needed="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the warning says how many are needed: {warning}"));
+    assert!(needed > 1024, "{warning}");
+    assert!(
+        warning.contains("server.max_connections"),
+        "it says what to lower: {warning}"
+    );
+    assert_eq!(gateway.soft_nofile(), 512);
+    // Warned, not refused: the gateway serves within what it has.
+    assert_eq!(
+        gateway.get("/healthz", None, Duration::from_secs(10)),
+        Some(200)
+    );
 }
 
 #[test]
@@ -702,7 +753,7 @@ fn a_100_mb_upstream_answer_is_502_at_once_and_never_held_whole() {
     });
     let state = tempfile::tempdir().unwrap();
     let toml = real_profile(&url, &url, &state.path().join("rt"), "");
-    let gateway = Process::start(&toml, state, None);
+    let gateway = Process::start(&toml, state, Nofile::Inherited);
     assert_eq!(
         gateway.get("/healthz", None, Duration::from_secs(5)),
         Some(200)
