@@ -308,11 +308,12 @@ async fn a_probe_under_way_on_the_reserve_is_answered_while_new_connections_keep
     // New connections keep arriving, each taking the place of the oldest silent one: the 31 before the probe,
     // then those that came after it.
     let mut newer = Vec::new();
-    for k in 0..40 {
+    for older in &mut silent {
         newer.push(TcpStream::connect(&address).await.unwrap());
-        if k < 31 {
-            closed_by_the_gateway(&mut silent[k]).await;
-        }
+        closed_by_the_gateway(older).await;
+    }
+    for _ in 0..9 {
+        newer.push(TcpStream::connect(&address).await.unwrap());
     }
     // By now the gateway has seated all of them: at least the 8 oldest newcomers have given their seats up.
     closed_by_the_gateway(&mut newer[7]).await;
