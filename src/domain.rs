@@ -201,12 +201,15 @@ pub struct AgreementType(String);
 impl AgreementType {
     pub const MICROSOFT_CUSTOMER_AGREEMENT: &str = "MicrosoftCustomerAgreement";
 
-    /// The types Partner Center knows; anything else it would refuse, so the call is not worth making.
-    pub const KNOWN: [&str; 3] = [
+    /// The types of agreement Partner Center knows, which a confirmation names.
+    pub const TYPES: [&str; 2] = [
         "MicrosoftCloudAgreement",
         Self::MICROSOFT_CUSTOMER_AGREEMENT,
-        "*",
     ];
+
+    /// What a look-up of agreements takes: a type, or all of them. Anything else Partner Center would refuse,
+    /// so the call is not worth making.
+    pub const KNOWN: [&str; 3] = [Self::TYPES[0], Self::TYPES[1], "*"];
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         match Self::KNOWN.iter().find(|known| **known == raw) {

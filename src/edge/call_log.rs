@@ -10,9 +10,12 @@
 //! probes come every few seconds from every node and say nothing about a maker's call.
 //!
 //! What it writes is chosen, field by field: no header or body of the caller's, so no key or token can reach it.
-//! The query is written with the values of the operation's documented parameters (`Size`, `Offset`, `locale`,
-//! ...) as sent, and every other value replaced by `REDACTED`: a key or token put in the query string by
-//! mistake must not land in the log.
+//! The query is written with the operation's documented parameters (`Size`, `Offset`, `locale`, ...) as sent,
+//! and every other parameter, name and value, replaced by `REDACTED=REDACTED`: a key or token put in the query
+//! string by mistake must not land in the log, and it can be put there as a name (`?eyJhbGciOi...` or
+//! `?pcgw_...=`) as well as a value. No pattern of names tells a harmless one from a secret (a gateway key is
+//! `pcgw_` and letters and digits, as plain as any identifier, and a short password is shorter than any length
+//! cut-off), so none is kept: the line still says how many parameters came, where, and which documented ones.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -142,9 +145,8 @@ impl Line<'_> {
     }
 }
 
-/// `query` with the values of the parameters in `documented` (matched without regard to case, as the
-/// operations read them) kept as sent, and every other value `REDACTED`. A piece without `=` is a value alone
-/// (`?eyJ...`), so it is redacted unless it is a documented name.
+/// `query` with the parameters in `documented` (matched without regard to case, as the operations read them)
+/// kept as sent, and every other one `REDACTED=REDACTED`, or `REDACTED` for a piece without `=` (`?eyJ...`).
 fn redacted(query: &str, documented: &[String]) -> String {
     let is_documented = |raw_key: &str| {
         let key: String = form_urlencoded::parse(raw_key.as_bytes())
@@ -160,10 +162,7 @@ fn redacted(query: &str, documented: &[String]) -> String {
         }
         match piece.split_once('=') {
             Some((key, _)) if is_documented(key) => out.push_str(piece),
-            Some((key, _)) => {
-                out.push_str(key);
-                out.push_str("=REDACTED");
-            }
+            Some(_) => out.push_str("REDACTED=REDACTED"),
             None if is_documented(piece) => out.push_str(piece),
             None => out.push_str("REDACTED"),
         }
@@ -197,9 +196,16 @@ mod tests {
                 "size=5&api_key=hunter2&Offset=&eyJhbGciOi&%53ize=1",
                 &documented
             ),
-            "size=5&api_key=REDACTED&Offset=&REDACTED&%53ize=1"
+            "size=5&REDACTED=REDACTED&Offset=&REDACTED&%53ize=1"
         );
-        assert_eq!(redacted("Size=1", &[]), "Size=REDACTED");
+        assert_eq!(redacted("Size=1", &[]), "REDACTED=REDACTED");
+        assert_eq!(
+            redacted(
+                "eyJhbGciOiJSUzI1NiJ9.e30.c2ln=x&pcgw_abc=&Size",
+                &documented
+            ),
+            "REDACTED=REDACTED&REDACTED=REDACTED&Size"
+        );
         let long = redacted(&"a=b&".repeat(1000), &[]);
         assert!(
             long.len() <= MAX_QUERY + 3 && long.ends_with("..."),

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+use crate::domain::AgreementType;
 use crate::edge::body::{self, Fields};
 use crate::edge::{Caller, CustomerPath, Gateway, json};
 use crate::error::AppError;
@@ -51,9 +52,13 @@ struct NewAgreement {
     /// When the customer accepted the agreement, such as 2018-06-14T00:00:00.000Z.
     #[schema(format = DateTime)]
     date_agreed: String,
-    /// The type of agreement the customer accepted: MicrosoftCustomerAgreement.
+    /// The type of agreement the customer accepted: MicrosoftCustomerAgreement, or MicrosoftCloudAgreement.
+    // A pattern rather than an enum, as GetAgreementMetadata's AgreementType says the same vocabulary.
     #[serde(rename = "type")]
-    #[schema(default = "MicrosoftCustomerAgreement", pattern = r"\S")]
+    #[schema(
+        default = "MicrosoftCustomerAgreement",
+        pattern = r"^(MicrosoftCustomerAgreement|MicrosoftCloudAgreement)$"
+    )]
     kind: String,
 }
 
@@ -164,11 +169,16 @@ fn validate(body: &[u8]) -> Result<NewAgreement, AppError> {
         ("primaryContact.firstName", &contact.first_name),
         ("primaryContact.lastName", &contact.last_name),
         ("primaryContact.email", &contact.email),
-        ("type", &agreement.kind),
     ] {
         if value.trim().is_empty() {
             return Err(invalid(format!("{name} must not be empty.")));
         }
+    }
+    // Partner Center refuses any other type, and a confirmation is no place to try one out.
+    if !AgreementType::TYPES.contains(&agreement.kind.as_str()) {
+        return Err(invalid(
+            "type must be MicrosoftCustomerAgreement or MicrosoftCloudAgreement.".into(),
+        ));
     }
     if !contact.email.contains('@') {
         return Err(invalid(
@@ -219,6 +229,8 @@ mod tests {
             &GOOD.replace("2018-06-14T00:00:00.000Z", "yesterday"),
             &GOOD.replace(r#""Tania""#, "42"),
             &GOOD.replace(r#""Tania""#, r#""  ""#),
+            &GOOD.replace("MicrosoftCustomerAgreement", "Anything"),
+            &GOOD.replace("MicrosoftCustomerAgreement", "*"),
         ] {
             assert!(validate(bad.as_bytes()).is_err(), "{bad}");
         }

@@ -8,6 +8,9 @@
 //!   `server.max_header_bytes`, a target over 64 KiB) is refused by hyper itself, before any service runs, with
 //!   400, 431 or 414 and an empty body. hyper offers no hook for that answer, so it is recognised here as it is
 //!   written and replaced with the gateway's JSON error (`AppError`'s shape, with a fresh correlation ID).
+//! - **Silence.** Whether the client has sent anything yet ([`Silence`]): the accept loop closes a connection
+//!   that has not, to seat a new one when every seat is taken, and the check here makes sure that a connection
+//!   it closes has not started a request in the meantime.
 //!
 //! Why the replacement cannot touch an answer of the gateway's own: hyper's refusal is a status line with only
 //! `content-length: 0`, `date` and perhaps `connection`, handed over as one write (or the first buffer of a
@@ -18,6 +21,8 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -38,9 +43,45 @@ pub struct Limits {
     pub max_uri_bytes: usize,
 }
 
+/// Whether a connection has sent its first byte, and whether the accept loop has closed it before it did.
+/// Either happens once, whichever comes first, so a connection taken away has delivered no byte to hyper: no
+/// request of it is started, none is cut off mid-answer.
+#[derive(Debug, Default)]
+pub struct Silence(AtomicU8);
+
+const SILENT: u8 = 0;
+const HEARD: u8 = 1;
+const TAKEN: u8 = 2;
+
+impl Silence {
+    /// Closes the connection for the accept loop if it has sent nothing yet; false once it has.
+    pub fn take(&self) -> bool {
+        self.0
+            .compare_exchange(SILENT, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Whether the connection may still be taken.
+    pub fn is_silent(&self) -> bool {
+        self.0.load(Ordering::Acquire) == SILENT
+    }
+
+    /// Marks the connection heard; false if it was taken first.
+    fn heard(&self) -> bool {
+        match self
+            .0
+            .compare_exchange(SILENT, HEARD, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(state) => state == HEARD,
+        }
+    }
+}
+
 pub struct Budgeted<T> {
     inner: T,
     limits: Limits,
+    silence: Arc<Silence>,
     /// Running while a write is stuck; reused from one stall to the next.
     stall: Option<Pin<Box<Sleep>>>,
     stalled: bool,
@@ -49,10 +90,11 @@ pub struct Budgeted<T> {
 }
 
 impl<T> Budgeted<T> {
-    pub fn new(inner: T, limits: Limits) -> Self {
+    pub fn new(inner: T, limits: Limits, silence: Arc<Silence>) -> Self {
         Self {
             inner,
             limits,
+            silence,
             stall: None,
             stalled: false,
             refusal: None,
@@ -122,7 +164,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for Budgeted<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if buf.filled().len() > before && !this.silence.heard() {
+            buf.set_filled(before);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "closed to seat a newer connection before it sent anything",
+            )));
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -17,8 +17,13 @@
 //! not read), a write that makes no progress for `server.write_timeout_ms` ends its connection, and at most
 //! `server.max_connections` connections are served at once. Past that, [`PROBE_RESERVE`] more are taken that
 //! answer only the probes (so a full gateway is not restarted as a dead one) and 503 to anything else, with a
-//! short header timeout and no keep-alive; with the reserve full too, a new connection takes the place of the
-//! reserve's oldest, which is closed. The descriptors held stay within the budget whatever a client opens.
+//! short header timeout and no keep-alive. A connection that has sent nothing yet holds its seat only until one
+//! is needed: with every served seat taken, a new connection takes the seat of the oldest served connection that
+//! is still silent (so a flood of sockets that never send a request cannot lock callers out for the header
+//! timeout), else a reserve seat, else the reserve seat of the oldest silent connection there; with none silent,
+//! it waits in the listen backlog until a seat is given back. A connection that has sent a byte is never closed
+//! for another, so no call or probe is cut off mid-answer. The descriptors held stay within
+//! `server.max_connections` plus the reserve whatever a client opens.
 //!
 //! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
 //! call in flight and close, and wait for them.
@@ -41,7 +46,7 @@ use tokio::task::AbortHandle;
 use tower_http::add_extension::AddExtension;
 
 use super::budgets::ProbesOnly;
-use super::conn_io::{Budgeted, Limits};
+use super::conn_io::{Budgeted, Limits, Silence};
 
 /// Connections taken past `server.max_connections` to answer probes. A kubelet or load balancer probes over a
 /// handful of connections at a time; the rest is room for a burst of them while the gateway is full.
@@ -81,10 +86,8 @@ where
     probes_builder
         .keep_alive(false)
         .header_read_timeout(PROBE_HEADER_TIMEOUT.min(budgets.header_timeout));
-    let seats = Arc::new(Semaphore::new(budgets.max_connections));
-    let reserve = Arc::new(Semaphore::new(PROBE_RESERVE));
-    // The reserve's connections, oldest first, so that a new one can take the place of the oldest.
-    let mut probe_connections = VecDeque::with_capacity(PROBE_RESERVE);
+    let mut served = Seats::new(budgets.max_connections);
+    let mut reserve = Seats::new(PROBE_RESERVE);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -92,19 +95,26 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let io = TokioIo::new(Budgeted::new(io, budgets.limits));
+        let silence = Arc::new(Silence::default());
+        let io = TokioIo::new(Budgeted::new(io, budgets.limits, Arc::clone(&silence)));
         let service = AddExtension::new(router.clone(), ConnectInfo(peer));
-        match take_seat(&seats, &reserve, &mut probe_connections).await {
+        // Waiting for a seat may last until a connection's header timeout: shutdown does not wait for it.
+        let seat = tokio::select! {
+            seat = take_seat(&mut served, &mut reserve) => seat,
+            () = &mut shutdown => break,
+        };
+        match seat {
             Seat::Served(permit) => {
                 let connection = builder.serve_connection(io, TowerToHyperService::new(service));
-                spawn(graceful.watch(connection), permit);
+                let task = spawn(graceful.watch(connection), permit);
+                served.seated(silence, task);
             }
             Seat::Probes(permit) => {
                 let service = AddExtension::new(service, ProbesOnly);
                 let connection =
                     probes_builder.serve_connection(io, TowerToHyperService::new(service));
-                probe_connections.retain(|c: &AbortHandle| !c.is_finished());
-                probe_connections.push_back(spawn(graceful.watch(connection), permit));
+                let task = spawn(graceful.watch(connection), permit);
+                reserve.seated(silence, task);
             }
         }
     }
@@ -118,30 +128,69 @@ enum Seat {
     Probes(OwnedSemaphorePermit),
 }
 
-/// A seat among the served connections, else one in the probes' reserve; with the reserve full, its oldest
-/// connection is closed to make room. So a probe always gets in, and a flood of idle connections costs at most
-/// the budget: the newest of them wait in the reserve, where each lives only until newer ones come.
-async fn take_seat(
-    seats: &Arc<Semaphore>,
-    reserve: &Arc<Semaphore>,
-    probe_connections: &mut VecDeque<AbortHandle>,
-) -> Seat {
-    if let Ok(permit) = Arc::clone(seats).try_acquire_owned() {
-        return Seat::Served(permit);
-    }
-    if let Ok(permit) = Arc::clone(reserve).try_acquire_owned() {
-        return Seat::Probes(permit);
-    }
-    while let Some(oldest) = probe_connections.pop_front() {
-        if !oldest.is_finished() {
-            oldest.abort();
-            break;
+/// One kind of seat, and its connections that had sent nothing when last looked at, oldest first.
+struct Seats {
+    free: Arc<Semaphore>,
+    silent: VecDeque<(Arc<Silence>, AbortHandle)>,
+    capacity: usize,
+}
+
+impl Seats {
+    fn new(capacity: usize) -> Self {
+        Self {
+            free: Arc::new(Semaphore::new(capacity)),
+            silent: VecDeque::with_capacity(capacity),
+            capacity,
         }
     }
-    // The closed connection's task gives its seat back as soon as it is dropped.
+
+    fn try_take(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.free).try_acquire_owned().ok()
+    }
+
+    fn seated(&mut self, silence: Arc<Silence>, task: AbortHandle) {
+        // At most `capacity` of them are alive; the rest (ended, or heard since) are dropped before the list
+        // holds twice that, so it stays bounded however many connections come and go.
+        if self.silent.len() >= 2 * self.capacity.max(1) {
+            self.silent
+                .retain(|(silence, task)| silence.is_silent() && !task.is_finished());
+        }
+        self.silent.push_back((silence, task));
+    }
+
+    /// Closes the oldest connection that has still sent nothing; false when there is none. Its task gives the
+    /// seat back as soon as it is dropped.
+    fn close_oldest_silent(&mut self) -> bool {
+        while let Some((silence, task)) = self.silent.pop_front() {
+            // A connection heard from is never a candidate again; `take` settles the race with its first byte.
+            if !task.is_finished() && silence.take() {
+                task.abort();
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// A served seat if one is free or held by a connection that has sent nothing yet; else one in the probes'
+/// reserve, free or taken from a silent connection there; else the first seat given back (the new connection
+/// waits, and those behind it wait in the listen backlog). So a probe gets in unless every seat is held by a
+/// connection with a request under way, and no connection is closed once it has sent a byte.
+async fn take_seat(served: &mut Seats, reserve: &mut Seats) -> Seat {
+    if let Some(permit) = served.try_take() {
+        return Seat::Served(permit);
+    }
+    if served.close_oldest_silent() {
+        let permit = Arc::clone(&served.free).acquire_owned().await;
+        return Seat::Served(permit.expect("never closed"));
+    }
+    if let Some(permit) = reserve.try_take() {
+        return Seat::Probes(permit);
+    }
+    reserve.close_oldest_silent();
     tokio::select! {
-        permit = Arc::clone(seats).acquire_owned() => Seat::Served(permit.expect("never closed")),
-        permit = Arc::clone(reserve).acquire_owned() => Seat::Probes(permit.expect("never closed")),
+        permit = Arc::clone(&served.free).acquire_owned() => Seat::Served(permit.expect("never closed")),
+        permit = Arc::clone(&reserve.free).acquire_owned() => Seat::Probes(permit.expect("never closed")),
     }
 }
 

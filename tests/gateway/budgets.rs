@@ -141,8 +141,58 @@ async fn a_declared_body_over_the_budget_is_413_at_once_even_with_expect_continu
     );
 }
 
-#[tokio::test]
-async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_once() {
+/// A keep-alive connection that has had one `/healthz` answered, and so holds its seat until the header timeout.
+async fn heard_connection(address: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    // The whole answer: its head, then as many bytes as its `content-length` says.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(n > 0, "closed before the answer: {answer:?}");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            if body.len() >= length {
+                assert!(head.starts_with("http/1.1 200 "), "{head}");
+                return stream;
+            }
+        }
+    }
+}
+
+/// Waits until the gateway closes `stream`, which sends nothing.
+async fn closed_by_the_gateway(stream: &mut TcpStream) {
+    let mut buf = [0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("the gateway closes the connection");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "nothing is answered to a request never sent: {read:?}"
+    );
+}
+
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+async fn app_with_four_seats() -> (TestApp, String) {
     let state = tempfile::tempdir().unwrap();
     let toml = with_server_keys(
         &sandbox_profile(&state.path().join("contoso.refresh-token")),
@@ -150,20 +200,24 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
     );
     let app = spawn_toml(&toml).await;
     let address = app.address.trim_start_matches("http://").to_owned();
-    // Connected in order, so accepted in order: these four hold every served seat.
-    let mut idle = Vec::new();
+    (app, address)
+}
+
+#[tokio::test]
+async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_once() {
+    let (app, address) = app_with_four_seats().await;
+    // Four connections that have each had an answer and stay open hold every served seat.
+    let mut held = Vec::new();
     for _ in 0..4 {
-        idle.push(TcpStream::connect(&address).await.unwrap());
+        held.push(heard_connection(&address).await);
     }
-    let fresh = || {
-        reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
-    let health = fresh().get(app.url("/healthz")).send().await.unwrap();
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let call = fresh()
+    let call = fresh_client()
         .get(app.url("/v1/customers?Size=1"))
         .header("X-API-Key", CONTOSO_KEY)
         .send()
@@ -172,17 +226,23 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
     assert_eq!(call.status(), 503);
     assert_eq!(json(call).await["code"], "Overloaded");
 
-    // More idle connections than the probes' reserve holds: the newest take the oldest's places.
+    // More idle connections than the probes' reserve holds: the newest take the places of the oldest.
+    let mut idle = Vec::new();
     for _ in 0..40 {
         idle.push(TcpStream::connect(&address).await.unwrap());
     }
-    let health = fresh().get(app.url("/healthz")).send().await.unwrap();
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
+    drop(held);
     drop(idle);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let call = fresh()
+        let call = fresh_client()
             .get(app.url("/v1/customers?Size=1"))
             .header("X-API-Key", CONTOSO_KEY)
             .send()
@@ -193,27 +253,113 @@ async fn past_max_connections_probes_are_answered_and_other_calls_refused_at_onc
         }
         assert!(
             Instant::now() < deadline,
-            "calls are served again once the idle connections are gone"
+            "calls are served again once the held connections are gone"
         );
     }
+}
+
+#[tokio::test]
+async fn connections_that_never_send_a_request_give_their_seats_to_real_calls() {
+    let (app, address) = app_with_four_seats().await;
+    // Connected in order, so accepted in order: more silent sockets than the served seats and the probes'
+    // reserve together.
+    let mut silent = Vec::new();
+    for _ in 0..4 + 32 + 4 {
+        silent.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let call = fresh_client()
+        .get(app.url("/v1/customers?Size=1"))
+        .header("X-API-Key", CONTOSO_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        call.status(),
+        200,
+        "a real call is served, not refused, while silent sockets are open"
+    );
+    let health = fresh_client()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // The oldest silent socket gave its seat up.
+    closed_by_the_gateway(&mut silent[0]).await;
+}
+
+#[tokio::test]
+async fn a_probe_under_way_on_the_reserve_is_answered_while_new_connections_keep_arriving() {
+    let (_app, address) = app_with_four_seats().await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(heard_connection(&address).await);
+    }
+    // The reserve filled with silent sockets but one seat, which the probe takes; it sends half its request.
+    let mut silent = Vec::new();
+    for _ in 0..31 {
+        silent.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let mut probe = TcpStream::connect(&address).await.unwrap();
+    probe
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n")
+        .await
+        .unwrap();
+    // New connections keep arriving, each taking the place of the oldest silent one: the 31 before the probe,
+    // then those that came after it.
+    let mut newer = Vec::new();
+    for older in &mut silent {
+        newer.push(TcpStream::connect(&address).await.unwrap());
+        closed_by_the_gateway(older).await;
+    }
+    for _ in 0..9 {
+        newer.push(TcpStream::connect(&address).await.unwrap());
+    }
+    // By now the gateway has seated all of them: at least the 8 oldest newcomers have given their seats up.
+    closed_by_the_gateway(&mut newer[7]).await;
+    probe.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), probe.read_to_end(&mut answer))
+        .await
+        .expect("the probe is answered");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 "),
+        "the probe under way is answered: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
 }
 
 /// The gateway binary in a process of its own, killed when dropped.
 struct Process {
     child: Child,
     address: String,
+    /// What it wrote before it said where it listens.
+    startup: Vec<String>,
     _state: tempfile::TempDir,
 }
 
+/// The open files limit a gateway process starts with.
+#[derive(Clone, Copy)]
+enum Nofile {
+    Inherited,
+    /// The soft limit lowered, as many services start: the gateway can raise it again.
+    Soft(u64),
+    /// Both lowered, as a container runtime or `LimitNOFILE=` can: the gateway cannot.
+    Hard(u64),
+}
+
 impl Process {
-    /// The binary on `toml` (listening on port 0), with the soft open files limit set to `nofile` first.
-    fn start(toml: &str, state: tempfile::TempDir, nofile: Option<u64>) -> Self {
+    /// The binary on `toml` (listening on port 0), with the open files limit set to `nofile` first.
+    fn start(toml: &str, state: tempfile::TempDir, nofile: Nofile) -> Self {
         let config = state.path().join("gateway.toml");
         std::fs::write(&config, toml).unwrap();
         let binary = env!("CARGO_BIN_EXE_partner-center-gateway");
+        let exec = "exec \"$0\" --config \"$1\"";
         let script = match nofile {
-            Some(n) => format!("ulimit -Sn {n} && exec \"$0\" --config \"$1\""),
-            None => "exec \"$0\" --config \"$1\"".to_owned(),
+            Nofile::Inherited => exec.to_owned(),
+            Nofile::Soft(n) => format!("ulimit -Sn {n} && {exec}"),
+            Nofile::Hard(n) => format!("ulimit -Sn {n} && ulimit -Hn {n} && {exec}"),
         };
         let mut child = Command::new("sh")
             .args(["-c", &script, binary])
@@ -233,10 +379,12 @@ impl Process {
                 let _ = tx.send(std::mem::take(&mut line));
             }
         });
+        let mut startup = Vec::new();
         let address = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
                 .expect("the gateway says where it listens");
+            startup.push(line.clone());
             if line.contains("partner-center-gateway listening") {
                 break line
                     .split_whitespace()
@@ -248,6 +396,7 @@ impl Process {
         Self {
             child,
             address,
+            startup,
             _state: state,
         }
     }
@@ -348,7 +497,7 @@ impl Drop for Process {
 }
 
 /// The sandbox profile on port 0 with `server_keys` in `[server]` and a quota that is not in the way.
-fn sandbox_process(server_keys: &str, nofile: Option<u64>) -> Process {
+fn sandbox_process(server_keys: &str, nofile: Nofile) -> Process {
     let state = tempfile::tempdir().unwrap();
     let toml = with_server_keys(
         &sandbox_profile(&state.path().join("contoso.refresh-token")),
@@ -410,7 +559,7 @@ const CONNECTIONS: usize = 20;
 
 #[test]
 fn clients_that_read_none_of_their_pipelined_answers_are_disconnected_within_the_write_budget() {
-    let gateway = sandbox_process("write_timeout_ms = 1000", None);
+    let gateway = sandbox_process("write_timeout_ms = 1000", Nofile::Inherited);
     let baseline_rss = gateway.rss_mib();
     // Two pages of 500 customers, then 6 MB of Swagger UI's script (which needs no key): more than the kernel's
     // socket buffers hold (4 MiB at most here), so the gateway's writes back up.
@@ -460,7 +609,7 @@ fn clients_that_read_none_of_their_pipelined_answers_are_disconnected_within_the
 
 #[test]
 fn header_floods_cost_at_most_the_header_budget() {
-    let gateway = sandbox_process("", None);
+    let gateway = sandbox_process("", Nofile::Inherited);
     let baseline = gateway.rss_mib();
     const SENDERS: usize = 300;
     let ((), peak) = peak_rss_mib(&gateway, || {
@@ -505,7 +654,7 @@ fn header_floods_cost_at_most_the_header_budget() {
 #[test]
 fn idle_connections_past_the_budget_hold_no_more_descriptors_and_healthz_is_answered() {
     // Started with the soft limit many services get: the gateway raises it to the hard limit.
-    let gateway = sandbox_process("max_connections = 100", Some(256));
+    let gateway = sandbox_process("max_connections = 100", Nofile::Soft(256));
     let hard = std::fs::read_to_string(format!("/proc/{}/limits", gateway.child.id()))
         .unwrap()
         .lines()
@@ -530,6 +679,40 @@ fn idle_connections_past_the_budget_hold_no_more_descriptors_and_healthz_is_answ
     let held = gateway.descriptors() - baseline;
     eprintln!("600 idle connections: the gateway holds {held} more descriptors");
     assert!(held <= 100 + 32 + 1, "{held} descriptors more");
+}
+
+#[test]
+fn a_connection_budget_past_the_hard_open_files_limit_is_warned_at_start() {
+    let state = tempfile::tempdir().unwrap();
+    let toml = with_server_keys(
+        &sandbox_profile(&state.path().join("contoso.refresh-token")),
+        "max_connections = 1024",
+    );
+    // A hard limit the gateway cannot raise, below the 1,024 connections it is asked to serve.
+    let gateway = Process::start(&toml, state, Nofile::Hard(512));
+    let warning = gateway
+        .startup
+        .iter()
+        .find(|l| l.contains("needs more file descriptors than the open files limit"))
+        .unwrap_or_else(|| panic!("no warning at start: {:#?}", gateway.startup));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("limit=512"), "{warning}");
+    let needed: u64 = warning
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("needed="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the warning says how many are needed: {warning}"));
+    assert!(needed > 1024, "{warning}");
+    assert!(
+        warning.contains("server.max_connections"),
+        "it says what to lower: {warning}"
+    );
+    assert_eq!(gateway.soft_nofile(), 512);
+    // Warned, not refused: the gateway serves within what it has.
+    assert_eq!(
+        gateway.get("/healthz", None, Duration::from_secs(10)),
+        Some(200)
+    );
 }
 
 #[test]
@@ -571,7 +754,7 @@ fn a_100_mb_upstream_answer_is_502_at_once_and_never_held_whole() {
     });
     let state = tempfile::tempdir().unwrap();
     let toml = real_profile(&url, &url, &state.path().join("rt"), "");
-    let gateway = Process::start(&toml, state, None);
+    let gateway = Process::start(&toml, state, Nofile::Inherited);
     assert_eq!(
         gateway.get("/healthz", None, Duration::from_secs(5)),
         Some(200)

@@ -320,6 +320,55 @@ async fn body_errors_say_which_field_and_what_was_expected_in_plain_words() {
     }
 }
 
+#[tokio::test]
+async fn an_agreement_of_a_type_partner_center_does_not_know_is_refused_naming_the_types() {
+    let app = spawn_app().await;
+    for kind in [
+        "Anything",
+        "microsoftcustomeragreement",
+        "*",
+        "MicrosoftCustomerAgreement ",
+    ] {
+        let body = AGREEMENT.replace("MicrosoftCustomerAgreement", kind);
+        let response = app.post_json(CONTOSO_KEY, &agreements_path(), body).await;
+        let error = gateway_error(response, 400).await;
+        let message = error["message"].as_str().unwrap();
+        for accepted in [
+            "type",
+            "MicrosoftCustomerAgreement",
+            "MicrosoftCloudAgreement",
+        ] {
+            assert!(message.contains(accepted), "{kind}: {message}");
+        }
+    }
+    assert_eq!(
+        app.sandbox().api_calls(),
+        0,
+        "nothing reached Partner Center"
+    );
+    // Each type Partner Center knows gets through, with its template.
+    for (kind, template) in [
+        (
+            "MicrosoftCustomerAgreement",
+            "117a77b0-9360-443b-8795-c6dedc750cf9",
+        ),
+        (
+            "MicrosoftCloudAgreement",
+            "998b88de-aa99-4388-a42c-1b3517d49490",
+        ),
+    ] {
+        let body = AGREEMENT
+            .replace("MicrosoftCustomerAgreement", kind)
+            .replace("117a77b0-9360-443b-8795-c6dedc750cf9", template);
+        let response = app.post_json(CONTOSO_KEY, &agreements_path(), body).await;
+        assert!(
+            [201, 409].contains(&response.status().as_u16()),
+            "{kind}: {}",
+            response.status()
+        );
+    }
+}
+
 // --- Host and credential headers -------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -595,6 +644,9 @@ async fn a_body_that_is_not_json_or_is_encoded_is_a_415() {
 
 // --- the query in the log --------------------------------------------------------------------------------------
 
+/// A bearer token's shape (header.payload.signature), as a maker might paste one.
+const JWT: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWtlciJ9.c2lnbmF0dXJl";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() {
     let partner_center = slow_partner_center(Duration::ZERO).await;
@@ -610,7 +662,8 @@ async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() 
     let gateway = Gateway::start_with(&config, &["--log-format", "json"]);
     let response = reqwest::Client::new()
         .get(format!(
-            "{}/v1/invoices?Size=5&api_key=hunter2&Offset=0&access_token=eyJsecret",
+            "{}/v1/invoices?Size=5&api_key=hunter2&Offset=0&access_token=eyJsecret\
+             &{JWT}=x&pcgw_S3cr3tK3yPastedAsAName",
             gateway.address
         ))
         .header("X-API-Key", "app-key")
@@ -619,13 +672,14 @@ async fn a_query_value_that_is_no_documented_parameter_is_redacted_in_the_log() 
         .unwrap();
     assert_eq!(response.status(), 200);
     let line = gateway.wait_for_line(r#""message":"call""#);
-    assert!(
-        !line.contains("hunter2") && !line.contains("eyJsecret"),
-        "{line}"
-    );
+    // A token pasted as a parameter's name is as secret as one pasted as its value.
+    for secret in ["hunter2", "eyJsecret", "eyJhbGciOi", "pcgw_S3cr3t"] {
+        assert!(!line.contains(secret), "{secret} in {line}");
+    }
     let line: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(
-        line["query"], "Size=5&api_key=REDACTED&Offset=0&access_token=REDACTED",
+        line["query"],
+        "Size=5&REDACTED=REDACTED&Offset=0&REDACTED=REDACTED&REDACTED=REDACTED&REDACTED",
         "{line}"
     );
 }
