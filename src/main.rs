@@ -8,6 +8,9 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 // Every call allocates and frees small buffers across threads (headers, bodies, futures); glibc's malloc showed
 // as about an eighth of the gateway's CPU under load, and mimalloc handles that pattern far better.
 #[global_allocator]
+// Built with `no_thp`: mimalloc otherwise asks for transparent huge pages on its arenas, and on kernels that
+// grant them (THP in "madvise" mode, common) an idle gateway held 18 MB of 2 MB pages it barely used: idle RSS
+// 36 MB with them, 25.6 MB without, the same calls/s within 2 % (bench/run --baseline, BENCHMARKS.md).
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
