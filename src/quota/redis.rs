@@ -35,9 +35,12 @@ use crate::redis_link::{RedisLink, Topology, describe};
 
 /// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
 /// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
-/// (`t × (burst − 1)`), in microseconds, and the shape they make. A bucket written under another shape (the
-/// quota changed) starts full, as a changed quota does in memory. Returns {admitted, remaining, wait}: `wait`
-/// (µs) until the next call would be admitted.
+/// (`t × (burst − 1)`), in microseconds, and the shape they make. A bucket written under another shape keeps
+/// its debt, clamped to the new shape's emptiest bucket (`now + tau + t`, where a burst from full ends): replicas
+/// may disagree on a connection's quota for a while (a reload on one, a rolling deploy), and starting full at
+/// each change of shape would let calls alternating between them through without end. The clamp keeps a call
+/// from waiting longer than the new quota ever makes one wait. Returns {admitted, remaining, wait}: `wait` (µs)
+/// until the next call would be admitted.
 const GCRA: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
 local t = tonumber(ARGV[1])
@@ -46,9 +49,10 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local stored = redis.call('HMGET', KEYS[1], 'tat', 'shape')
 local tat = now
-if stored[1] and stored[2] == ARGV[3] then
+if stored[1] then
   tat = tonumber(stored[1])
   if not tat then return redis.error_reply('unreadable quota bucket') end
+  if stored[2] ~= ARGV[3] then tat = math.min(tat, now + tau + t) end
 end
 local earliest = tat - tau
 if now < earliest then

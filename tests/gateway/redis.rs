@@ -986,3 +986,37 @@ async fn a_redis_slower_than_its_deadline_is_met_like_an_outage_within_the_deadl
         "{limit}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_with_different_quotas_carry_each_others_spending_over() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let table = format!("url = \"{}\"\nreplicas = 2\n{GENEROUS}", redis.url());
+    // One replica reloaded (or deployed) with 20 an hour, the other still at 10: one bucket, two shapes.
+    let small = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &table,
+        "",
+        "quota = { calls = 10, period_secs = 3600 }",
+    ))
+    .await;
+    let large = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &table,
+        "",
+        "quota = { calls = 20, period_secs = 3600 }",
+    ))
+    .await;
+    let mut admitted = 0;
+    for i in 0..60 {
+        let app = if i % 2 == 0 { &small } else { &large };
+        let response = app.get(KEY, PATH).await;
+        match response.status().as_u16() {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("call {i}: {other}"),
+        }
+    }
+    // Neither replica forgets what the other spent: never more than the larger quota's burst.
+    assert!((10..=20).contains(&admitted), "{admitted} admitted");
+}
