@@ -462,7 +462,10 @@ impl Upstreams {
             clock.clone(),
             self.metrics.clone(),
         )
-        .with_shared(shared_tokens(settings))
+        .with_shared(
+            shared_tokens(settings),
+            settings.upstream.connect_timeout() + settings.upstream.timeout(),
+        )
     }
 
     fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {

@@ -1020,3 +1020,124 @@ async fn replicas_with_different_quotas_carry_each_others_spending_over() {
     // Neither replica forgets what the other spent: never more than the larger quota's burst.
     assert!((10..=20).contains(&admitted), "{admitted} admitted");
 }
+
+/// A token authority that answers after `delay`, rolling the refresh token, in front of a Partner Center that
+/// answers every call.
+async fn slow_authority(delay: Duration) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/{}/oauth2/v2.0/token",
+            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
+        )))
+        .respond_with(ResponseTemplate::new(200).set_delay(delay).set_body_json(
+            serde_json::json!({
+                "token_type": "Bearer", "expires_in": 3599,
+                "access_token": "at-slow", "refresh_token": "rolled-slowly"
+            }),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn token_requests(server: &wiremock::MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authority_slower_than_a_short_lock_still_sees_one_exchange_for_two_replicas() {
+    let redis = RedisServer::start(&[]);
+    // Slower than 15 s, well within the token request's own budget (30 s by default).
+    let authority = slow_authority(Duration::from_secs(16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = |i: usize| {
+        let toml = shared_tokens_profile(
+            &authority.uri(),
+            &redis.url(),
+            &dir.path().join(format!("replica-{i}.refresh-token")),
+        );
+        async move { spawn_toml(&toml).await }
+    };
+    let (a, b) = (spawn(0).await, spawn(1).await);
+    let (first, second) = tokio::join!(a.get("user-key", PATH), b.get("user-key", PATH));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(
+        token_requests(&authority).await,
+        1,
+        "the replica waiting never exchanged the same refresh token itself"
+    );
+    assert_eq!(
+        redis
+            .cli(&["HGET", "{pcgw:token:user-conn}:refresh", "token"])
+            .trim(),
+        "rolled-slowly"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_rolled_while_redis_was_down_is_the_one_every_replica_uses_once_it_is_back()
+{
+    // Persistent, so that Redis comes back with what it held: the generation the roll below voids.
+    let durable = ["--appendonly", "yes", "--appendfsync", "always"];
+    let mut redis = RedisServer::start(&durable);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = redis.url();
+    let spawn = |i: usize| {
+        let toml = shared_tokens_profile(
+            &sandbox.base_url(),
+            &url,
+            &dir.path().join(format!("replica-{i}.refresh-token")),
+        );
+        async move { spawn_toml(&toml).await }
+    };
+    let first = spawn(0).await;
+    assert_eq!(first.get("user-key", PATH).await.status(), 200);
+    let refresh = "{pcgw:token:user-conn}:refresh";
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    first.stop().await;
+
+    // Redis away, and a replica with no access token of its own: it renews with its file's token, which Redis
+    // also holds as generation 1, and the authority voids it.
+    redis.kill();
+    let renewed_alone = spawn(0).await;
+    assert_eq!(renewed_alone.get("user-key", PATH).await.status(), 200);
+    assert_eq!(sandbox.token_calls(), 2);
+
+    redis.restart(&durable);
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    // Its next call (served from its cache) finds Redis back and stores its roll there.
+    assert_eq!(renewed_alone.get("user-key", PATH).await.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["HGET", refresh, "gen"]).trim() != "2" {
+        assert!(
+            Instant::now() < deadline,
+            "the roll made without Redis never reached it"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Another replica's renewal, from Redis: the live token, not the voided one.
+    redis.cli(&["DEL", "{pcgw:token:user-conn}:access"]);
+    let other = spawn(1).await;
+    let renewed = other.get("user-key", PATH).await;
+    assert_eq!(renewed.status(), 200, "{}", renewed.text().await.unwrap());
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "3");
+}
