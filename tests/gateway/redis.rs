@@ -422,35 +422,43 @@ async fn with_fail_open_an_unreachable_redis_leaves_this_replica_its_share() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_typed_or_unreadable_key_is_repaired_and_counted_never_an_outage_nor_a_500() {
     let redis = RedisServer::start(&[]);
     let sandbox = standalone_sandbox(SandboxOptions::default()).await;
-    let app = spawn_toml(&profile(
+    let dir = tempfile::tempdir().unwrap();
+    let toml = profile(
         &sandbox.base_url(),
         &format!("url = \"{}\"\nreplicas = 2\n{GENEROUS}", redis.url()),
         "",
         "",
-    ))
-    .await;
+    );
+    let gateway = Gateway::start(&write(dir.path(), "gateway.toml", &toml));
+    let one = std::slice::from_ref(&gateway.address);
     assert_eq!(
         redis
             .cli(&["SET", "{pcgw:quota:shared-conn}", "not a bucket"])
             .trim(),
         "OK"
     );
-    let wrong_type = burst(std::slice::from_ref(&app.address), 8).await;
-    // Redis cannot count this connection: its local share of 50 decides.
+    // Redis counts this connection from a full bucket again, the stray value gone.
+    let wrong_type = burst(one, 8).await;
     assert_eq!(wrong_type.statuses, BTreeMap::from([(200, 8)]));
+    assert_eq!(wrong_type.remaining, (92..100).collect::<Vec<_>>());
     assert!(
         wrong_type
             .policies
             .iter()
-            .all(|p| p == r#""connection";q=50;w=3600"#)
+            .all(|p| p == r#""connection";q=100;w=3600"#)
     );
-    // A hash of ours whose time is not a number.
-    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
+    assert_eq!(
+        redis.cli(&["TYPE", "{pcgw:quota:shared-conn}"]).trim(),
+        "hash"
+    );
+
+    // A hash of ours whose time is not a number: the same.
     let shape = "36000000:3564000000";
+    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
     redis.cli(&[
         "HSET",
         "{pcgw:quota:shared-conn}",
@@ -459,18 +467,36 @@ async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500
         "shape",
         shape,
     ]);
-    let garbage = app.get(KEY, PATH).await;
-    assert_eq!(garbage.status(), 200);
-    assert_eq!(
-        garbage.headers()["ratelimit-policy"],
-        r#""connection";q=50;w=3600"#
-    );
-    // Cleaned up, Redis counts again.
-    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
-    let counted = app.get(KEY, PATH).await;
-    assert_eq!(counted.headers()["ratelimit"], r#""connection";r=99;t=0"#);
-    let ready = json(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    let unreadable = gateway_get(&gateway.address).await;
+    assert_eq!(unreadable, r#""connection";r=99;t=0"#);
+    let counted = gateway_get(&gateway.address).await;
+    assert_eq!(counted, r#""connection";r=98;t=0"#);
+    let ready = json(
+        reqwest::get(format!("{}/readyz", gateway.address))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(ready["checks"]["redis"], "ok");
+    // Nothing of it is an outage of Redis, which answered every call.
+    let outage_lines: Vec<_> = gateway
+        .all_lines()
+        .into_iter()
+        .filter(|l| l.contains("Redis unavailable") || l.contains("Redis available again"))
+        .collect();
+    assert!(outage_lines.is_empty(), "{outage_lines:?}");
+}
+
+/// One call on the connection: its `RateLimit` header, the call admitted.
+async fn gateway_get(address: &str) -> String {
+    let response = reqwest::Client::new()
+        .get(format!("{address}{PATH}"))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["ratelimit"].to_str().unwrap().to_owned()
 }
 
 /// The App+User connection of `real_profile` (key "user-key"), its tokens shared through `redis`.
