@@ -238,6 +238,11 @@ impl SharedQuota {
         over.insert(connection.clone(), until);
     }
 
+    /// Forgets every refusal remembered: the quotas they were made under changed.
+    pub fn forget_refusals(&self) {
+        self.over.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Forgets refusals that have run out (on the quota's eviction timer).
     pub fn evict_idle(&self) {
         let now = self.now();

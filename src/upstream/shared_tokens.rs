@@ -51,6 +51,17 @@ redis.call('DEL', KEYS[1])
 return gen
 ";
 
+/// As [`PUSH`], but only if Redis holds no refresh token for the connection. Returns the generation stored, or
+/// minus the one held.
+const PUSH_IF_ABSENT: &str = r"
+local held = redis.call('HGET', KEYS[2], 'token')
+if held then return -tonumber(redis.call('HGET', KEYS[2], 'gen') or '0') end
+local gen = tonumber(redis.call('HGET', KEYS[2], 'gen') or '0') + 1
+redis.call('HSET', KEYS[2], 'token', ARGV[1], 'gen', gen)
+redis.call('DEL', KEYS[1])
+return gen
+";
+
 /// A roll made while Redis was unavailable. KEYS: refresh. ARGV: the token it started from, the rolled one.
 /// Stored as the next generation if Redis still holds the token it started from, or none (it came back
 /// empty); returns that generation, or 0 when Redis holds another, newer one, which stays.
@@ -86,6 +97,7 @@ struct Scripts {
     get_access: Script,
     store: Script,
     push: Script,
+    push_if_absent: Script,
     store_off_redis: Script,
     delete_if: Script,
 }
@@ -137,6 +149,7 @@ impl SharedTokens {
                 get_access: Script::new(GET_ACCESS),
                 store: Script::new(STORE),
                 push: Script::new(PUSH),
+                push_if_absent: Script::new(PUSH_IF_ABSENT),
                 store_off_redis: Script::new(STORE_OFF_REDIS),
                 delete_if: Script::new(DELETE_IF),
             },
@@ -263,6 +276,26 @@ impl SharedTokens {
             .key(refresh)
             .arg(token.expose_secret());
         self.run(invocation).await
+    }
+
+    /// As [`Self::push`], in one step with the look, so nothing a replica stores in between is overwritten:
+    /// `Err` with the generation Redis holds when it holds one.
+    pub async fn push_if_absent(
+        &self,
+        id: &ConnectionId,
+        token: &SecretString,
+    ) -> SharedResult<Result<u64, u64>> {
+        let (access, refresh, _) = keys(id);
+        let mut invocation = self.scripts.push_if_absent.prepare_invoke();
+        invocation
+            .key(access)
+            .key(refresh)
+            .arg(token.expose_secret());
+        let generation: i64 = self.run(invocation).await?;
+        Ok(match generation {
+            g if g > 0 => Ok(g as u64),
+            g => Err(g.unsigned_abs()),
+        })
     }
 
     /// A roll this replica made while Redis was unavailable, from `from` to `to`: stored if Redis still holds
