@@ -636,6 +636,15 @@ async fn the_redis_password_is_never_logged_even_in_an_outage() {
             .any(|l| l.contains("quotas are counted in Redis")),
         "{lines:?}"
     );
+    // `redis.replicas` left at 1: an outage would let each replica admit the whole quota.
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("redis.replicas is 1"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
     assert!(lines.iter().all(|l| !l.contains(PASSWORD)), "{lines:?}");
 }
 
