@@ -35,14 +35,66 @@ pub enum Topology {
 enum Link {
     Single(ConnectionManager),
     Cluster {
-        client: ::redis::cluster::ClusterClient,
-        connection: OnceCell<ClusterConnection>,
+        client: Arc<::redis::cluster::ClusterClient>,
+        connection: Arc<OnceCell<ClusterConnection>>,
+        setup: Arc<Setup>,
     },
     Sentinel {
-        client: tokio::sync::Mutex<SentinelClient>,
-        master: ArcSwapOption<MultiplexedConnection>,
-        config: ::redis::AsyncConnectionConfig,
+        client: Arc<tokio::sync::Mutex<SentinelClient>>,
+        master: Arc<ArcSwapOption<MultiplexedConnection>>,
+        config: Arc<::redis::AsyncConnectionConfig>,
+        setup: Arc<Setup>,
     },
+}
+
+/// A Cluster's or a Sentinel's connection setup (several round trips: the slots, or the Sentinel then the
+/// master), run in a task of its own. A call waits for it only as long as its own deadline allows; the setup
+/// goes on to its end, so one that takes longer than one call's deadline is not cancelled and begun again by
+/// every call, and the calls after it find the connection made.
+#[derive(Default)]
+struct Setup {
+    running: std::sync::atomic::AtomicBool,
+    finished: tokio::sync::Notify,
+    failure: std::sync::Mutex<Option<RedisError>>,
+}
+
+impl Setup {
+    /// What `current` finds, else after a setup (`run`, started unless one is under way) has finished.
+    async fn wait<T>(
+        self: &Arc<Self>,
+        current: impl Fn() -> Option<T>,
+        run: impl Future<Output = RedisResult<()>> + Send + 'static,
+    ) -> RedisResult<T> {
+        use std::sync::atomic::Ordering;
+        let finished = self.finished.notified();
+        tokio::pin!(finished);
+        // Registered before the look, so a setup finishing in between is not missed.
+        finished.as_mut().enable();
+        if let Some(found) = current() {
+            return Ok(found);
+        }
+        if !self.running.swap(true, Ordering::AcqRel) {
+            let setup = Arc::clone(self);
+            tokio::spawn(async move {
+                let outcome = run.await;
+                *setup.failure.lock().unwrap_or_else(|p| p.into_inner()) = outcome.err();
+                setup.running.store(false, Ordering::Release);
+                setup.finished.notify_waiters();
+            });
+        }
+        finished.await;
+        if let Some(found) = current() {
+            return Ok(found);
+        }
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Err(failure.unwrap_or_else(|| {
+            RedisError::from((::redis::ErrorKind::Io, "Redis connection setup failed"))
+        }))
+    }
 }
 
 /// A connection to run commands on, cheap to clone.
@@ -108,11 +160,14 @@ impl RedisLink {
             )
             .map_err(|e| describe(&e))?;
             Link::Sentinel {
-                client: tokio::sync::Mutex::new(client),
-                master: ArcSwapOption::empty(),
-                config: ::redis::AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(connect))
-                    .set_response_timeout(Some(timeout)),
+                client: Arc::new(tokio::sync::Mutex::new(client)),
+                master: Arc::new(ArcSwapOption::empty()),
+                config: Arc::new(
+                    ::redis::AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(connect))
+                        .set_response_timeout(Some(timeout)),
+                ),
+                setup: Arc::default(),
             }
         } else if *topology == Topology::Cluster {
             let client = ::redis::cluster::ClusterClient::builder(vec![url.expose_secret()])
@@ -121,8 +176,9 @@ impl RedisLink {
                 .build()
                 .map_err(|e| describe(&e))?;
             Link::Cluster {
-                client,
-                connection: OnceCell::new(),
+                client: Arc::new(client),
+                connection: Arc::new(OnceCell::new()),
+                setup: Arc::default(),
             }
         } else {
             let client = ::redis::Client::open(url.expose_secret()).map_err(|e| describe(&e))?;
@@ -142,36 +198,48 @@ impl RedisLink {
         })
     }
 
-    /// A connection, connecting a Cluster on first use.
+    /// A connection, connecting a Cluster (or finding the Sentinel's master) on first use.
     pub async fn connection(&self) -> RedisResult<RedisConnection> {
         match &self.link {
             Link::Single(manager) => Ok(RedisConnection::Single(manager.clone())),
-            Link::Cluster { client, connection } => {
-                let connection = connection
-                    .get_or_try_init(|| client.get_async_connection())
-                    .await?;
-                Ok(RedisConnection::Cluster(connection.clone()))
+            Link::Cluster {
+                client,
+                connection,
+                setup,
+            } => {
+                let (client, cell) = (Arc::clone(client), Arc::clone(connection));
+                let run = async move {
+                    cell.get_or_try_init(|| client.get_async_connection())
+                        .await
+                        .map(drop)
+                };
+                setup
+                    .wait(|| connection.get().cloned(), run)
+                    .await
+                    .map(RedisConnection::Cluster)
             }
             Link::Sentinel {
                 client,
                 master,
                 config,
+                setup,
             } => {
-                if let Some(current) = master.load_full() {
-                    return Ok(RedisConnection::Sentinel((*current).clone()));
-                }
-                let mut client = client.lock().await;
-                // Another caller may have found the master while this one waited for the Sentinel.
-                if let Some(current) = master.load_full() {
-                    return Ok(RedisConnection::Sentinel((*current).clone()));
-                }
-                let found = client
-                    .async_get_client()
-                    .await?
-                    .get_multiplexed_async_connection_with_config(config)
-                    .await?;
-                master.store(Some(Arc::new(found.clone())));
-                Ok(RedisConnection::Sentinel(found))
+                let (client, found, config) =
+                    (Arc::clone(client), Arc::clone(master), Arc::clone(config));
+                let run = async move {
+                    let mut client = client.lock().await;
+                    let connection = client
+                        .async_get_client()
+                        .await?
+                        .get_multiplexed_async_connection_with_config(config.as_ref())
+                        .await?;
+                    found.store(Some(Arc::new(connection)));
+                    Ok(())
+                };
+                setup
+                    .wait(|| master.load_full().map(|c| (*c).clone()), run)
+                    .await
+                    .map(RedisConnection::Sentinel)
             }
         }
     }

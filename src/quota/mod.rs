@@ -190,7 +190,15 @@ impl Quotas {
         clock: &Clock,
     ) -> Self {
         let redis = self.shared.as_ref().map(|s| Arc::clone(&s.redis));
-        Self::build(Some(self), options, overrides, clock, redis)
+        let rebuilt = Self::build(Some(self), options, overrides, clock, redis);
+        // The refusals this replica remembers were Redis's under the old quotas: a raised quota would otherwise
+        // go on refusing here what Redis now admits, until the remembered time ran out.
+        if let (Some(old), Some(new)) = (&self.shared, &rebuilt.shared)
+            && (old.default != new.default || old.overrides != new.overrides)
+        {
+            new.redis.forget_refusals();
+        }
+        rebuilt
     }
 
     fn build(

@@ -14,10 +14,13 @@
 //! then it refuses them itself, without a round trip. That can never admit what Redis refuses (it only
 //! refuses), and it refuses no call Redis would admit: the time is counted from before the request was sent.
 //!
-//! Every round trip has a deadline (`redis.timeout_ms`). A Redis that does not answer in time, cannot be
-//! reached, or answers something that is not the script's three numbers (a key of the wrong type, a foreign
-//! script under our name) is an outage; the caller ([`super::Quotas::check`]) then counts locally or refuses,
-//! as `redis.fail_open` says. An outage is logged once when it begins and once when it ends, never per call.
+//! Every round trip has a deadline (`redis.timeout_ms`). A Redis that does not answer in time or cannot be
+//! reached is an outage; the caller ([`super::Quotas::check`]) then counts locally or refuses, as
+//! `redis.fail_open` says. An outage is logged once when it begins and once when it ends, never per call. An
+//! answer that is not the script's three numbers, or an error about this call alone (a foreign script under our
+//! name), is met the same way for that call, but is no outage: Redis answers, and one connection's odd key must
+//! not make every other connection's call log Redis gone and back. The script itself repairs a key of the wrong
+//! type.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -35,20 +38,33 @@ use crate::redis_link::{RedisLink, Topology, describe};
 
 /// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
 /// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
-/// (`t × (burst − 1)`), in microseconds, and the shape they make. A bucket written under another shape (the
-/// quota changed) starts full, as a changed quota does in memory. Returns {admitted, remaining, wait}: `wait`
-/// (µs) until the next call would be admitted.
+/// (`t × (burst − 1)`), in microseconds, and the shape they make. A bucket written under another shape keeps
+/// its debt, clamped to the new shape's emptiest bucket (`now + tau + t`, where a burst from full ends): replicas
+/// may disagree on a connection's quota for a while (a reload on one, a rolling deploy), and starting full at
+/// each change of shape would let calls alternating between them through without end. The clamp keeps a call
+/// from waiting longer than the new quota ever makes one wait. Returns {admitted, remaining, wait}: `wait` (µs)
+/// until the next call would be admitted. A key that is not such a bucket (another type, a time that is not a
+/// number) is replaced by a new one: left as it is, it would fail this connection's every call, forever (it has
+/// no expiry), and the connection's count only starts again from a full bucket.
 const GCRA: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
 local t = tonumber(ARGV[1])
 local tau = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local stored = redis.call('HMGET', KEYS[1], 'tat', 'shape')
 local tat = now
-if stored[1] and stored[2] == ARGV[3] then
-  tat = tonumber(stored[1])
-  if not tat then return redis.error_reply('unreadable quota bucket') end
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'hash' then
+  local stored = redis.call('HMGET', KEYS[1], 'tat', 'shape')
+  local read = tonumber(stored[1])
+  if read then
+    tat = read
+    if stored[2] ~= ARGV[3] then tat = math.min(tat, now + tau + t) end
+  elseif stored[1] then
+    redis.call('DEL', KEYS[1])
+  end
+elseif kind ~= 'none' then
+  redis.call('DEL', KEYS[1])
 end
 local earliest = tat - tau
 if now < earliest then
@@ -102,6 +118,9 @@ pub enum SharedError {
     Timeout(Duration),
     #[error("{0}")]
     Redis(String),
+    /// Redis answered this call with an error of its own (not of the link or the server as a whole).
+    #[error("an error about this call: {0}")]
+    Refused(String),
     #[error("an answer that is not the quota script's: {0}")]
     Garbage(String),
 }
@@ -119,6 +138,7 @@ pub struct SharedQuota {
     over: Over,
     clock: Clock,
     down: AtomicBool,
+    odd_answer_seen: AtomicBool,
 }
 
 impl SharedQuota {
@@ -133,6 +153,7 @@ impl SharedQuota {
             over: Mutex::new(HashMap::new()),
             clock,
             down: AtomicBool::new(false),
+            odd_answer_seen: AtomicBool::new(false),
         })
     }
 
@@ -182,6 +203,7 @@ impl SharedQuota {
             .await;
         let decision = match outcome {
             None => Err(SharedError::Timeout(self.options.timeout)),
+            Some(Err(e)) if about_this_call(&e) => Err(SharedError::Refused(describe(&e))),
             Some(Err(e)) => Err(SharedError::Redis(describe(&e))),
             Some(Ok(value)) => read(&value),
         };
@@ -216,6 +238,11 @@ impl SharedQuota {
         over.insert(connection.clone(), until);
     }
 
+    /// Forgets every refusal remembered: the quotas they were made under changed.
+    pub fn forget_refusals(&self) {
+        self.over.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Forgets refusals that have run out (on the quota's eviction timer).
     pub fn evict_idle(&self) {
         let now = self.now();
@@ -228,6 +255,17 @@ impl SharedQuota {
     /// Logs an outage when it begins and when it ends, once each.
     fn note<T>(&self, decision: &Result<T, SharedError>) {
         match decision {
+            Err(cause @ (SharedError::Garbage(_) | SharedError::Refused(_))) => {
+                // Each one is this call's alone; the first is worth a line, the rest only at debug level.
+                if !self.odd_answer_seen.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        redis = %self.link.shown(), %cause,
+                        "Redis answered the quota script with something else: the call was decided as in an outage (further ones at debug level)"
+                    );
+                } else {
+                    tracing::debug!(redis = %self.link.shown(), %cause, "Redis answered the quota script with something else");
+                }
+            }
             Err(cause) => {
                 if !self.down.swap(true, Ordering::Relaxed) {
                     let replicas = self.options.replicas.get();
@@ -272,6 +310,17 @@ impl SharedQuota {
             None => Err("no answer in time"),
         }
     }
+}
+
+/// Whether Redis refused this one command (a script's own error, a wrong type), rather than the connection, the
+/// server or the cluster failing it.
+fn about_this_call(e: &::redis::RedisError) -> bool {
+    use ::redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        e.kind(),
+        ErrorKind::Extension | ErrorKind::Server(ServerErrorKind::ExecAbort)
+    ) && !e.is_io_error()
+        && !e.is_timeout()
 }
 
 /// The script's answer: exactly three integers, the first 0 or 1, none negative.

@@ -12,7 +12,7 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::Upstreams;
 use crate::config::{ConfigError, RegisteredConnection, Settings};
@@ -161,29 +161,30 @@ pub async fn share(
             "quota.backend is not \"redis\": with the memory backend a refresh token stays in its file"
         );
     };
-    let token = std::fs::read_to_string(refresh_token_file)
-        .with_context(|| format!("cannot read {}", refresh_token_file.display()))?;
-    let token = token.trim();
-    if token.is_empty() {
+    let token = SecretString::from(
+        std::fs::read_to_string(refresh_token_file)
+            .with_context(|| format!("cannot read {}", refresh_token_file.display()))?,
+    );
+    let token = SecretString::from(token.expose_secret().trim());
+    if token.expose_secret().is_empty() {
         bail!("{} is empty", refresh_token_file.display());
     }
-    let held = shared
-        .refresh(id)
-        .await
-        .map_err(|e| anyhow::anyhow!("Redis ({}) did not answer: {e}", shared.shown()))?;
-    if let Some(held) = held
-        && !replace
-    {
-        bail!(
-            "Redis already holds connection {id}'s refresh token (generation {}), which the replicas may have \
-             rolled past the file's; give --replace to put the file's in its place anyway",
-            held.generation
-        );
-    }
-    let generation = shared
-        .push(id, &token.into())
-        .await
-        .map_err(|e| anyhow::anyhow!("Redis ({}) did not store it: {e}", shared.shown()))?;
+    let unreachable = |e| anyhow::anyhow!("Redis ({}) did not store it: {e}", shared.shown());
+    let generation = if replace {
+        shared.push(id, &token).await.map_err(unreachable)?
+    } else {
+        match shared
+            .push_if_absent(id, &token)
+            .await
+            .map_err(unreachable)?
+        {
+            Ok(generation) => generation,
+            Err(held) => bail!(
+                "Redis already holds connection {id}'s refresh token (generation {held}), which the replicas may \
+                 have rolled past the file's; give --replace to put the file's in its place anyway"
+            ),
+        }
+    };
     writeln!(
         out,
         "Connection {id}'s refresh token from {} is in Redis ({}) as generation {generation}.",

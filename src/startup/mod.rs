@@ -92,6 +92,11 @@ impl Application {
                 let redis = SharedQuota::new(options.clone(), clock.clone())
                     .map_err(|e| ConfigError::key("redis.url", e))?;
                 tracing::info!(redis = %redis.shown_url(), topology = ?options.topology, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
+                if options.replicas.get() == 1 {
+                    tracing::warn!(
+                        "redis.replicas is 1: while Redis is unavailable every replica admits the whole quota on its own; set it to the number of replicas"
+                    );
+                }
                 Some(Arc::new(redis))
             }
             None => None,
@@ -462,7 +467,10 @@ impl Upstreams {
             clock.clone(),
             self.metrics.clone(),
         )
-        .with_shared(shared_tokens(settings))
+        .with_shared(
+            shared_tokens(settings),
+            settings.upstream.connect_timeout() + settings.upstream.timeout(),
+        )
     }
 
     fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {

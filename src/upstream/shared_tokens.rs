@@ -51,6 +51,28 @@ redis.call('DEL', KEYS[1])
 return gen
 ";
 
+/// As [`PUSH`], but only if Redis holds no refresh token for the connection. Returns the generation stored, or
+/// minus the one held.
+const PUSH_IF_ABSENT: &str = r"
+local held = redis.call('HGET', KEYS[2], 'token')
+if held then return -tonumber(redis.call('HGET', KEYS[2], 'gen') or '0') end
+local gen = tonumber(redis.call('HGET', KEYS[2], 'gen') or '0') + 1
+redis.call('HSET', KEYS[2], 'token', ARGV[1], 'gen', gen)
+redis.call('DEL', KEYS[1])
+return gen
+";
+
+/// A roll made while Redis was unavailable. KEYS: refresh. ARGV: the token it started from, the rolled one.
+/// Stored as the next generation if Redis still holds the token it started from, or none (it came back
+/// empty); returns that generation, or 0 when Redis holds another, newer one, which stays.
+const STORE_OFF_REDIS: &str = r"
+local held = redis.call('HGET', KEYS[1], 'token')
+if held and held ~= ARGV[1] then return 0 end
+local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') + 1
+redis.call('HSET', KEYS[1], 'token', ARGV[2], 'gen', gen)
+return gen
+";
+
 /// Deletes a key only if it still holds `ARGV[1]` (a lock's holder, or an access token Partner Center refused).
 const DELETE_IF: &str = r"
 local kind = redis.call('TYPE', KEYS[1]).ok
@@ -75,6 +97,8 @@ struct Scripts {
     get_access: Script,
     store: Script,
     push: Script,
+    push_if_absent: Script,
+    store_off_redis: Script,
     delete_if: Script,
 }
 
@@ -125,6 +149,8 @@ impl SharedTokens {
                 get_access: Script::new(GET_ACCESS),
                 store: Script::new(STORE),
                 push: Script::new(PUSH),
+                push_if_absent: Script::new(PUSH_IF_ABSENT),
+                store_off_redis: Script::new(STORE_OFF_REDIS),
                 delete_if: Script::new(DELETE_IF),
             },
         }
@@ -250,6 +276,44 @@ impl SharedTokens {
             .key(refresh)
             .arg(token.expose_secret());
         self.run(invocation).await
+    }
+
+    /// As [`Self::push`], in one step with the look, so nothing a replica stores in between is overwritten:
+    /// `Err` with the generation Redis holds when it holds one.
+    pub async fn push_if_absent(
+        &self,
+        id: &ConnectionId,
+        token: &SecretString,
+    ) -> SharedResult<Result<u64, u64>> {
+        let (access, refresh, _) = keys(id);
+        let mut invocation = self.scripts.push_if_absent.prepare_invoke();
+        invocation
+            .key(access)
+            .key(refresh)
+            .arg(token.expose_secret());
+        let generation: i64 = self.run(invocation).await?;
+        Ok(match generation {
+            g if g > 0 => Ok(g as u64),
+            g => Err(g.unsigned_abs()),
+        })
+    }
+
+    /// A roll this replica made while Redis was unavailable, from `from` to `to`: stored if Redis still holds
+    /// `from` (or nothing). Returns the generation stored, or none when Redis holds a newer token.
+    pub async fn store_off_redis(
+        &self,
+        id: &ConnectionId,
+        from: &SecretString,
+        to: &SecretString,
+    ) -> SharedResult<Option<u64>> {
+        let (_, refresh, _) = keys(id);
+        let mut invocation = self.scripts.store_off_redis.prepare_invoke();
+        invocation
+            .key(refresh)
+            .arg(from.expose_secret())
+            .arg(to.expose_secret());
+        let generation: u64 = self.run(invocation).await?;
+        Ok((generation > 0).then_some(generation))
     }
 
     /// Partner Center refused `token`: no replica should be handed it again.

@@ -36,9 +36,12 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// issued means the refusal is about the connection (a lost role), not the token, and fetching another on every
 /// call would only roll refresh tokens and get the connection throttled by Entra.
 const REFUSED_TOKEN_MIN_AGE: Duration = Duration::from_secs(60);
-/// How long a replica may hold a connection's exchange lock in Redis: longer than a token request takes, short
-/// enough that a replica that died holding it delays the others little.
-const EXCHANGE_LOCK_TTL: Duration = Duration::from_secs(15);
+/// A connection's exchange lock in Redis lives for the token request's whole budget (connect and answer, as the
+/// HTTP client bounds them) plus this, for the Redis round trips and the file write around it. The lock must
+/// outlive the request: were it to run out while the holder still waits, another replica would exchange the
+/// same refresh token. The request is never cut short instead: its answer may carry the rolled token, which
+/// the authority has already made the only valid one.
+const EXCHANGE_LOCK_MARGIN: Duration = Duration::from_secs(10);
 /// How often a replica waiting for another's exchange looks for its outcome.
 const EXCHANGE_WAIT_STEP: Duration = Duration::from_millis(20);
 
@@ -70,6 +73,8 @@ enum TokenError {
     Persist(String),
     #[error("token authority circuit open")]
     CircuitOpen(u64),
+    #[error("token authority: {0}")]
+    Elsewhere(String),
 }
 
 impl From<TokenError> for AppError {
@@ -82,7 +87,7 @@ impl From<TokenError> for AppError {
                 upstream: "token authority",
                 retry_after_secs,
             },
-            TokenError::Unreachable(_) | TokenError::Invalid(_) => {
+            TokenError::Unreachable(_) | TokenError::Invalid(_) | TokenError::Elsewhere(_) => {
                 AppError::BadGateway(e.to_string())
             }
         }
@@ -114,6 +119,21 @@ pub struct TokenSource {
     metrics: Metrics,
     /// The tokens every replica shares, with the Redis backend.
     shared: Option<Arc<SharedTokens>>,
+    /// How long this replica holds a connection's exchange lock, and about how long another waits for it.
+    lock_ttl: Duration,
+    /// Refresh tokens this replica rolled while Redis was unavailable, to be stored there once it answers: left
+    /// in the file only, Redis's older generation (voided by the roll) would be the one every replica uses.
+    off_redis: std::sync::Mutex<std::collections::HashMap<ConnectionId, OffRedisRoll>>,
+    /// Whether `off_redis` holds anything (read on every call, so a lock is taken only when it does), and
+    /// whether a task is storing them.
+    off_redis_any: std::sync::atomic::AtomicBool,
+    storing_off_redis: std::sync::atomic::AtomicBool,
+}
+
+/// A roll made without Redis: the token it started from (the first, after several) and the newest.
+struct OffRedisRoll {
+    from: SecretString,
+    to: SecretString,
 }
 
 /// Why a shared fetch did not give a token: Redis could not be used (the replica then fetches on its own), or
@@ -147,12 +167,22 @@ impl TokenSource {
             refreshed: std::sync::Mutex::default(),
             metrics,
             shared: None,
+            lock_ttl: EXCHANGE_LOCK_MARGIN,
+            off_redis: std::sync::Mutex::default(),
+            off_redis_any: std::sync::atomic::AtomicBool::new(false),
+            storing_off_redis: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Shares the connections' tokens with the other replicas through Redis.
-    pub fn with_shared(mut self, shared: Option<Arc<SharedTokens>>) -> Self {
+    /// Shares the connections' tokens with the other replicas through Redis. `request_budget` is the longest a
+    /// token request can take (the HTTP client's connect and request timeouts).
+    pub fn with_shared(
+        mut self,
+        shared: Option<Arc<SharedTokens>>,
+        request_budget: Duration,
+    ) -> Self {
         self.shared = shared;
+        self.lock_ttl = request_budget + EXCHANGE_LOCK_MARGIN;
         self
     }
 
@@ -222,6 +252,12 @@ impl TokenSource {
         self: &Arc<Self>,
         connection: &Arc<Connection>,
     ) -> Result<Arc<AccessToken>, AppError> {
+        if self
+            .off_redis_any
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.store_off_redis_rolls_soon();
+        }
         if let Some(token) = self.cache.get(&key(connection)).await {
             self.metrics
                 .record(|| metrics::counter!(telemetry::TOKEN_CACHE_HITS).increment(1));
@@ -278,8 +314,92 @@ impl TokenSource {
                     "Redis unavailable for tokens: this replica asks the token authority on its own"
                 ),
             }
+            // Exchanging without Redis keeps calls answered (refusing would fail every call of the connection
+            // once its access token runs out, for as long as Redis is away); the roll is remembered and stored
+            // in Redis as soon as it answers, over the token it started from only.
+            return self.fetch_here(connection, true).await;
         }
-        self.fetch_here(connection).await
+        self.fetch_here(connection, false).await
+    }
+
+    /// Remembers a roll made without Redis, keeping the token the first such roll started from.
+    fn rolled_off_redis(&self, id: &ConnectionId, from: &SecretString, to: &SecretString) {
+        let mut rolls = self.off_redis.lock().unwrap_or_else(|p| p.into_inner());
+        let to = SecretString::from(to.expose_secret());
+        match rolls.get_mut(id) {
+            Some(roll) => roll.to = to,
+            None => {
+                let from = SecretString::from(from.expose_secret());
+                rolls.insert(id.clone(), OffRedisRoll { from, to });
+            }
+        }
+        self.off_redis_any
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stores the rolls made without Redis, in a task of its own (one at a time), so that no call waits on a
+    /// Redis that may still be away.
+    fn store_off_redis_rolls_soon(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        if self.storing_off_redis.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let source = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Some(shared) = &source.shared {
+                let _ = source.store_off_redis_rolls(shared).await;
+            }
+            source.storing_off_redis.store(false, Ordering::Release);
+        });
+    }
+
+    /// Stores each roll made without Redis, if Redis still holds the token it started from (or none); a newer
+    /// one there (a new sign-in, another replica's roll) stays. Stops at the first Redis error.
+    async fn store_off_redis_rolls(&self, shared: &SharedTokens) -> Result<(), String> {
+        let ids: Vec<ConnectionId> = self
+            .off_redis
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            let Some(roll) = self
+                .off_redis
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id)
+            else {
+                continue;
+            };
+            match shared.store_off_redis(&id, &roll.from, &roll.to).await {
+                Ok(Some(generation)) => tracing::info!(
+                    connection = %id, generation,
+                    "the refresh token rolled while Redis was unavailable is now stored in Redis"
+                ),
+                Ok(None) => tracing::warn!(
+                    connection = %id,
+                    "the refresh token rolled while Redis was unavailable is not stored: Redis holds a newer one, which stays"
+                ),
+                Err(cause) => {
+                    let mut rolls = self.off_redis.lock().unwrap_or_else(|p| p.into_inner());
+                    // A roll made since takes precedence over this one's newest, not over its start.
+                    let newer = rolls.remove(&id).map(|r| r.to);
+                    rolls.insert(
+                        id,
+                        OffRedisRoll {
+                            from: roll.from,
+                            to: newer.unwrap_or(roll.to),
+                        },
+                    );
+                    return Err(cause);
+                }
+            }
+        }
+        let rolls = self.off_redis.lock().unwrap_or_else(|p| p.into_inner());
+        self.off_redis_any
+            .store(!rolls.is_empty(), std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// The connection's token as the replicas share it: Redis's, or the one this replica gets while it holds
@@ -290,13 +410,22 @@ impl TokenSource {
         connection: &Connection,
     ) -> Result<Arc<AccessToken>, SharedFailure> {
         let id = &connection.id;
-        let deadline = Instant::now() + EXCHANGE_LOCK_TTL + Duration::from_secs(1);
+        // Before any exchange: one that started from Redis's token while a newer one waits here would fail.
+        if self
+            .off_redis_any
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.store_off_redis_rolls(shared)
+                .await
+                .map_err(SharedFailure::Redis)?;
+        }
+        let deadline = Instant::now() + self.lock_ttl + Duration::from_secs(1);
         loop {
             if let Some(access) = shared.access(id).await.map_err(SharedFailure::Redis)? {
                 return Ok(self.taken_from_redis(access));
             }
             if let Some(held) = shared
-                .lock(id, EXCHANGE_LOCK_TTL)
+                .lock(id, self.lock_ttl)
                 .await
                 .map_err(SharedFailure::Redis)?
             {
@@ -304,10 +433,13 @@ impl TokenSource {
                 shared.unlock(id, held).await;
                 return outcome;
             }
+            // The holder's lock has outlived its request's budget: it died, or hangs on Redis. Exchanging here
+            // could spend the token it holds; this call fails and the next one, the lock gone, exchanges.
             if Instant::now() > deadline {
-                return Err(SharedFailure::Redis(
-                    "another replica's token exchange never finished".into(),
-                ));
+                return Err(SharedFailure::Token(TokenError::Elsewhere(format!(
+                    "another replica's token exchange did not finish within {:?}",
+                    self.lock_ttl
+                ))));
             }
             // Polling, not a subscription: a waiter is rare (cold connections only) and waits one exchange.
             tokio::time::sleep(EXCHANGE_WAIT_STEP).await;
@@ -327,7 +459,7 @@ impl TokenSource {
         }
         let Credentials::AppUser { refresh_token, .. } = &connection.credentials else {
             let token = self
-                .fetch_here(connection)
+                .fetch_here(connection, false)
                 .await
                 .map_err(SharedFailure::Token)?;
             let renew_in = token.renew_at.saturating_duration_since(Instant::now());
@@ -380,7 +512,8 @@ impl TokenSource {
                     tracing::warn!(connection = %id, "refresh token rolled, but Redis already holds a newer one, which stays")
                 }
                 Err(cause) => {
-                    tracing::warn!(connection = %id, %cause, "refresh token rolled and written to its file, but not to Redis")
+                    self.rolled_off_redis(id, &using, &current);
+                    tracing::warn!(connection = %id, %cause, "refresh token rolled and written to its file, but not yet to Redis")
                 }
             }
         }
@@ -442,7 +575,12 @@ impl TokenSource {
     }
 
     /// The token from the authority, by this replica alone.
-    async fn fetch_here(&self, connection: &Connection) -> Result<Arc<AccessToken>, TokenError> {
+    /// `off_redis`: Redis is meant to hold the token, but could not be reached; a roll is remembered for it.
+    async fn fetch_here(
+        &self,
+        connection: &Connection,
+        off_redis: bool,
+    ) -> Result<Arc<AccessToken>, TokenError> {
         let url = format!(
             "{}/{}/oauth2/v2.0/token",
             self.authority,
@@ -471,6 +609,9 @@ impl TokenSource {
                 let reply = self.roll_failed(self.exchange(connection, &current).await)?;
                 let token = reply.access_token(self.clock.now());
                 if let Some(rolled) = reply.refresh_token {
+                    if off_redis {
+                        self.rolled_off_redis(&connection.id, &current, &rolled);
+                    }
                     // Memory first: even if the disk write fails, this process keeps a token that works.
                     *current = rolled;
                     let written = self.persist(&refresh_token.path, &current).await;

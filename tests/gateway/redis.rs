@@ -422,35 +422,43 @@ async fn with_fail_open_an_unreachable_redis_leaves_this_replica_its_share() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_typed_or_unreadable_key_is_repaired_and_counted_never_an_outage_nor_a_500() {
     let redis = RedisServer::start(&[]);
     let sandbox = standalone_sandbox(SandboxOptions::default()).await;
-    let app = spawn_toml(&profile(
+    let dir = tempfile::tempdir().unwrap();
+    let toml = profile(
         &sandbox.base_url(),
         &format!("url = \"{}\"\nreplicas = 2\n{GENEROUS}", redis.url()),
         "",
         "",
-    ))
-    .await;
+    );
+    let gateway = Gateway::start(&write(dir.path(), "gateway.toml", &toml));
+    let one = std::slice::from_ref(&gateway.address);
     assert_eq!(
         redis
             .cli(&["SET", "{pcgw:quota:shared-conn}", "not a bucket"])
             .trim(),
         "OK"
     );
-    let wrong_type = burst(std::slice::from_ref(&app.address), 8).await;
-    // Redis cannot count this connection: its local share of 50 decides.
+    // Redis counts this connection from a full bucket again, the stray value gone.
+    let wrong_type = burst(one, 8).await;
     assert_eq!(wrong_type.statuses, BTreeMap::from([(200, 8)]));
+    assert_eq!(wrong_type.remaining, (92..100).collect::<Vec<_>>());
     assert!(
         wrong_type
             .policies
             .iter()
-            .all(|p| p == r#""connection";q=50;w=3600"#)
+            .all(|p| p == r#""connection";q=100;w=3600"#)
     );
-    // A hash of ours whose time is not a number.
-    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
+    assert_eq!(
+        redis.cli(&["TYPE", "{pcgw:quota:shared-conn}"]).trim(),
+        "hash"
+    );
+
+    // A hash of ours whose time is not a number: the same.
     let shape = "36000000:3564000000";
+    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
     redis.cli(&[
         "HSET",
         "{pcgw:quota:shared-conn}",
@@ -459,18 +467,36 @@ async fn a_wrong_typed_key_or_a_foreign_answer_is_met_like_an_outage_never_a_500
         "shape",
         shape,
     ]);
-    let garbage = app.get(KEY, PATH).await;
-    assert_eq!(garbage.status(), 200);
-    assert_eq!(
-        garbage.headers()["ratelimit-policy"],
-        r#""connection";q=50;w=3600"#
-    );
-    // Cleaned up, Redis counts again.
-    redis.cli(&["DEL", "{pcgw:quota:shared-conn}"]);
-    let counted = app.get(KEY, PATH).await;
-    assert_eq!(counted.headers()["ratelimit"], r#""connection";r=99;t=0"#);
-    let ready = json(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    let unreadable = gateway_get(&gateway.address).await;
+    assert_eq!(unreadable, r#""connection";r=99;t=0"#);
+    let counted = gateway_get(&gateway.address).await;
+    assert_eq!(counted, r#""connection";r=98;t=0"#);
+    let ready = json(
+        reqwest::get(format!("{}/readyz", gateway.address))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(ready["checks"]["redis"], "ok");
+    // Nothing of it is an outage of Redis, which answered every call.
+    let outage_lines: Vec<_> = gateway
+        .all_lines()
+        .into_iter()
+        .filter(|l| l.contains("Redis unavailable") || l.contains("Redis available again"))
+        .collect();
+    assert!(outage_lines.is_empty(), "{outage_lines:?}");
+}
+
+/// One call on the connection: its `RateLimit` header, the call admitted.
+async fn gateway_get(address: &str) -> String {
+    let response = reqwest::Client::new()
+        .get(format!("{address}{PATH}"))
+        .header("X-API-Key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["ratelimit"].to_str().unwrap().to_owned()
 }
 
 /// The App+User connection of `real_profile` (key "user-key"), its tokens shared through `redis`.
@@ -608,6 +634,15 @@ async fn the_redis_password_is_never_logged_even_in_an_outage() {
         lines
             .iter()
             .any(|l| l.contains("quotas are counted in Redis")),
+        "{lines:?}"
+    );
+    // `redis.replicas` left at 1: an outage would let each replica admit the whole quota.
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("redis.replicas is 1"))
+            .count(),
+        1,
         "{lines:?}"
     );
     assert!(lines.iter().all(|l| !l.contains(PASSWORD)), "{lines:?}");
@@ -985,4 +1020,159 @@ async fn a_redis_slower_than_its_deadline_is_met_like_an_outage_within_the_deadl
         [r#""connection";r=98;t=0"#, r#""connection";r=97;t=0"#].contains(&limit.as_str()),
         "{limit}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_with_different_quotas_carry_each_others_spending_over() {
+    let redis = RedisServer::start(&[]);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let table = format!("url = \"{}\"\nreplicas = 2\n{GENEROUS}", redis.url());
+    // One replica reloaded (or deployed) with 20 an hour, the other still at 10: one bucket, two shapes.
+    let small = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &table,
+        "",
+        "quota = { calls = 10, period_secs = 3600 }",
+    ))
+    .await;
+    let large = spawn_toml(&profile(
+        &sandbox.base_url(),
+        &table,
+        "",
+        "quota = { calls = 20, period_secs = 3600 }",
+    ))
+    .await;
+    let mut admitted = 0;
+    for i in 0..60 {
+        let app = if i % 2 == 0 { &small } else { &large };
+        let response = app.get(KEY, PATH).await;
+        match response.status().as_u16() {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("call {i}: {other}"),
+        }
+    }
+    // Neither replica forgets what the other spent: never more than the larger quota's burst.
+    assert!((10..=20).contains(&admitted), "{admitted} admitted");
+}
+
+/// A token authority that answers after `delay`, rolling the refresh token, in front of a Partner Center that
+/// answers every call.
+async fn slow_authority(delay: Duration) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/{}/oauth2/v2.0/token",
+            partner_center_gateway::sandbox::demo::PARTNER_TENANT_ID
+        )))
+        .respond_with(ResponseTemplate::new(200).set_delay(delay).set_body_json(
+            serde_json::json!({
+                "token_type": "Bearer", "expires_in": 3599,
+                "access_token": "at-slow", "refresh_token": "rolled-slowly"
+            }),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn token_requests(server: &wiremock::MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authority_slower_than_a_short_lock_still_sees_one_exchange_for_two_replicas() {
+    let redis = RedisServer::start(&[]);
+    // Slower than 15 s, well within the token request's own budget (30 s by default).
+    let authority = slow_authority(Duration::from_secs(16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = |i: usize| {
+        let toml = shared_tokens_profile(
+            &authority.uri(),
+            &redis.url(),
+            &dir.path().join(format!("replica-{i}.refresh-token")),
+        );
+        async move { spawn_toml(&toml).await }
+    };
+    let (a, b) = (spawn(0).await, spawn(1).await);
+    let (first, second) = tokio::join!(a.get("user-key", PATH), b.get("user-key", PATH));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(
+        token_requests(&authority).await,
+        1,
+        "the replica waiting never exchanged the same refresh token itself"
+    );
+    assert_eq!(
+        redis
+            .cli(&["HGET", "{pcgw:token:user-conn}:refresh", "token"])
+            .trim(),
+        "rolled-slowly"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_rolled_while_redis_was_down_is_the_one_every_replica_uses_once_it_is_back()
+{
+    // Persistent, so that Redis comes back with what it held: the generation the roll below voids.
+    let durable = ["--appendonly", "yes", "--appendfsync", "always"];
+    let mut redis = RedisServer::start(&durable);
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = redis.url();
+    let spawn = |i: usize| {
+        let toml = shared_tokens_profile(
+            &sandbox.base_url(),
+            &url,
+            &dir.path().join(format!("replica-{i}.refresh-token")),
+        );
+        async move { spawn_toml(&toml).await }
+    };
+    let first = spawn(0).await;
+    assert_eq!(first.get("user-key", PATH).await.status(), 200);
+    let refresh = "{pcgw:token:user-conn}:refresh";
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    first.stop().await;
+
+    // Redis away, and a replica with no access token of its own: it renews with its file's token, which Redis
+    // also holds as generation 1, and the authority voids it.
+    redis.kill();
+    let renewed_alone = spawn(0).await;
+    assert_eq!(renewed_alone.get("user-key", PATH).await.status(), 200);
+    assert_eq!(sandbox.token_calls(), 2);
+
+    redis.restart(&durable);
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
+    // Its next call (served from its cache) finds Redis back and stores its roll there.
+    assert_eq!(renewed_alone.get("user-key", PATH).await.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["HGET", refresh, "gen"]).trim() != "2" {
+        assert!(
+            Instant::now() < deadline,
+            "the roll made without Redis never reached it"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Another replica's renewal, from Redis: the live token, not the voided one.
+    redis.cli(&["DEL", "{pcgw:token:user-conn}:access"]);
+    let other = spawn(1).await;
+    let renewed = other.get("user-key", PATH).await;
+    assert_eq!(renewed.status(), 200, "{}", renewed.text().await.unwrap());
+    assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "3");
 }
