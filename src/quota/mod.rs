@@ -614,7 +614,7 @@ mod tests {
             let clock = Clock::manual();
             let quotas = Quotas::new(&s, [], &clock);
             let period_ns = period * 1_000_000_000;
-            // The shape from the words, not from `Shape`: by default a burst of `calls` refilled at
+            // The shape from the README's words, not from `Shape`: by default a burst of `calls` refilled at
             // calls/period; strict, half the calls at once and the rest spread over the period, rounded so that
             // no window of one period can hold more than `calls` (one call: strictly more than a period apart).
             let calls64 = u64::from(calls);
