@@ -362,6 +362,36 @@ async fn orders_and_activities_are_filtered_by_customer_and_by_the_activity_pick
     assert_eq!(json(response).await["code"], "InvalidOperationType");
 }
 
+#[tokio::test]
+async fn a_filter_that_is_not_valid_is_a_400_that_never_reaches_partner_center() {
+    let app = spawn_app().await;
+    let calls = app.sandbox().api_calls();
+    for (path, code) in [
+        (
+            "/v1/triggers/order-created?CustomerTenantID=not-a-guid",
+            "InvalidCustomerTenantId",
+        ),
+        (
+            "/v1/triggers/subscription-changed?CustomerTenantID={c501c3c4-d776-40ef-9ecf-9cefb59442c1}",
+            "InvalidCustomerTenantId",
+        ),
+        ("/v1/triggers/activity-recorded", "MissingOperationType"),
+        (
+            "/v1/triggers/activity-recorded?OperationType=add_customer&OperationType=create_order",
+            "DuplicateParameter",
+        ),
+    ] {
+        let response = app.get(CONTOSO_KEY, path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(json(response).await["code"], code, "{path}");
+    }
+    assert_eq!(
+        app.sandbox().api_calls(),
+        calls,
+        "none reached Partner Center"
+    );
+}
+
 /// Partner Center's continuation tokens do not last: when it refuses the one a state carries, the poll answers
 /// 202 with `Retry-After: 0` and a state without it, and the next poll asks again from the cursor, which still
 /// knows what was delivered.
