@@ -18,7 +18,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -117,13 +116,7 @@ mod continuation {
     const MAC_KEY: &[u8] = b"partner-center-sandbox/auditrecords-continuation";
 
     fn mac(payload: &[u8]) -> [u8; 8] {
-        let digest = Sha256::new()
-            .chain_update(MAC_KEY)
-            .chain_update(payload)
-            .finalize();
-        let mut mac = [0u8; 8];
-        mac.copy_from_slice(&digest[..8]);
-        mac
+        crate::api::short_mac(MAC_KEY, payload)
     }
 
     pub(super) struct Position {

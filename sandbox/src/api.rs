@@ -153,6 +153,18 @@ pub(super) fn find_customer<'a>(
         .ok_or_else(PcError::customer_not_found)
 }
 
+/// The 8-byte tag of a sandbox continuation token (the customers' and the audit records'): SHA-256 over a key of
+/// the token's kind and its payload, enough to catch a client that mangles a token, which is all it is for.
+pub(crate) fn short_mac(key: &[u8], payload: &[u8]) -> [u8; 8] {
+    let digest = Sha256::new()
+        .chain_update(key)
+        .chain_update(payload)
+        .finalize();
+    let mut mac = [0u8; 8];
+    mac.copy_from_slice(&digest[..8]);
+    mac
+}
+
 /// Continuation tokens are standard (not URL-safe) base64 and always contain
 /// '+', '/' and '=': a client that mangles them while moving them between
 /// the `links.next` header and its request is caught on the next page.
@@ -164,13 +176,7 @@ pub(super) mod continuation {
     const MAC_KEY: &[u8] = b"partner-center-sandbox/customers-continuation";
 
     fn mac(payload: &[u8]) -> [u8; 8] {
-        let digest = Sha256::new()
-            .chain_update(MAC_KEY)
-            .chain_update(payload)
-            .finalize();
-        let mut mac = [0u8; 8];
-        mac.copy_from_slice(&digest[..8]);
-        mac
+        short_mac(MAC_KEY, payload)
     }
 
     pub(crate) fn encode(position: usize) -> String {

@@ -66,6 +66,9 @@ pub async fn poll(
     let pace = &gateway.triggers;
     let now = gateway.clock.now_utc();
     let read_until = now - pace.lag;
+    // Nothing new to deliver: the state as it stands, polled again after the usual interval.
+    let nothing_new =
+        |state: &State| answer(gateway, caller, &poll, state, None, pace.poll_interval_secs);
     let Some(encoded) = poll.state else {
         let state = State {
             kind: poll.kind,
@@ -73,14 +76,7 @@ pub async fn poll(
             cursor: Cursor::starting(read_until),
             continuation: None,
         };
-        return answer(
-            gateway,
-            caller,
-            &poll,
-            &state,
-            None,
-            pace.poll_interval_secs,
-        );
+        return nothing_new(&state);
     };
     let mut state = gateway
         .triggers
@@ -121,14 +117,7 @@ pub async fn poll(
             let end = read_until.min(start + time::Duration::days(WINDOW_DAYS));
             clamped = end < read_until;
             if end <= start {
-                return answer(
-                    gateway,
-                    caller,
-                    &poll,
-                    &state,
-                    None,
-                    pace.poll_interval_secs,
-                );
+                return nothing_new(&state);
             }
             let date = |at: time::OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
             let mut path = String::from("/v1/auditrecords");

@@ -429,3 +429,52 @@ pub async fn sandbox_app_token(sandbox: &SandboxHandle) -> String {
         .expect("the sandbox issues app-only tokens")
         .to_owned()
 }
+
+/// A device-code sign-in at the sandbox, with or without MFA, as `login` makes one: its refresh token. The
+/// sandbox must answer at once (`SandboxOptions::device_code_interval(0)` or a sandbox that does by default).
+#[allow(dead_code)]
+pub async fn device_code_refresh_token(sandbox: &SandboxHandle, mfa: bool) -> String {
+    use partner_center_gateway::sandbox::demo;
+    let client = reqwest::Client::new();
+    let tenant = demo::PARTNER_TENANT_ID;
+    let base = sandbox.base_url();
+    let started = json(
+        client
+            .post(format!("{base}/{tenant}/oauth2/v2.0/devicecode"))
+            .form(&[
+                ("client_id", demo::CLIENT_ID),
+                (
+                    "scope",
+                    "https://api.partnercenter.microsoft.com/.default offline_access",
+                ),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let approved = client
+        .post(started["verification_uri"].as_str().unwrap())
+        .form(&[
+            ("user_code", started["user_code"].as_str().unwrap()),
+            ("mfa", if mfa { "true" } else { "false" }),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+    let tokens = json(
+        client
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", demo::CLIENT_ID),
+                ("device_code", started["device_code"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}

@@ -166,52 +166,10 @@ refresh_token_file = "{missing}"
 #[tokio::test]
 async fn an_app_user_connection_signed_in_without_mfa_fails_with_partner_center_s_answer() {
     let sandbox = standalone_sandbox(SandboxOptions::default().device_code_interval(0)).await;
-    let client = reqwest::Client::new();
-    let tenant = demo::PARTNER_TENANT_ID;
-    let started = json(
-        client
-            .post(format!(
-                "{}/{tenant}/oauth2/v2.0/devicecode",
-                sandbox.base_url()
-            ))
-            .form(&[
-                ("client_id", demo::CLIENT_ID),
-                (
-                    "scope",
-                    "https://api.partnercenter.microsoft.com/.default offline_access",
-                ),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let approved = client
-        .post(started["verification_uri"].as_str().unwrap())
-        .form(&[
-            ("user_code", started["user_code"].as_str().unwrap()),
-            ("mfa", "false"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
-    let tokens = json(
-        client
-            .post(format!("{}/{tenant}/oauth2/v2.0/token", sandbox.base_url()))
-            .form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", demo::CLIENT_ID),
-                ("device_code", started["device_code"].as_str().unwrap()),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let refresh_token = device_code_refresh_token(&sandbox, false).await;
     let state = tempfile::tempdir().unwrap();
     let rt = temp_file(&state, "user.refresh-token");
-    std::fs::write(&rt, tokens["refresh_token"].as_str().unwrap()).unwrap();
+    std::fs::write(&rt, refresh_token).unwrap();
     let config = temp_file(&state, "gateway.toml");
     std::fs::write(
         &config,

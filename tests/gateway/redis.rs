@@ -852,53 +852,6 @@ async fn the_status_page_shows_redis_available_then_unavailable_with_its_passwor
     assert!(!up.contains(PASSWORD) && !down.contains(PASSWORD));
 }
 
-/// A new sign-in at the sandbox (device code, with MFA), as `login` makes one: its refresh token.
-async fn signed_in_at(sandbox: &partner_center_gateway::sandbox::SandboxHandle) -> String {
-    use partner_center_gateway::sandbox::demo;
-    let client = reqwest::Client::new();
-    let tenant = demo::PARTNER_TENANT_ID;
-    let base = sandbox.base_url();
-    let started = json(
-        client
-            .post(format!("{base}/{tenant}/oauth2/v2.0/devicecode"))
-            .form(&[
-                ("client_id", demo::CLIENT_ID),
-                (
-                    "scope",
-                    "https://api.partnercenter.microsoft.com/.default offline_access",
-                ),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let approved = client
-        .post(started["verification_uri"].as_str().unwrap())
-        .form(&[
-            ("user_code", started["user_code"].as_str().unwrap()),
-            ("mfa", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
-    let tokens = json(
-        client
-            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
-            .form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", demo::CLIENT_ID),
-                ("device_code", started["device_code"].as_str().unwrap()),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    tokens["refresh_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_that_finds_a_new_sign_in_stores_it_in_redis_for_every_replica() {
     const ADMIN_KEY: &str = "admin-key-of-the-redis-reload-test";
@@ -921,7 +874,7 @@ async fn a_reload_that_finds_a_new_sign_in_stores_it_in_redis_for_every_replica(
     assert_eq!(redis.cli(&["HGET", refresh, "gen"]).trim(), "1");
 
     // Someone signed the connection in again (as `login` does on another machine): the file has a new token.
-    let new_sign_in = signed_in_at(&sandbox).await;
+    let new_sign_in = device_code_refresh_token(&sandbox, true).await;
     std::fs::write(&rt, &new_sign_in).unwrap();
     let reloaded = app
         .client
