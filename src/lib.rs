@@ -8,7 +8,7 @@
 //! layers below its own, or of its own layer where that closes no cycle; never one above. `.ci/layers` reads
 //! this list, and `.ci/test` (CI) fails on an import that points up or closes a cycle.
 //!
-//! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`, `redis_link`
+//! 1. base: `clock`, `correlation`, `trace_context`, `call_record`, `error`, `domain`, `sandbox`, `telemetry`, `redis_link`, `worker`
 //! 2. components: `connection`, `quota`, `upstream`, `readiness`, `openapi`, `triggers`
 //! 3. edge: `edge`
 //! 4. surface: `routes`, `connector`
@@ -35,6 +35,9 @@
 //!   into (`startup` renders it for `GET /metrics`).
 //! - `redis_link`: one Redis (a server, or a Cluster), as the components that share state between replicas
 //!   reach it, connected on first use; its URL shown only with the password replaced.
+//! - [`worker`]: which serving worker (a single-threaded runtime of its own) the current thread is, and a value
+//!   kept once per worker (the upstream client, whose pooled connections are tasks of the runtime that opened
+//!   them).
 //! - [`sandbox`]: an embedded Partner Center (API, token endpoint, JWKS) over deterministic data: the
 //!   `partner-center-sandbox` crate of this workspace (`sandbox/`), which also runs on its own, and imports
 //!   nothing of the gateway.
@@ -86,6 +89,7 @@ pub mod trace_context;
 pub use partner_center_sandbox as sandbox;
 pub mod redis_link;
 pub mod telemetry;
+pub mod worker;
 
 pub mod connection;
 pub(crate) mod openapi;

@@ -50,6 +50,9 @@ pub struct ServerSettings {
     /// still see a live gateway) and 503 to anything else, each new one closing the reserve's oldest once it is
     /// full. It keeps the gateway within its file descriptors and memory.
     pub max_connections: NonZeroUsize,
+    /// Threads that serve connections, each with a runtime of its own (absent: one per CPU the process may use).
+    /// A connection and its calls stay on one of them, as with nginx's `worker_processes`.
+    pub workers: Option<NonZeroUsize>,
     /// The proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host`
     /// headers say where callers reached the gateway, when `public_base_url` is not set. Empty: nobody's, since
     /// a caller who could set them would choose the host of the links the gateway hands out.
@@ -117,6 +120,7 @@ impl Default for ServerSettings {
             // Fits the common soft `nofile` limit (1,024 is raised to the hard limit at start, rarely under
             // 4,096) with room for the upstream connections and files.
             max_connections: NonZeroUsize::new(1024).expect("not zero"),
+            workers: None,
             trusted_proxies: Vec::new(),
             forwarded_header: None,
             forwarded_fields: None,
@@ -125,6 +129,14 @@ impl Default for ServerSettings {
 }
 
 impl ServerSettings {
+    /// `workers`, or the CPUs this process may run on (its affinity and cgroup quota, as the standard library
+    /// reads them).
+    pub fn workers(&self) -> usize {
+        self.workers
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.public_base_url {
             check_base_url("server.public_base_url", url)?;
@@ -284,6 +296,7 @@ pub(super) fn changed_keys(
         max_header_bytes,
         max_uri_bytes,
         max_connections,
+        workers,
         trusted_proxies,
         forwarded_header,
         forwarded_fields,
@@ -305,6 +318,7 @@ pub(super) fn changed_keys(
             *max_body_bytes == new.max_body_bytes,
         ),
         ("server.tls", same_tls),
+        ("server.workers", *workers == new.workers),
         (
             "server.shutdown_grace_secs",
             *shutdown_grace_secs == new.shutdown_grace_secs,

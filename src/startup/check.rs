@@ -56,7 +56,8 @@ pub async fn run(
     if selected.is_empty() {
         anyhow::bail!("the configuration has no connections to check");
     }
-    let upstreams = Upstreams::start(&settings).await?;
+    // The administrator's commands run on the main runtime alone: no serving workers.
+    let upstreams = Upstreams::start(&settings, 0).await?;
     let clock = Clock::real();
     let tokens = Arc::new(upstreams.token_source(&settings, &clock));
     let partner_center = upstreams.partner_center(&settings, &clock);

@@ -49,7 +49,8 @@ pub async fn run(settings: Settings, connection: &str, out: &mut impl Write) -> 
                 e.problem,
             )
         })?;
-    let upstreams = Upstreams::start(&settings).await?;
+    // The administrator's commands run on the main runtime alone: no serving workers.
+    let upstreams = Upstreams::start(&settings, 0).await?;
     let client = DeviceCodeClient::new(
         upstreams.http.clone(),
         &upstreams.authority,

@@ -15,6 +15,7 @@ mod reload;
 mod router;
 mod serve;
 mod tls;
+mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ use crate::upstream::PartnerCenter;
 use crate::upstream::breaker::{Admission, Breaker};
 use crate::upstream::shared_tokens::SharedTokens;
 use crate::upstream::tokens::TokenSource;
+use crate::worker::PerWorker;
 
 /// How long an exit waits for a refresh-token exchange already under way (see `TokenSource::settle`): a token
 /// request answers in well under a second, and the supervisor's kill should not come first.
@@ -71,6 +73,8 @@ pub struct Application {
     shutdown_grace: Duration,
     drain_delay: Duration,
     connection_budgets: serve::ConnectionBudgets,
+    /// `server.workers`, resolved.
+    workers: usize,
     reloader: reload::Reloader,
     /// `metrics.listen`: `/metrics` alone on a listener of its own, instead of on the main one.
     metrics_listener: Option<(TcpListener, axum::Router)>,
@@ -111,7 +115,8 @@ impl Application {
             }
         };
         let exporter = exporter::Exporter::new(settings.metrics.connection_label);
-        let mut upstreams = Upstreams::start(&settings).await?;
+        let workers = settings.server.workers();
+        let mut upstreams = Upstreams::start(&settings, workers).await?;
         upstreams.metrics = exporter.metrics.clone();
         // The sandbox is the only issuer its profile trusts; its address is only known now.
         let issuers = match &upstreams.sandbox {
@@ -254,6 +259,7 @@ impl Application {
             shutdown_grace,
             drain_delay,
             connection_budgets,
+            workers,
             reloader,
             metrics_listener,
             metrics_handle: exporter.handle,
@@ -297,10 +303,12 @@ impl Application {
             shutdown_grace,
             drain_delay,
             connection_budgets,
+            workers,
             reloader,
             metrics_listener,
             metrics_handle,
         } = self;
+        let workers = workers::Workers::start(workers)?;
         // Histogram samples wait in the recorder until a scrape or an upkeep folds them into buckets; without a
         // scraper they would pile up.
         let upkeep = tokio::spawn(async move {
@@ -355,11 +363,11 @@ impl Application {
                     let listener =
                         tls::TlsListener::new(listener, config, connection_budgets.max_connections);
                     let listener = drain::Draining::new(listener, in_flight.clone());
-                    serve::serve(listener, router, connection_budgets, shutdown).await
+                    serve::serve(listener, router, connection_budgets, &workers, shutdown).await
                 }
                 None => {
                     let listener = drain::Draining::new(listener, in_flight.clone());
-                    serve::serve(listener, router, connection_budgets, shutdown).await
+                    serve::serve(listener, router, connection_budgets, &workers, shutdown).await
                 }
             }
         };
@@ -421,12 +429,15 @@ struct Upstreams {
     /// The token authority's, with no trailing slash.
     authority: String,
     http: reqwest::Client,
+    /// Partner Center's client on each serving worker (`http` on any other thread): a pool of its own per worker,
+    /// so a call's upstream connection is a task on the call's own thread.
+    per_worker: PerWorker<reqwest::Client>,
     /// Where the components record; off for the administrator's commands, which serve no `/metrics`.
     metrics: Metrics,
 }
 
 impl Upstreams {
-    async fn start(settings: &Settings) -> anyhow::Result<Self> {
+    async fn start(settings: &Settings, workers: usize) -> anyhow::Result<Self> {
         let sandbox = match settings.uses_sandbox() {
             true => {
                 let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -441,19 +452,32 @@ impl Upstreams {
             (None, Some(url)) => (trimmed(url), trimmed(&settings.auth.authority)),
             (None, None) => unreachable!("no base URL means the sandbox"),
         };
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .connect_timeout(settings.upstream.connect_timeout())
-            .timeout(settings.upstream.timeout())
-            // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
-            // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let client = || {
+            reqwest::Client::builder()
+                .use_rustls_tls()
+                .connect_timeout(settings.upstream.connect_timeout())
+                .timeout(settings.upstream.timeout())
+                // A redirect would send the connection's token wherever Partner Center (or an attacker in the
+                // path) pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+        };
+        let http = client()?;
+        let mut built = Ok(());
+        let per_worker = PerWorker::new(workers, |i| match i {
+            0 => http.clone(),
+            _ => client().unwrap_or_else(|e| {
+                built = Err(e);
+                http.clone()
+            }),
+        });
+        built?;
         Ok(Self {
             sandbox,
             base,
             authority,
             http,
+            per_worker,
             metrics: Metrics::off(),
         })
     }
@@ -475,7 +499,7 @@ impl Upstreams {
 
     fn partner_center(&self, settings: &Settings, clock: &Clock) -> PartnerCenter {
         PartnerCenter::new(
-            self.http.clone(),
+            self.per_worker.clone(),
             self.base.clone(),
             settings.upstream.max_response_bytes.get(),
             settings.upstream.retry_policy(),

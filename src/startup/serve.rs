@@ -25,6 +25,11 @@
 //! for another, so no call or probe is cut off mid-answer. The descriptors held stay within
 //! `server.max_connections` plus the reserve whatever a client opens.
 //!
+//! Each connection is served on one of the serving workers (`super::workers`), in turn: the accept loop, on the
+//! main runtime, takes the socket off its reactor and the worker registers it on its own, so the connection's
+//! reads, writes, timers and calls all run on that worker's thread. A TLS connection, whose handshake the TLS
+//! listener has already done on the main runtime, keeps its socket there and is served by a worker all the same.
+//!
 //! Shutdown is what axum's does: stop accepting (the listener is dropped), ask every connection to finish its
 //! call in flight and close, and wait for them.
 
@@ -47,6 +52,7 @@ use tower_http::add_extension::AddExtension;
 
 use super::budgets::ProbesOnly;
 use super::conn_io::{Budgeted, Limits, Silence};
+use super::workers::Workers;
 
 /// Connections taken past `server.max_connections` to answer probes. A kubelet or load balancer probes over a
 /// handful of connections at a time; the rest is room for a burst of them while the gateway is full.
@@ -65,14 +71,54 @@ pub struct ConnectionBudgets {
     pub max_connections: usize,
 }
 
+/// A connection the accept loop can hand to a serving worker.
+pub trait Handoff:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Sized + Send + 'static
+{
+    type Detached: Send + 'static;
+    /// Taken off the accepting runtime (on the accept loop's thread).
+    fn detach(self) -> std::io::Result<Self::Detached>;
+    /// Set up on the worker's runtime (on the worker's thread).
+    fn attach(detached: Self::Detached) -> std::io::Result<Self>;
+}
+
+impl Handoff for tokio::net::TcpStream {
+    type Detached = std::net::TcpStream;
+
+    fn detach(self) -> std::io::Result<std::net::TcpStream> {
+        // Stays non-blocking, as `from_std` needs.
+        self.into_std()
+    }
+
+    fn attach(detached: std::net::TcpStream) -> std::io::Result<Self> {
+        tokio::net::TcpStream::from_std(detached)
+    }
+}
+
+impl Handoff for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    // tokio-rustls cannot rebuild a stream from its parts, so the socket stays registered where it was accepted;
+    // the worker polls it from there.
+    type Detached = Self;
+
+    fn detach(self) -> std::io::Result<Self> {
+        Ok(self)
+    }
+
+    fn attach(detached: Self) -> std::io::Result<Self> {
+        Ok(detached)
+    }
+}
+
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
     budgets: ConnectionBudgets,
+    workers: &Workers,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
+    L::Io: Handoff,
 {
     let mut builder = http1::Builder::new();
     builder
@@ -96,24 +142,39 @@ where
             () = &mut shutdown => break,
         };
         let silence = Arc::new(Silence::default());
-        let io = TokioIo::new(Budgeted::new(io, budgets.limits, Arc::clone(&silence)));
         let service = AddExtension::new(router.clone(), ConnectInfo(peer));
         // Waiting for a seat may last until a connection's header timeout: shutdown does not wait for it.
         let seat = tokio::select! {
             seat = take_seat(&mut served, &mut reserve) => seat,
             () = &mut shutdown => break,
         };
+        let io = match io.detach() {
+            Ok(io) => io,
+            Err(e) => {
+                tracing::debug!(error = %e, "a connection could not be handed to a worker");
+                continue;
+            }
+        };
+        let connection = Connection {
+            io,
+            limits: budgets.limits,
+            silence: Arc::clone(&silence),
+        };
+        let watcher = graceful.watcher();
         match seat {
             Seat::Served(permit) => {
-                let connection = builder.serve_connection(io, TowerToHyperService::new(service));
-                let task = spawn(graceful.watch(connection), permit);
+                let builder = builder.clone();
+                let task = connection.spawn::<L::Io, _, _, _>(workers, permit, move |io| {
+                    watcher.watch(builder.serve_connection(io, TowerToHyperService::new(service)))
+                });
                 served.seated(silence, task);
             }
             Seat::Probes(permit) => {
                 let service = AddExtension::new(service, ProbesOnly);
-                let connection =
-                    probes_builder.serve_connection(io, TowerToHyperService::new(service));
-                let task = spawn(graceful.watch(connection), permit);
+                let builder = probes_builder.clone();
+                let task = connection.spawn::<L::Io, _, _, _>(workers, permit, move |io| {
+                    watcher.watch(builder.serve_connection(io, TowerToHyperService::new(service)))
+                });
                 reserve.seated(silence, task);
             }
         }
@@ -121,6 +182,54 @@ where
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// An accepted connection on its way to a worker.
+struct Connection<D> {
+    io: D,
+    limits: Limits,
+    silence: Arc<Silence>,
+}
+
+impl<D: Send + 'static> Connection<D> {
+    /// Serves it on the next worker with `serve` (hyper's connection future, made there), in a task of its own
+    /// that holds its seat until the connection ends.
+    fn spawn<Io, F, C, E>(
+        self,
+        workers: &Workers,
+        seat: OwnedSemaphorePermit,
+        serve: F,
+    ) -> AbortHandle
+    where
+        Io: Handoff<Detached = D>,
+        F: FnOnce(TokioIo<Budgeted<Io>>) -> C + Send + 'static,
+        C: Future<Output = Result<(), E>> + Send,
+        E: std::fmt::Display,
+    {
+        let Self {
+            io,
+            limits,
+            silence,
+        } = self;
+        workers
+            .next()
+            .spawn(async move {
+                let _seat = seat;
+                let io = match Io::attach(io) {
+                    Ok(io) => io,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a worker could not take a connection");
+                        return;
+                    }
+                };
+                // A connection's errors are its peer's (reset, bad request line, header or write timeout): hyper
+                // has answered what could be answered, and nothing here can do more.
+                if let Err(e) = serve(TokioIo::new(Budgeted::new(io, limits, silence))).await {
+                    tracing::trace!(error = %e, "connection ended with an error");
+                }
+            })
+            .abort_handle()
+    }
 }
 
 enum Seat {
@@ -192,23 +301,6 @@ async fn take_seat(served: &mut Seats, reserve: &mut Seats) -> Seat {
         permit = Arc::clone(&served.free).acquire_owned() => Seat::Served(permit.expect("never closed")),
         permit = Arc::clone(&reserve.free).acquire_owned() => Seat::Probes(permit.expect("never closed")),
     }
-}
-
-/// Serves one connection in a task of its own, which holds its seat until the connection ends.
-fn spawn<F, E>(connection: F, seat: OwnedSemaphorePermit) -> AbortHandle
-where
-    F: Future<Output = Result<(), E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    tokio::spawn(async move {
-        let _seat = seat;
-        // A connection's errors are its peer's (reset, bad request line, header or write timeout): hyper has
-        // answered what could be answered, and nothing here can do more.
-        if let Err(e) = connection.await {
-            tracing::trace!(error = %e, "connection ended with an error");
-        }
-    })
-    .abort_handle()
 }
 
 /// Raises the soft `nofile` limit to the hard one (many systems start services at 1,024) and warns when the

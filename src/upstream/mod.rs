@@ -23,6 +23,7 @@ use crate::domain::ContinuationToken;
 use crate::error::AppError;
 use crate::telemetry::{self, Metrics};
 use crate::trace_context::{TRACEPARENT, TRACESTATE, TraceContext};
+use crate::worker::PerWorker;
 use breaker::Breaker;
 use retry::{RetryPolicy, parse_retry_after};
 
@@ -69,7 +70,8 @@ pub struct Reply {
 }
 
 pub struct PartnerCenter {
-    http: reqwest::Client,
+    /// One client, so one connection pool, per serving worker: see [`crate::worker`].
+    http: PerWorker<reqwest::Client>,
     /// Base URL, parsed once: parsing the whole URL of every call (its host through IDNA) was a tenth of the
     /// gateway's instructions per proxied call; a call's URL is this one with its path and query set.
     base: reqwest::Url,
@@ -121,7 +123,7 @@ impl Failure {
 impl PartnerCenter {
     /// `base` is an http(s) URL with no trailing slash (checked with the configuration, or the sandbox's).
     pub fn new(
-        http: reqwest::Client,
+        http: PerWorker<reqwest::Client>,
         base: String,
         max_response_bytes: usize,
         retry: RetryPolicy,
@@ -278,6 +280,7 @@ impl PartnerCenter {
     ) -> Result<Reply, Failure> {
         let mut builder = self
             .http
+            .get()
             .request(request.method.clone(), url.clone())
             .header(header::AUTHORIZATION, bearer.clone())
             .header(header::ACCEPT, HeaderValue::from_static("application/json"))

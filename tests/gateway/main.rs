@@ -33,3 +33,4 @@ mod tls;
 mod tokens;
 mod trace;
 mod triggers;
+mod workers;
