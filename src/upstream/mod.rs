@@ -118,6 +118,37 @@ impl Failure {
     }
 }
 
+/// The HTTP client for Partner Center and the token authority, with `connect_timeout` for each new connection and
+/// `timeout` for each whole request (its answer's body included).
+pub fn http_client(
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
+        // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
+        .redirect(reqwest::redirect::Policy::none())
+        // reqwest's own retries are only for HTTP/2 and HTTP/3 refusals (its `retry::is_retryable_error`), which
+        // this HTTP/1 client never meets; [`PartnerCenter::send`] decides retries. With none allowed, reqwest no
+        // longer copies each request (headers, extensions) in case it retries.
+        .retry(reqwest::retry::never().max_retries_per_request(0));
+    // With no proxy in the environment, the proxy reqwest reads from it matches nothing, but it is still asked
+    // about each plain-HTTP request (the sandbox's); with one, it is kept (`HTTPS_PROXY`, `NO_PROXY`, ...).
+    let from_env = ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY"]
+        .iter()
+        .any(|name| {
+            std::env::var_os(name).is_some() || std::env::var_os(name.to_lowercase()).is_some()
+        });
+    match from_env {
+        true => builder,
+        false => builder.no_proxy(),
+    }
+    .build()
+}
+
 impl PartnerCenter {
     /// `base` is an http(s) URL with no trailing slash (checked with the configuration, or the sandbox's).
     pub fn new(
