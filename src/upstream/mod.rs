@@ -136,6 +136,10 @@ pub fn http_client(
         // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
         // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
         .redirect(reqwest::redirect::Policy::none())
+        // An idle connection is closed here before the far end would close it (Azure's load balancers keep one
+        // 4 minutes by default), so a call never goes out on a connection the other side is dropping. reqwest's
+        // default, named here because the README promises it.
+        .pool_idle_timeout(Duration::from_secs(90))
         // reqwest's own retries are only for HTTP/2 and HTTP/3 refusals (its `retry::is_retryable_error`), which
         // this HTTP/1 client never meets; [`PartnerCenter::send`] decides retries. With none allowed, reqwest no
         // longer copies each request (headers, extensions) in case it retries.
