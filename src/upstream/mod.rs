@@ -405,7 +405,9 @@ pub(crate) async fn capped_body(
         return Err(BodyError::TooLarge);
     }
     // Kept as the chunks came, without copying, and joined once at the end: growing one buffer as they come
-    // would leave the allocator holding every size it went through.
+    // would leave the allocator holding every size it went through. Most answers are one chunk, kept apart so
+    // that they need no list.
+    let mut first = None;
     let mut chunks = Vec::new();
     let mut length = 0;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
@@ -413,12 +415,19 @@ pub(crate) async fn capped_body(
         if length > cap {
             return Err(BodyError::TooLarge);
         }
-        chunks.push(chunk);
+        match first {
+            None => first = Some(chunk),
+            Some(_) => chunks.push(chunk),
+        }
     }
-    if chunks.len() <= 1 {
-        return Ok(chunks.pop().unwrap_or_default());
+    let Some(first) = first else {
+        return Ok(Bytes::new());
+    };
+    if chunks.is_empty() {
+        return Ok(first);
     }
     let mut body = bytes::BytesMut::with_capacity(length);
+    body.extend_from_slice(&first);
     for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
