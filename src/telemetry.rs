@@ -111,6 +111,38 @@ impl Metrics {
     }
 }
 
+/// A metric's handles by their labels, each made the first time its labels occur: recording through a handle is
+/// an atomic add, where a `metrics` macro looks the metric up in the recorder's registry again, building and
+/// hashing its key and labels. For labels of few values (operations, statuses), as the map is never pruned.
+pub struct Handles<K, H> {
+    metrics: Metrics,
+    made: std::sync::RwLock<std::collections::HashMap<K, H>>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy, H: Clone> Handles<K, H> {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            metrics: metrics.clone(),
+            made: std::sync::RwLock::default(),
+        }
+    }
+
+    /// The handle under `key`, made by `register` the first time; none when metrics are off.
+    pub fn get(&self, key: K, register: impl FnOnce() -> H) -> Option<H> {
+        if let Some(handle) = self
+            .made
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Some(handle.clone());
+        }
+        let handle = self.metrics.register(register)?;
+        let mut made = self.made.write().unwrap_or_else(|p| p.into_inner());
+        Some(made.entry(key).or_insert(handle).clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

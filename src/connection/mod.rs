@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue};
 use governor::nanos::Nanos;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -355,23 +355,42 @@ fn read_secret_file(path: &Path) -> Result<SecretString, String> {
 
 pub struct AccessToken {
     pub(crate) secret: SecretString,
+    /// `Bearer <secret>`, marked sensitive (never printed by `Debug`, nor indexed by HTTP/2's HPACK), made once
+    /// with the token rather than on each of its calls; none when the token cannot be a header value.
+    bearer: Option<HeaderValue>,
     pub(crate) renew_at: Instant,
     /// On the gateway's clock, for `TokenSource::forget`.
     pub(crate) fetched_at: Nanos,
 }
 
 impl AccessToken {
-    /// A caller's own token, forwarded as it came; the gateway never renews it.
-    pub fn forwarded(secret: SecretString) -> Self {
+    pub(crate) fn new(secret: SecretString, renew_at: Instant, fetched_at: Nanos) -> Self {
+        let bearer = HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
         Self {
             secret,
-            renew_at: Instant::now(),
-            fetched_at: Nanos::from(0),
+            bearer,
+            renew_at,
+            fetched_at,
         }
+    }
+
+    /// A caller's own token, forwarded as it came; the gateway never renews it.
+    pub fn forwarded(secret: SecretString) -> Self {
+        Self::new(secret, Instant::now(), Nanos::from(0))
     }
 
     pub fn expose(&self) -> &str {
         self.secret.expose_secret()
+    }
+
+    /// The `Authorization` header that presents it, if the token can be one.
+    pub fn bearer(&self) -> Option<&HeaderValue> {
+        self.bearer.as_ref()
     }
 }
 

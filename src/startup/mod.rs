@@ -453,14 +453,10 @@ impl Upstreams {
             (None, None) => unreachable!("no base URL means the sandbox"),
         };
         let client = || {
-            reqwest::Client::builder()
-                .use_rustls_tls()
-                .connect_timeout(settings.upstream.connect_timeout())
-                .timeout(settings.upstream.timeout())
-                // A redirect would send the connection's token wherever Partner Center (or an attacker in the
-                // path) pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
+            crate::upstream::http_client(
+                settings.upstream.connect_timeout(),
+                settings.upstream.timeout(),
+            )
         };
         let http = client()?;
         let mut built = Ok(());

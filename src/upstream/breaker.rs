@@ -44,7 +44,9 @@ pub struct Breaker {
     state: Mutex<State>,
     /// Numbers the probes, so that a probe given up late cannot reopen a breaker that a newer probe is testing.
     probes: AtomicU64,
-    metrics: Metrics,
+    /// The state's gauge, a handle made once: set on every recorded call, it was a look-up of the metric in
+    /// the recorder's registry (its key and label built and hashed) on each.
+    state_gauge: Option<metrics::Gauge>,
 }
 
 /// A call the breaker let through. [`Admitted::record`] gives its verdict; a probe dropped without one (its
@@ -104,13 +106,15 @@ impl Breaker {
                 consecutive_failures: 0,
             }),
             probes: AtomicU64::new(0),
-            metrics: Metrics::off(),
+            state_gauge: None,
         }
     }
 
     /// Publishes the breaker's state into `metrics` (closed now), and from then on at every change.
     pub fn recorded(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
+        let upstream = self.name;
+        self.state_gauge =
+            metrics.register(|| metrics::gauge!(telemetry::BREAKER_STATE, "upstream" => upstream));
         self.publish(&State::Closed {
             consecutive_failures: 0,
         });
@@ -123,10 +127,9 @@ impl Breaker {
             State::HalfOpen { .. } => 1.0,
             State::Open { .. } => 2.0,
         };
-        let upstream = self.name;
-        self.metrics.record(|| {
-            metrics::gauge!(telemetry::BREAKER_STATE, "upstream" => upstream).set(value)
-        });
+        if let Some(gauge) = &self.state_gauge {
+            gauge.set(value);
+        }
     }
 
     /// May a call go out now? If not, how long until one may.

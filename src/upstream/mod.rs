@@ -13,7 +13,7 @@ pub(crate) mod tokens;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
 use uuid::Uuid;
 
@@ -75,11 +75,16 @@ pub struct PartnerCenter {
     /// Base URL, parsed once: parsing the whole URL of every call (its host through IDNA) was a tenth of the
     /// gateway's instructions per proxied call; a call's URL is this one with its path and query set.
     base: reqwest::Url,
+    /// The `Host` header of every call, as hyper would write it from the URL (the host, and the port unless it
+    /// is the scheme's own), made once instead of formatted on each call.
+    host: HeaderValue,
     /// `upstream.max_response_bytes`: past it, an answer is dropped unread.
     max_response_bytes: usize,
     retry: RetryPolicy,
     breaker: Breaker,
     metrics: Metrics,
+    /// Each attempt's duration, by operation and Partner Center's status (or how the attempt failed).
+    durations: telemetry::Handles<(&'static str, Result<u16, &'static str>), metrics::Histogram>,
 }
 
 /// How an attempt failed to produce a whole answer.
@@ -120,6 +125,41 @@ impl Failure {
     }
 }
 
+/// The HTTP client for Partner Center and the token authority, with `connect_timeout` for each new connection and
+/// `timeout` for each whole request (its answer's body included).
+pub fn http_client(
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)
+        // pointed; Partner Center's API does not redirect, so any redirect is an error to surface.
+        .redirect(reqwest::redirect::Policy::none())
+        // An idle connection is closed here before the far end would close it (Azure's load balancers keep one
+        // 4 minutes by default), so a call never goes out on a connection the other side is dropping. reqwest's
+        // default, named here because the README promises it.
+        .pool_idle_timeout(Duration::from_secs(90))
+        // reqwest's own retries are only for HTTP/2 and HTTP/3 refusals (its `retry::is_retryable_error`), which
+        // this HTTP/1 client never meets; [`PartnerCenter::send`] decides retries. With none allowed, reqwest no
+        // longer copies each request (headers, extensions) in case it retries.
+        .retry(reqwest::retry::never().max_retries_per_request(0));
+    // With no proxy in the environment, the proxy reqwest reads from it matches nothing, but it is still asked
+    // about each plain-HTTP request (the sandbox's); with one, it is kept (`HTTPS_PROXY`, `NO_PROXY`, ...).
+    let from_env = ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY"]
+        .iter()
+        .any(|name| {
+            std::env::var_os(name).is_some() || std::env::var_os(name.to_lowercase()).is_some()
+        });
+    match from_env {
+        true => builder,
+        false => builder.no_proxy(),
+    }
+    .build()
+}
+
 impl PartnerCenter {
     /// `base` is an http(s) URL with no trailing slash (checked with the configuration, or the sandbox's).
     pub fn new(
@@ -130,13 +170,16 @@ impl PartnerCenter {
         breaker: Breaker,
         metrics: Metrics,
     ) -> Self {
+        let base =
+            reqwest::Url::parse(&base).expect("Partner Center's base URL was checked at load");
         Self {
             http,
-            base: reqwest::Url::parse(&base)
-                .expect("Partner Center's base URL was checked at load"),
+            host: host_header(&base),
+            base,
             max_response_bytes,
             retry,
             breaker,
+            durations: telemetry::Handles::new(&metrics),
             metrics,
         }
     }
@@ -163,13 +206,11 @@ impl PartnerCenter {
         ctx: &CallContext,
         request: UpstreamRequest<'_>,
     ) -> Result<Reply, AppError> {
-        let mut bearer =
-            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
-                AppError::BadGateway(
-                    "token authority issued a token that is not a valid header value".into(),
-                )
-            })?;
-        bearer.set_sensitive(true);
+        let bearer = token.bearer().ok_or_else(|| {
+            AppError::BadGateway(
+                "token authority issued a token that is not a valid header value".into(),
+            )
+        })?;
         let request_uuid = Uuid::new_v4();
         call_record::note(|r| r.request_id = Some(request_uuid));
         let request_id = uuid_header(request_uuid);
@@ -187,9 +228,7 @@ impl PartnerCenter {
                 false => Some(self.breaker.admit()?),
             };
             let attempt_started = Instant::now();
-            let outcome = self
-                .attempt(&url, &bearer, &request_id, ctx, &request)
-                .await;
+            let outcome = self.attempt(&url, bearer, &request_id, ctx, &request).await;
             self.observe(ctx.operation, &outcome, attempt_started);
             call_record::note(|r| {
                 r.attempts += 1;
@@ -251,18 +290,24 @@ impl PartnerCenter {
 
     fn observe(&self, operation: &'static str, outcome: &Result<Reply, Failure>, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
-        let status: metrics::SharedString = match outcome {
-            Ok(reply) => telemetry::status_label(reply.status.as_u16()),
-            Err(failure) => failure.label().into(),
+        let outcome = match outcome {
+            Ok(reply) => Ok(reply.status.as_u16()),
+            Err(failure) => Err(failure.label()),
         };
-        self.metrics.record(|| {
+        let histogram = self.durations.get((operation, outcome), || {
+            let status: metrics::SharedString = match outcome {
+                Ok(status) => telemetry::status_label(status),
+                Err(label) => label.into(),
+            };
             metrics::histogram!(
                 telemetry::UPSTREAM_DURATION,
                 "operation" => operation,
                 "upstream_status" => status,
             )
-            .record(seconds)
         });
+        if let Some(histogram) = histogram {
+            histogram.record(seconds);
+        }
     }
 
     fn retried(&self, reason: &'static str) {
@@ -278,36 +323,40 @@ impl PartnerCenter {
         ctx: &CallContext,
         request: &UpstreamRequest<'_>,
     ) -> Result<Reply, Failure> {
-        let mut builder = self
-            .http
-            .get()
-            .request(request.method.clone(), url.clone())
-            .header(header::AUTHORIZATION, bearer.clone())
-            .header(header::ACCEPT, HeaderValue::from_static("application/json"))
-            .header(&MS_REQUEST_ID, request_id.clone())
-            .header(&MS_CORRELATION_ID, uuid_header(ctx.correlation_id))
-            .header(&MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
+        // Sized for every header a call may carry, so that it is never grown (and rehashed) while filled; set
+        // on a `reqwest::Request` directly rather than through `RequestBuilder`, whose `header` converts and
+        // checks each name and value again.
+        let mut headers = HeaderMap::with_capacity(12);
+        headers.insert(header::HOST, self.host.clone());
+        headers.insert(header::AUTHORIZATION, bearer.clone());
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(&MS_REQUEST_ID, request_id.clone());
+        headers.insert(&MS_CORRELATION_ID, uuid_header(ctx.correlation_id));
+        headers.insert(&MS_CONTRACT_VERSION, HeaderValue::from_static("v1"));
         if let Some(locale) = &ctx.locale {
-            builder = builder.header(&X_LOCALE, locale.clone());
+            headers.insert(&X_LOCALE, locale.clone());
         }
         if let Some(trace) = &ctx.trace {
-            builder = builder.header(&TRACEPARENT, trace.traceparent());
+            headers.insert(&TRACEPARENT, trace.traceparent());
             if let Some(state) = trace.tracestate() {
-                builder = builder.header(&TRACESTATE, state.clone());
+                headers.insert(&TRACESTATE, state.clone());
             }
         }
         if let Some(token) = request.continuation {
-            builder = builder.header(&MS_CONTINUATION_TOKEN, token.as_str());
+            let value = HeaderValue::from_str(token.as_str())
+                .expect("a continuation token is visible ASCII, checked when it was parsed");
+            headers.insert(&MS_CONTINUATION_TOKEN, value);
         }
+        let mut outgoing = reqwest::Request::new(request.method.clone(), url.clone());
         if let Some(body) = &request.json_body {
-            builder = builder
-                .header(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )
-                .body(body.clone());
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            *outgoing.body_mut() = Some(body.clone().into());
         }
-        let response = builder.send().await.map_err(|e| {
+        *outgoing.headers_mut() = headers;
+        let response = self.http.get().execute(outgoing).await.map_err(|e| {
             if e.is_timeout() {
                 Failure::Timeout(e)
             } else if e.is_connect() {
@@ -358,7 +407,9 @@ pub(crate) async fn capped_body(
         return Err(BodyError::TooLarge);
     }
     // Kept as the chunks came, without copying, and joined once at the end: growing one buffer as they come
-    // would leave the allocator holding every size it went through.
+    // would leave the allocator holding every size it went through. Most answers are one chunk, kept apart so
+    // that they need no list.
+    let mut first = None;
     let mut chunks = Vec::new();
     let mut length = 0;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
@@ -366,12 +417,19 @@ pub(crate) async fn capped_body(
         if length > cap {
             return Err(BodyError::TooLarge);
         }
-        chunks.push(chunk);
+        match first {
+            None => first = Some(chunk),
+            Some(_) => chunks.push(chunk),
+        }
     }
-    if chunks.len() <= 1 {
-        return Ok(chunks.pop().unwrap_or_default());
+    let Some(first) = first else {
+        return Ok(Bytes::new());
+    };
+    if chunks.is_empty() {
+        return Ok(first);
     }
     let mut body = bytes::BytesMut::with_capacity(length);
+    body.extend_from_slice(&first);
     for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
@@ -405,6 +463,18 @@ fn join(base: &reqwest::Url, path_and_query: &str) -> reqwest::Url {
     url
 }
 
+/// `host[:port]` of `url`, the port left out when it is the scheme's default (which a parsed URL never holds).
+fn host_header(url: &reqwest::Url) -> HeaderValue {
+    let host = url
+        .host_str()
+        .expect("Partner Center's base URL is http(s), so it has a host");
+    let value = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::try_from(value).expect("a URL's host and port are a valid header value")
+}
+
 fn uuid_header(id: Uuid) -> HeaderValue {
     let mut buf = Uuid::encode_buffer();
     HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
@@ -414,6 +484,28 @@ fn uuid_header(id: Uuid) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_header_is_what_hyper_writes_for_the_url() {
+        for (base, host) in [
+            (
+                "https://api.partnercenter.microsoft.com",
+                "api.partnercenter.microsoft.com",
+            ),
+            ("https://pc.example.com:443/prefix", "pc.example.com"),
+            ("https://pc.example.com:8443", "pc.example.com:8443"),
+            ("http://127.0.0.1:80", "127.0.0.1"),
+            ("http://127.0.0.1:18081", "127.0.0.1:18081"),
+            ("http://[::1]:18081", "[::1]:18081"),
+            ("http://PC.Example.COM", "pc.example.com"),
+        ] {
+            assert_eq!(
+                host_header(&reqwest::Url::parse(base).unwrap()),
+                host,
+                "{base}"
+            );
+        }
+    }
 
     #[test]
     fn a_calls_url_is_the_base_and_its_path_as_one_parse_would_make_them() {

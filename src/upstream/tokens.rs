@@ -117,6 +117,9 @@ pub struct TokenSource {
     /// connections fetch here, so it is bounded by the registry, as the cache is.
     refreshed: std::sync::Mutex<std::collections::HashMap<ConnectionId, time::OffsetDateTime>>,
     metrics: Metrics,
+    /// The cache's hit and miss counters, handles made once (a hit is every call's).
+    cache_hits: Option<metrics::Counter>,
+    cache_misses: Option<metrics::Counter>,
     /// The tokens every replica shares, with the Redis backend.
     shared: Option<Arc<SharedTokens>>,
     /// How long this replica holds a connection's exchange lock, and about how long another waits for it.
@@ -165,6 +168,8 @@ impl TokenSource {
             clock,
             exchanges: tokio::sync::RwLock::new(()),
             refreshed: std::sync::Mutex::default(),
+            cache_hits: metrics.register(|| metrics::counter!(telemetry::TOKEN_CACHE_HITS)),
+            cache_misses: metrics.register(|| metrics::counter!(telemetry::TOKEN_CACHE_MISSES)),
             metrics,
             shared: None,
             lock_ttl: EXCHANGE_LOCK_MARGIN,
@@ -259,12 +264,14 @@ impl TokenSource {
             self.store_off_redis_rolls_soon();
         }
         if let Some(token) = self.cache.get(&key(connection)).await {
-            self.metrics
-                .record(|| metrics::counter!(telemetry::TOKEN_CACHE_HITS).increment(1));
+            if let Some(hits) = &self.cache_hits {
+                hits.increment(1);
+            }
             return Ok(token);
         }
-        self.metrics
-            .record(|| metrics::counter!(telemetry::TOKEN_CACHE_MISSES).increment(1));
+        if let Some(misses) = &self.cache_misses {
+            misses.increment(1);
+        }
         let (source, owned) = (Arc::clone(self), Arc::clone(connection));
         // The fetch runs in a task of its own, which finishes even if the call that started it is dropped (its
         // caller hung up, or a shutdown cut it off): an App+User exchange voids the old refresh token at the
@@ -522,11 +529,11 @@ impl TokenSource {
 
     fn taken_from_redis(&self, access: SharedAccess) -> Arc<AccessToken> {
         let age = Nanos::from(u64::try_from(access.age.as_nanos()).unwrap_or(u64::MAX));
-        Arc::new(AccessToken {
-            secret: access.secret,
-            renew_at: Instant::now() + access.renew_in,
-            fetched_at: self.clock.now().saturating_sub(age),
-        })
+        Arc::new(AccessToken::new(
+            access.secret,
+            Instant::now() + access.renew_in,
+            self.clock.now().saturating_sub(age),
+        ))
     }
 
     /// One App+User exchange of `refresh` at the authority.
@@ -725,11 +732,11 @@ pub(super) struct TokenReply {
 impl TokenReply {
     fn access_token(&self, fetched_at: Nanos) -> AccessToken {
         let lifetime = Duration::from_secs(self.expires_in);
-        AccessToken {
-            secret: SecretString::from(self.access_token.expose_secret()),
-            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+        AccessToken::new(
+            SecretString::from(self.access_token.expose_secret()),
+            Instant::now() + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
             fetched_at,
-        }
+        )
     }
 }
 

@@ -8,7 +8,19 @@ use partner_center_gateway::sandbox::{SandboxOptions, demo};
 
 /// Runs `check` with `args` in `dir`. Asynchronously: the test's runtime serves the sandbox the child calls.
 async fn check(dir: &std::path::Path, args: &[&str]) -> Output {
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"))
+    check_with_proxy(dir, args, None).await
+}
+
+/// `check`, with the environment naming `proxy` as the HTTP proxy, or no proxy at all.
+async fn check_with_proxy(dir: &std::path::Path, args: &[&str], proxy: Option<&str>) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_partner-center-gateway"));
+    for name in ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"] {
+        command.env_remove(name).env_remove(name.to_lowercase());
+    }
+    if let Some(proxy) = proxy {
+        command.env("HTTP_PROXY", proxy);
+    }
+    let run = command
         .current_dir(dir)
         .arg("check")
         .args(args)
@@ -225,4 +237,41 @@ async fn the_sandbox_profile_checks_out_with_no_setup() {
         ["fabrikam-demo", "app_only", "ok", "n/a", "n/a", "200"]
     );
     assert!(dir.path().join("var/contoso-demo.refresh-token").is_file());
+}
+
+#[tokio::test]
+async fn partner_center_and_the_token_authority_are_reached_through_the_proxy_the_environment_names()
+ {
+    // The sandbox stands in for the proxy: it answers a request sent to it in a proxy's absolute form as it
+    // would the same path sent to it directly. Partner Center's host does not resolve, so only the proxy
+    // reaches it.
+    let sandbox = standalone_sandbox(SandboxOptions::default()).await;
+    let state = tempfile::tempdir().unwrap();
+    let rt = temp_file(&state, "user.refresh-token");
+    let config = temp_file(&state, "gateway.toml");
+    let unresolvable = "http://partner-center.invalid";
+    std::fs::write(&config, real_profile(unresolvable, unresolvable, &rt, "")).unwrap();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--connection",
+        "app-conn",
+    ];
+
+    let out = check_with_proxy(std::path::Path::new("."), &args, Some(&sandbox.base_url())).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        row(&stdout, "app-conn"),
+        ["app-conn", "app_only", "ok", "n/a", "n/a", "200"]
+    );
+
+    let direct = check_with_proxy(std::path::Path::new("."), &args, None).await;
+    let stdout = String::from_utf8_lossy(&direct.stdout);
+    assert_eq!(direct.status.code(), Some(1), "{stdout}");
+    assert_eq!(row(&stdout, "app-conn")[2], "failed", "{stdout}");
 }

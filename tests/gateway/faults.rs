@@ -109,6 +109,15 @@ async fn partner_center_gets_the_documented_headers() {
     assert!(uuid::Uuid::try_parse(&header("ms-requestid").unwrap()).is_ok());
     assert_eq!(header("ms-contract-version").unwrap(), "v1");
     assert_eq!(header("x-locale").unwrap(), "pt-BR");
+    assert_eq!(
+        call.headers
+            .get_all("host")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect::<Vec<_>>(),
+        [server.uri().trim_start_matches("http://")],
+        "one Host, Partner Center's host and port"
+    );
     assert!(
         header("x-api-key").is_none(),
         "the caller's key stays at the gateway"
