@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
@@ -20,18 +19,24 @@ use crate::connection::bearer::BearerError;
 use crate::connection::{AccessToken, CallerConnection, Lookup, X_API_KEY};
 use crate::error::AppError;
 use crate::quota::QuotaState;
-use crate::telemetry;
+use crate::telemetry::{self, Metrics};
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-pub async fn authenticate(
-    State(gateway): State<Gateway>,
+/// Identifies the caller and applies its connection's quota; `next` answers an admitted call.
+pub async fn authenticate<F, Fut>(
+    gateway: &Gateway,
+    decisions: &QuotaDecisions,
     mut request: Request,
-    next: Next,
-) -> Response {
+    next: F,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let live = gateway.live.load_full();
-    let caller = match identify(&gateway, &live, request.headers()).await {
+    let caller = match identify(gateway, &live, request.headers()).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
@@ -49,7 +54,7 @@ pub async fn authenticate(
             .into_response();
         }
     };
-    count_decision(&gateway, called_on.as_ref(), &admitted);
+    decisions.count(gateway, called_on.as_ref(), &admitted);
     let registered = match &caller {
         CallerConnection::Registered(connection) => Some(connection.id.clone()),
         CallerConnection::PassThrough { .. } => None,
@@ -64,7 +69,7 @@ pub async fn authenticate(
     let mut response = match admitted {
         Ok(quota) => {
             request.extensions_mut().insert(Arc::new(caller));
-            let mut response = next.run(request).await;
+            let mut response = next(request).await;
             if let Some(id) = &registered
                 && (response.status().is_client_error() || response.status().is_server_error())
             {
@@ -103,21 +108,51 @@ fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static st
     }
 }
 
-fn count_decision(
-    gateway: &Gateway,
-    called_on: Option<&CalledOn>,
-    admitted: &Result<QuotaState, crate::quota::Refused>,
-) {
-    let decision = decision(admitted);
-    gateway.metrics.record(|| match called_on {
-        Some(CalledOn(id)) => metrics::counter!(
-            telemetry::QUOTA_DECISIONS,
-            "decision" => decision,
-            "connection" => id.to_string(),
-        )
-        .increment(1),
-        None => metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision).increment(1),
-    });
+/// This gateway's handles on the quota decisions' counters, made once: recording through a handle is an atomic
+/// add, where `counter!` looked the metric up in the registry on every call (see `edge::observe`). Decisions
+/// labelled with their connection are not kept (one series per connection).
+pub struct QuotaDecisions {
+    /// Within, near and over the limit, in [`decision`]'s order.
+    counters: Option<[metrics::Counter; 3]>,
+}
+
+const DECISIONS: [&str; 3] = ["within_limit", "near_limit", "over_limit"];
+
+impl QuotaDecisions {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            counters: metrics.register(|| {
+                DECISIONS.map(|decision| {
+                    metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision)
+                })
+            }),
+        }
+    }
+
+    fn count(
+        &self,
+        gateway: &Gateway,
+        called_on: Option<&CalledOn>,
+        admitted: &Result<QuotaState, crate::quota::Refused>,
+    ) {
+        let decision = decision(admitted);
+        match called_on {
+            Some(CalledOn(id)) => gateway.metrics.record(|| {
+                metrics::counter!(
+                    telemetry::QUOTA_DECISIONS,
+                    "decision" => decision,
+                    "connection" => id.to_string(),
+                )
+                .increment(1)
+            }),
+            None => {
+                if let Some(counters) = &self.counters {
+                    let index = DECISIONS.iter().position(|d| *d == decision);
+                    counters[index.expect("a decision is one of three")].increment(1);
+                }
+            }
+        }
+    }
 }
 
 /// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft.

@@ -9,6 +9,7 @@ mod customer_path;
 pub mod forwarded;
 pub mod live;
 pub mod observe;
+pub mod operation;
 pub mod paging;
 pub mod polling;
 pub mod protocol;

@@ -1,13 +1,12 @@
-//! Every operation's call counted and timed: the middleware outside authentication, so a 401 or a 429 counts
+//! Every operation's call counted and timed: outside authentication (see `super::operation`), so a 401 or a 429 counts
 //! as a call of its operation too, and the operationId each call carries to Partner Center's metrics.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::domain::ConnectionId;
@@ -129,34 +128,41 @@ impl Drop for InFlight<'_> {
     }
 }
 
-pub async fn observe(
-    State((ids, call_metrics)): State<(Arc<OperationIds>, Arc<CallMetrics>)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let operation = request
+impl CallMetrics {
+    /// Counts and times the call `answer` answers, as operation `operation`; the in-flight gauge holds it
+    /// meanwhile.
+    pub async fn observe(
+        &self,
+        operation: &'static str,
+        answer: impl Future<Output = Response>,
+    ) -> Response {
+        let started = Instant::now();
+        let in_flight = InFlight::enter(self);
+        let response = answer.await;
+        drop(in_flight);
+        let seconds = started.elapsed().as_secs_f64();
+        let status = response.status().as_u16();
+        match response.extensions().get::<CalledOn>() {
+            Some(CalledOn(id)) => self.metrics.record(|| {
+                metrics::counter!(
+                    telemetry::CALLS,
+                    "operation" => operation,
+                    "status" => telemetry::status_label(status),
+                    "connection" => id.to_string(),
+                )
+                .increment(1)
+            }),
+            None => self.call(operation, status),
+        }
+        self.duration(operation, seconds);
+        response
+    }
+}
+
+/// The operationId of a routed request: its route's, or `unknown`.
+pub fn operation_of(ids: &OperationIds, request: &Request) -> &'static str {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unknown", |path| ids.find(request.method(), path.as_str()));
-    request.extensions_mut().insert(Operation(operation));
-    let started = Instant::now();
-    let in_flight = InFlight::enter(&call_metrics);
-    let response = next.run(request).await;
-    drop(in_flight);
-    let seconds = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
-    match response.extensions().get::<CalledOn>() {
-        Some(CalledOn(id)) => call_metrics.metrics.record(|| {
-            metrics::counter!(
-                telemetry::CALLS,
-                "operation" => operation,
-                "status" => telemetry::status_label(status),
-                "connection" => id.to_string(),
-            )
-            .increment(1)
-        }),
-        None => call_metrics.call(operation, status),
-    }
-    call_metrics.duration(operation, seconds);
-    response
+        .map_or("unknown", |path| ids.find(request.method(), path.as_str()))
 }

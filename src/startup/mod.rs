@@ -6,6 +6,7 @@
 //! reach Partner Center and the token authority through the same [`Upstreams`].
 
 mod budgets;
+mod call_layer;
 pub mod check;
 mod conn_io;
 mod drain;
