@@ -108,42 +108,35 @@ impl CallMetrics {
     }
 }
 
-/// Lowers the in-flight gauge however the call ends, including its caller hanging up (its future dropped).
-struct InFlight<'a>(&'a CallMetrics);
-
-impl InFlight<'_> {
-    fn enter(metrics: &CallMetrics) -> InFlight<'_> {
-        if let Some(gauge) = &metrics.in_flight {
-            gauge.increment(1.0);
-        }
-        InFlight(metrics)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if let Some(gauge) = &self.0.in_flight {
-            gauge.decrement(1.0);
-        }
-    }
+/// A call under way: it holds the in-flight gauge up, and lowers it however the call ends, including its caller
+/// hanging up (its future dropped).
+pub struct InFlight<'a> {
+    metrics: &'a CallMetrics,
+    started: Instant,
 }
 
 impl CallMetrics {
-    /// Counts and times the call `answer` answers, as operation `operation`; the in-flight gauge holds it
-    /// meanwhile.
-    pub async fn observe(
-        &self,
-        operation: &'static str,
-        answer: impl Future<Output = Response>,
-    ) -> Response {
-        let started = Instant::now();
-        let in_flight = InFlight::enter(self);
-        let response = answer.await;
-        drop(in_flight);
-        let seconds = started.elapsed().as_secs_f64();
+    /// Starts counting and timing a call.
+    pub fn enter(&self) -> InFlight<'_> {
+        if let Some(gauge) = &self.in_flight {
+            gauge.increment(1.0);
+        }
+        InFlight {
+            metrics: self,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl InFlight<'_> {
+    /// Counts and times the call that `response` answered, as operation `operation`.
+    pub fn answered(self, operation: &'static str, response: &Response) {
+        let metrics = self.metrics;
+        let seconds = self.started.elapsed().as_secs_f64();
+        drop(self);
         let status = response.status().as_u16();
         match response.extensions().get::<CalledOn>() {
-            Some(CalledOn(id)) => self.metrics.record(|| {
+            Some(CalledOn(id)) => metrics.metrics.record(|| {
                 metrics::counter!(
                     telemetry::CALLS,
                     "operation" => operation,
@@ -152,10 +145,17 @@ impl CallMetrics {
                 )
                 .increment(1)
             }),
-            None => self.call(operation, status),
+            None => metrics.call(operation, status),
         }
-        self.duration(operation, seconds);
-        response
+        metrics.duration(operation, seconds);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(gauge) = &self.metrics.in_flight {
+            gauge.decrement(1.0);
+        }
     }
 }
 

@@ -82,16 +82,24 @@ where
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let shared = Arc::clone(&self.shared);
+        // Awaited in place, not handed on as futures: each future passed by value to another would be moved
+        // into it, and take its room in the call's future twice.
         Box::pin(async move {
             let shared = &*shared;
-            let admitted = |request| async move {
-                match inner.call(request).await {
-                    Ok(response) => response.into_response(),
-                    Err(never) => match never {},
-                }
-            };
-            let answer = auth::authenticate(&shared.gateway, &shared.decisions, request, admitted);
-            Ok(shared.calls.observe(operation, answer).await)
+            let in_flight = shared.calls.enter();
+            let response =
+                auth::authenticate(&shared.gateway, &shared.decisions, request, |request| {
+                    let answer = inner.call(request);
+                    async move {
+                        match answer.await {
+                            Ok(response) => response.into_response(),
+                            Err(never) => match never {},
+                        }
+                    }
+                })
+                .await;
+            in_flight.answered(operation, &response);
+            Ok(response)
         })
     }
 }

@@ -117,11 +117,12 @@ where
                     Answer::Refused { error, .. } => error.into_response(),
                 }
             };
-            let (mut response, record) = correlation::scope(
+            let mut scoped = std::pin::pin!(call_record::scope(correlation::scope(
                 id,
-                trace_context::scope(trace, call_record::recorded(answered.instrument(span))),
-            )
-            .await;
+                trace_context::scope(trace, answered.instrument(span)),
+            )));
+            let mut response = scoped.as_mut().await;
+            let record = call_record::take(scoped);
             shared
                 .log
                 .finish(begun, response.status(), &record, id, &logged);
