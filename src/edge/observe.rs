@@ -1,18 +1,21 @@
 //! Every operation's call counted and timed: outside authentication (see `super::operation`), so a 401 or a 429 counts
 //! as a call of its operation too, and the operationId each call carries to Partner Center's metrics.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::Response;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::domain::ConnectionId;
 use crate::telemetry::{self, Metrics};
 
-/// Each route's operationId, by path template and method, as the OpenAPI document declares them.
+/// Each route's operationId, by path template and method, as the OpenAPI document declares them. These maps, as
+/// the metrics' handles below, use rustc-hash's hasher rather than SipHash: their keys are the gateway's own
+/// route templates, operationIds and statuses, never a caller's text, so no collision attack can choose them,
+/// and they are looked up on every call.
 #[derive(Default)]
 pub struct OperationIds(HashMap<String, Vec<(Method, &'static str)>>);
 
