@@ -19,7 +19,8 @@ tokio::task_local! {
 
 #[derive(Clone, Debug, Default)]
 pub struct CallRecord {
-    pub connection: Option<String>,
+    /// Shared with the connection's ID, so noting it copies nothing.
+    pub connection: Option<std::sync::Arc<str>>,
     /// The gateway refused the call before Partner Center saw it, for a reason a client can repeat thousands of
     /// times a second: such calls are summarised in the log, not written one line each.
     pub refused: Option<Refusal>,

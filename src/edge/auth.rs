@@ -40,7 +40,7 @@ where
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    crate::call_record::note(|r| r.connection = Some(caller.id().to_string()));
+    crate::call_record::note(|r| r.connection = Some(caller.id().shared()));
     let called_on = gateway
         .metrics
         .connection_label()
