@@ -133,3 +133,87 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use tower::{ServiceBuilder, ServiceExt};
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+    use crate::edge::refusals::Refusals;
+    use crate::error::AppError;
+
+    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+
+    fn layer() -> CallLayer {
+        let log = CallLog {
+            ids: Arc::default(),
+            documented: Default::default(),
+            refusals: Refusals::new(),
+        };
+        let budgets = RequestBudgets {
+            max_body_bytes: 1024,
+            max_uri_bytes: 64,
+        };
+        CallLayer::new(Arc::new(log), budgets)
+    }
+
+    /// The answer to `request` of the call layer around a handler that panics, as the router stacks them.
+    async fn answer(request: Request) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let service = ServiceBuilder::new()
+            .layer(layer())
+            .layer(CatchPanicLayer::custom(|_| {
+                AppError::Internal("handler panicked".into()).into_response()
+            }))
+            .service_fn(|_: Request| async {
+                if true {
+                    panic!("the handler fails");
+                }
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            });
+        let response = service.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let json = serde_json::from_slice(&body).expect("a JSON body");
+        (parts.status, parts.headers, json)
+    }
+
+    fn request(uri: &str, hosts: &[&str]) -> Request {
+        let mut request = Request::builder()
+            .uri(uri)
+            .header("x-ms-correlation-id", ID);
+        for host in hosts {
+            request = request.header(header::HOST, *host);
+        }
+        request.body(Body::empty()).unwrap()
+    }
+
+    fn assert_names_the_call(headers: &HeaderMap, json: &serde_json::Value) {
+        assert_eq!(headers["x-ms-correlation-id"], ID);
+        assert_eq!(headers["ms-correlationid"], ID);
+        assert_eq!(json["correlationId"], ID, "{json}");
+        let traceparent = headers["traceparent"].to_str().unwrap();
+        assert_eq!(traceparent.len(), 55, "{traceparent}");
+    }
+
+    #[tokio::test]
+    async fn a_caught_panic_and_each_refusal_of_the_head_name_the_call() {
+        let (status, headers, json) = answer(request("/v1/invoices", &["gw.example"])).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_names_the_call(&headers, &json);
+
+        let (status, headers, json) =
+            answer(request("/v1/invoices", &["gw.example", "other.example"])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["code"], "InvalidHost");
+        assert_names_the_call(&headers, &json);
+
+        let long = format!("/v1/invoices?Size={}", "1".repeat(64));
+        let (status, headers, json) = answer(request(&long, &["gw.example"])).await;
+        assert_eq!(status, StatusCode::URI_TOO_LONG);
+        assert_eq!(headers[header::CONNECTION], "close");
+        assert_names_the_call(&headers, &json);
+    }
+}
