@@ -93,6 +93,17 @@ impl Gateway {
         ctx: &CallContext,
         request: UpstreamRequest<'_>,
     ) -> Result<Reply, AppError> {
+        // Boxed: the token cache's and the client's futures are kilobytes, and unboxed they would make every
+        // handler's future as large, copied each time axum and tower move or box it.
+        Box::pin(self.call_unboxed(caller, ctx, request)).await
+    }
+
+    async fn call_unboxed(
+        &self,
+        caller: &CallerConnection,
+        ctx: &CallContext,
+        request: UpstreamRequest<'_>,
+    ) -> Result<Reply, AppError> {
         let _turn = self.admission.enter().await?;
         match caller {
             CallerConnection::Registered(connection) => {
