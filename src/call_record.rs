@@ -5,18 +5,22 @@
 //! It lives in a task-local for the duration of the call, as the correlation ID does, so none of those layers
 //! passes it along; outside a call (the administrator's commands) noting is a no-op.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::pin::Pin;
 use std::time::Duration;
+
+use tokio::task::futures::TaskLocalFuture;
 
 use uuid::Uuid;
 
 tokio::task_local! {
-    static CURRENT: Arc<Mutex<CallRecord>>;
+    static CURRENT: RefCell<CallRecord>;
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct CallRecord {
-    pub connection: Option<String>,
+    /// Shared with the connection's ID, so noting it copies nothing.
+    pub connection: Option<std::sync::Arc<str>>,
     /// The gateway refused the call before Partner Center saw it, for a reason a client can repeat thousands of
     /// times a second: such calls are summarised in the log, not written one line each.
     pub refused: Option<Refusal>,
@@ -62,15 +66,22 @@ impl Refusal {
     }
 }
 
-/// Runs `call` with a fresh record, and returns what it noted along with its output.
-pub async fn recorded<F: Future>(call: F) -> (F::Output, CallRecord) {
-    let record = Arc::new(Mutex::new(CallRecord::default()));
-    let output = CURRENT.scope(Arc::clone(&record), call).await;
-    let record = record.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    (output, record)
+/// `call` with a fresh record; [`take`] gives what it noted once it is done. A `RefCell` in the task-local,
+/// not a shared lock: only the call's own task notes into it (a task it spawns does not inherit it).
+pub fn scope<F: Future>(call: F) -> TaskLocalFuture<RefCell<CallRecord>, F> {
+    CURRENT.scope(RefCell::default(), call)
+}
+
+/// What the call run by [`scope`] noted.
+pub fn take<F: Future>(scoped: Pin<&mut TaskLocalFuture<RefCell<CallRecord>, F>>) -> CallRecord {
+    scoped.take_value().unwrap_or_default().into_inner()
 }
 
 /// Notes something of the call being served; does nothing outside a call.
 pub fn note(f: impl FnOnce(&mut CallRecord)) {
-    let _ = CURRENT.try_with(|record| f(&mut record.lock().unwrap_or_else(|p| p.into_inner())));
+    let _ = CURRENT.try_with(|record| {
+        if let Ok(mut record) = record.try_borrow_mut() {
+            f(&mut record);
+        }
+    });
 }

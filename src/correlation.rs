@@ -4,10 +4,7 @@
 //! The ID lives in a task-local for the duration of the call so that error rendering, deep below the handler,
 //! can name it without every function passing it along.
 
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use uuid::Uuid;
 
 tokio::task_local! {
@@ -25,24 +22,25 @@ pub fn current() -> Option<Uuid> {
 
 /// Power Automate sends `x-ms-client-tracking-id`; engineers calling directly tend to send `x-ms-correlation-id`.
 /// Anything that is not a GUID is replaced, because Partner Center rejects non-GUID correlation IDs.
-fn from_request(request: &Request) -> Uuid {
+pub fn from_headers(headers: &HeaderMap) -> Uuid {
     [&X_MS_CLIENT_TRACKING_ID, &X_MS_CORRELATION_ID]
         .into_iter()
-        .filter_map(|name| request.headers().get(name))
+        .filter_map(|name| headers.get(name))
         .find_map(|value| value.to_str().ok().and_then(|s| Uuid::try_parse(s).ok()))
         .unwrap_or_else(Uuid::new_v4)
 }
 
-pub async fn middleware(request: Request, next: Next) -> Response {
-    let id = from_request(&request);
-    let mut response = CURRENT.scope(id, next.run(request)).await;
-    let value = HeaderValue::from_str(&id.hyphenated().to_string())
+/// Runs `call` as the call with correlation ID `id`: [`current`] names it until `call` ends.
+pub fn scope<F: Future>(id: Uuid, call: F) -> tokio::task::futures::TaskLocalFuture<Uuid, F> {
+    CURRENT.scope(id, call)
+}
+
+/// Echoes `id` on the answer, under both names a caller may have sent it with. The text is written into a
+/// buffer on the stack: every answer carries it.
+pub fn stamp(headers: &mut HeaderMap, id: Uuid) {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    let value = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes())
         .expect("a GUID is a valid header value");
-    response
-        .headers_mut()
-        .insert(X_MS_CORRELATION_ID.clone(), value.clone());
-    response
-        .headers_mut()
-        .insert(MS_CORRELATION_ID.clone(), value);
-    response
+    headers.insert(X_MS_CORRELATION_ID.clone(), value.clone());
+    headers.insert(MS_CORRELATION_ID.clone(), value);
 }

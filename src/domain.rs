@@ -82,6 +82,11 @@ impl ConnectionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The ID's text, shared rather than copied: what a call's record keeps of it.
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
 }
 
 /// Whom an Entra token speaks for: a signed-in user, or an application on its own.

@@ -10,10 +10,7 @@
 //!
 //! The context lives in a task-local for the duration of the call, as the correlation ID does.
 
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 pub static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
@@ -99,15 +96,12 @@ impl TraceContext {
     }
 }
 
-/// Sets the call's trace context, and names it in the answer's `traceparent`, for every answer.
-pub async fn middleware(request: Request, next: Next) -> Response {
-    let context = TraceContext::from_headers(request.headers());
-    let traceparent = context.traceparent();
-    let mut response = CURRENT.scope(context, next.run(request)).await;
-    response
-        .headers_mut()
-        .insert(TRACEPARENT.clone(), traceparent);
-    response
+/// Runs `call` in trace context `context`: [`current`] gives it until `call` ends.
+pub fn scope<F: Future>(
+    context: TraceContext,
+    call: F,
+) -> tokio::task::futures::TaskLocalFuture<TraceContext, F> {
+    CURRENT.scope(context, call)
 }
 
 /// The header's value when it is sent exactly once: two `traceparent`s cannot both be the parent.

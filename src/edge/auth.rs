@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 
@@ -20,22 +19,28 @@ use crate::connection::bearer::BearerError;
 use crate::connection::{AccessToken, CallerConnection, Lookup, X_API_KEY};
 use crate::error::AppError;
 use crate::quota::QuotaState;
-use crate::telemetry;
+use crate::telemetry::{self, Metrics};
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-pub async fn authenticate(
-    State(gateway): State<Gateway>,
+/// Identifies the caller and applies its connection's quota; `next` answers an admitted call.
+pub async fn authenticate<F, Fut>(
+    gateway: &Gateway,
+    decisions: &QuotaDecisions,
     mut request: Request,
-    next: Next,
-) -> Response {
+    next: F,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let live = gateway.live.load_full();
-    let caller = match identify(&gateway, &live, request.headers()).await {
+    let caller = match identify(gateway, &live, request.headers()).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    crate::call_record::note(|r| r.connection = Some(caller.id().to_string()));
+    crate::call_record::note(|r| r.connection = Some(caller.id().shared()));
     let called_on = gateway
         .metrics
         .connection_label()
@@ -49,7 +54,7 @@ pub async fn authenticate(
             .into_response();
         }
     };
-    count_decision(&gateway, called_on.as_ref(), &admitted);
+    decisions.count(gateway, called_on.as_ref(), &admitted);
     let registered = match &caller {
         CallerConnection::Registered(connection) => Some(connection.id.clone()),
         CallerConnection::PassThrough { .. } => None,
@@ -64,7 +69,7 @@ pub async fn authenticate(
     let mut response = match admitted {
         Ok(quota) => {
             request.extensions_mut().insert(Arc::new(caller));
-            let mut response = next.run(request).await;
+            let mut response = next(request).await;
             if let Some(id) = &registered
                 && (response.status().is_client_error() || response.status().is_server_error())
             {
@@ -103,43 +108,87 @@ fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static st
     }
 }
 
-fn count_decision(
-    gateway: &Gateway,
-    called_on: Option<&CalledOn>,
-    admitted: &Result<QuotaState, crate::quota::Refused>,
-) {
-    let decision = decision(admitted);
-    gateway.metrics.record(|| match called_on {
-        Some(CalledOn(id)) => metrics::counter!(
-            telemetry::QUOTA_DECISIONS,
-            "decision" => decision,
-            "connection" => id.to_string(),
-        )
-        .increment(1),
-        None => metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision).increment(1),
-    });
+/// This gateway's handles on the quota decisions' counters, made once: recording through a handle is an atomic
+/// add, where `counter!` looked the metric up in the registry on every call (see `edge::observe`). Decisions
+/// labelled with their connection are not kept (one series per connection).
+pub struct QuotaDecisions {
+    /// Within, near and over the limit, in [`decision`]'s order.
+    counters: Option<[metrics::Counter; 3]>,
 }
 
-/// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft.
+const DECISIONS: [&str; 3] = ["within_limit", "near_limit", "over_limit"];
+
+impl QuotaDecisions {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            counters: metrics.register(|| {
+                DECISIONS.map(|decision| {
+                    metrics::counter!(telemetry::QUOTA_DECISIONS, "decision" => decision)
+                })
+            }),
+        }
+    }
+
+    fn count(
+        &self,
+        gateway: &Gateway,
+        called_on: Option<&CalledOn>,
+        admitted: &Result<QuotaState, crate::quota::Refused>,
+    ) {
+        let decision = decision(admitted);
+        match called_on {
+            Some(CalledOn(id)) => gateway.metrics.record(|| {
+                metrics::counter!(
+                    telemetry::QUOTA_DECISIONS,
+                    "decision" => decision,
+                    "connection" => id.to_string(),
+                )
+                .increment(1)
+            }),
+            None => {
+                if let Some(counters) = &self.counters {
+                    let index = DECISIONS.iter().position(|d| *d == decision);
+                    counters[index.expect("a decision is one of three")].increment(1);
+                }
+            }
+        }
+    }
+}
+
+/// `RateLimit-Policy` and `RateLimit` as in the IETF httpapi ratelimit-headers draft. Written into a buffer on
+/// the stack: every answered call carries both.
 fn describe_quota(headers: &mut HeaderMap, state: &QuotaState) {
-    let value = |text: String| {
-        HeaderValue::try_from(text).expect("digits and ASCII make a valid header value")
-    };
     headers.insert(
         RATELIMIT_POLICY.clone(),
-        value(format!(
-            "\"connection\";q={};w={}",
-            state.limit.calls().get(),
-            state.limit.period_secs().get()
-        )),
+        connection_item(
+            (b'q', state.limit.calls().get().into()),
+            (b'w', state.limit.period_secs().get()),
+        ),
     );
     headers.insert(
         RATELIMIT.clone(),
-        value(format!(
-            "\"connection\";r={};t={}",
-            state.remaining, state.reset_secs
-        )),
+        connection_item((b'r', state.remaining.into()), (b't', state.reset_secs)),
     );
+}
+
+/// `"connection";a=1;b=2`: the one item, with its two parameters, each header of the draft has.
+fn connection_item((a, a_value): (u8, u64), (b, b_value): (u8, u64)) -> HeaderValue {
+    const NAME: &[u8] = b"\"connection\"";
+    // The name, two parameters of a letter, `;` and `=` each, and two numbers of at most 20 digits.
+    let mut text = [0u8; NAME.len() + 2 * (3 + 20)];
+    let mut numbers = (itoa::Buffer::new(), itoa::Buffer::new());
+    let mut len = 0;
+    for piece in [
+        NAME,
+        &[b';', a, b'='],
+        numbers.0.format(a_value).as_bytes(),
+        &[b';', b, b'='],
+        numbers.1.format(b_value).as_bytes(),
+    ] {
+        text[len..len + piece.len()].copy_from_slice(piece);
+        len += piece.len();
+    }
+    HeaderValue::from_bytes(&text[..len]).expect("digits and ASCII make a valid header value")
 }
 
 /// `X-API-Key` wins when both are sent: a connection the administrator registered is the more specific claim.

@@ -20,17 +20,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::Instrument;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{Method, StatusCode, Uri};
+use uuid::Uuid;
 
 use super::observe::OperationIds;
 use super::refusals::Refusals;
-use crate::call_record::{self, CallRecord};
-use crate::correlation;
-use crate::trace_context;
+use crate::call_record::CallRecord;
+use crate::trace_context::TraceContext;
 
 /// Paths that are not calls of a maker's, logged at DEBUG.
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
@@ -47,90 +44,115 @@ pub struct CallLog {
     pub refusals: Arc<Refusals>,
 }
 
-pub async fn middleware(State(log): State<Arc<CallLog>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let operation = route
-        .as_deref()
-        .and_then(|route| log.ids.get(&method, route));
-    let documented = route
-        .as_deref()
-        .and_then(|route| log.documented.get(route))
-        .map_or(&[][..], Vec::as_slice);
-    let query = request.uri().query().map(|q| redacted(q, documented));
-    let correlation_id = correlation::current().map(|id| id.hyphenated().to_string());
-    let trace_id = trace_context::current().map(|t| t.trace_id());
-    // Lines written during the call (a retry, a breaker opening) carry the IDs that tie them to its line.
-    let span = tracing::info_span!(
-        "call",
-        trace_id = trace_id.as_deref(),
-        correlation_id = correlation_id.as_deref()
-    );
-    let (response, record) = call_record::recorded(next.run(request).instrument(span)).await;
-    let line = Line {
-        operation,
-        method: &method,
-        path: &path,
-        query: query.as_deref(),
-        status: response.status(),
-        latency_ms: millis(started.elapsed()),
-        correlation_id: correlation_id.as_deref(),
-        trace_id: trace_id.as_deref(),
-        record: &record,
-    };
-    if let Some(kind) = record.refused {
-        log.refusals.count(kind);
-        line.write(tracing::Level::DEBUG);
-    } else if PROBES.contains(&path.as_str()) {
-        line.write(tracing::Level::DEBUG);
-    } else if response.status().is_server_error() {
-        line.write(tracing::Level::WARN);
-    } else {
-        line.write(tracing::Level::INFO);
+impl CallLog {
+    /// What the line will need of the request, taken before the request goes on to be answered: nothing of it is
+    /// written out as text unless a line or the call's span is written.
+    pub fn begin(&self, request: &Request) -> Begun {
+        Begun {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+        }
     }
-    response
+
+    /// The call's span: lines written during the call (a retry, a breaker opening) carry the IDs that tie them to
+    /// its line. Its fields are written out only when the span is enabled.
+    pub fn span(correlation_id: Uuid, trace: &TraceContext) -> tracing::Span {
+        tracing::info_span!(
+            "call",
+            trace_id = trace.trace_id().as_str(),
+            correlation_id = correlation_id.hyphenated().to_string().as_str()
+        )
+    }
+
+    /// Writes the call's line, at the level its outcome calls for, and counts a refusal for its summary.
+    pub fn finish(
+        &self,
+        begun: Begun,
+        status: StatusCode,
+        record: &CallRecord,
+        correlation_id: Uuid,
+        trace: &TraceContext,
+    ) {
+        let line = Line {
+            log: self,
+            begun: &begun,
+            status,
+            latency_ms: millis(begun.started.elapsed()),
+            correlation_id,
+            trace,
+            record,
+        };
+        if let Some(kind) = record.refused {
+            self.refusals.count(kind);
+            line.write(tracing::Level::DEBUG);
+        } else if PROBES.contains(&begun.uri.path()) {
+            line.write(tracing::Level::DEBUG);
+        } else if status.is_server_error() {
+            line.write(tracing::Level::WARN);
+        } else {
+            line.write(tracing::Level::INFO);
+        }
+    }
+}
+
+/// A call's request as its line names it.
+pub struct Begun {
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    route: Option<MatchedPath>,
 }
 
 struct Line<'a> {
-    operation: Option<&'a str>,
-    method: &'a Method,
-    path: &'a str,
-    query: Option<&'a str>,
+    log: &'a CallLog,
+    begun: &'a Begun,
     status: StatusCode,
     latency_ms: f64,
-    correlation_id: Option<&'a str>,
-    trace_id: Option<&'a str>,
+    correlation_id: Uuid,
+    trace: &'a TraceContext,
     record: &'a CallRecord,
 }
 
 impl Line<'_> {
+    fn operation(&self) -> Option<&'static str> {
+        let route = self.begun.route.as_ref()?;
+        self.log.ids.get(&self.begun.method, route.as_str())
+    }
+
+    fn query(&self) -> Option<String> {
+        let documented = self
+            .begun
+            .route
+            .as_ref()
+            .and_then(|route| self.log.documented.get(route.as_str()))
+            .map_or(&[][..], Vec::as_slice);
+        self.begun.uri.query().map(|q| redacted(q, documented))
+    }
+
+    /// The fields are computed in the macro's arguments, which tracing evaluates only when the line is
+    /// enabled: a line the log level drops builds none of its strings.
     fn write(&self, level: tracing::Level) {
         let r = self.record;
-        let request_id = r.request_id.map(|id| id.hyphenated().to_string());
-        let upstream_latency_ms = (r.attempts > 0).then(|| millis(r.upstream_time));
         // tracing's macros take the level as a constant; one arm per level, the same fields in each.
         macro_rules! line {
             ($level:expr) => {
                 tracing::event!(
                     $level,
-                    operation = self.operation,
-                    method = %self.method,
-                    path = self.path,
-                    query = self.query,
+                    operation = self.operation(),
+                    method = %self.begun.method,
+                    path = self.begun.uri.path(),
+                    query = self.query().as_deref(),
                     connection = r.connection.as_deref(),
                     status = self.status.as_u16(),
                     upstream_status = r.upstream_status,
                     attempts = r.attempts,
                     latency_ms = self.latency_ms,
-                    upstream_latency_ms,
-                    correlation_id = self.correlation_id,
-                    request_id = request_id.as_deref(),
-                    trace_id = self.trace_id,
+                    upstream_latency_ms = (r.attempts > 0).then(|| millis(r.upstream_time)),
+                    correlation_id = self.correlation_id.hyphenated().to_string().as_str(),
+                    request_id = r.request_id.map(|id| id.hyphenated().to_string()).as_deref(),
+                    trace_id = self.trace.trace_id().as_str(),
                     refused = r.refused.map(|kind| kind.as_str()),
                     error = r.error.as_deref(),
                     "call"

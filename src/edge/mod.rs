@@ -9,6 +9,7 @@ mod customer_path;
 pub mod forwarded;
 pub mod live;
 pub mod observe;
+pub mod operation;
 pub mod paging;
 pub mod polling;
 pub mod protocol;
@@ -87,6 +88,17 @@ impl Gateway {
 
     /// Calls Partner Center on the caller's connection with that connection's own token.
     pub async fn call(
+        &self,
+        caller: &CallerConnection,
+        ctx: &CallContext,
+        request: UpstreamRequest<'_>,
+    ) -> Result<Reply, AppError> {
+        // Boxed: the token cache's and the client's futures are kilobytes, and unboxed they would make every
+        // handler's future as large, copied each time axum and tower move or box it.
+        Box::pin(self.call_unboxed(caller, ctx, request)).await
+    }
+
+    async fn call_unboxed(
         &self,
         caller: &CallerConnection,
         ctx: &CallContext,

@@ -1,19 +1,21 @@
-//! Every operation's call counted and timed: the middleware outside authentication, so a 401 or a 429 counts
+//! Every operation's call counted and timed: outside authentication (see `super::operation`), so a 401 or a 429 counts
 //! as a call of its operation too, and the operationId each call carries to Partner Center's metrics.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::domain::ConnectionId;
 use crate::telemetry::{self, Metrics};
 
-/// Each route's operationId, by path template and method, as the OpenAPI document declares them.
+/// Each route's operationId, by path template and method, as the OpenAPI document declares them. These maps, as
+/// the metrics' handles below, use rustc-hash's hasher rather than SipHash: their keys are the gateway's own
+/// route templates, operationIds and statuses, never a caller's text, so no collision attack can choose them,
+/// and they are looked up on every call.
 #[derive(Default)]
 pub struct OperationIds(HashMap<String, Vec<(Method, &'static str)>>);
 
@@ -109,54 +111,61 @@ impl CallMetrics {
     }
 }
 
-/// Lowers the in-flight gauge however the call ends, including its caller hanging up (its future dropped).
-struct InFlight<'a>(&'a CallMetrics);
+/// A call under way: it holds the in-flight gauge up, and lowers it however the call ends, including its caller
+/// hanging up (its future dropped).
+pub struct InFlight<'a> {
+    metrics: &'a CallMetrics,
+    started: Instant,
+}
 
-impl InFlight<'_> {
-    fn enter(metrics: &CallMetrics) -> InFlight<'_> {
-        if let Some(gauge) = &metrics.in_flight {
+impl CallMetrics {
+    /// Starts counting and timing a call.
+    pub fn enter(&self) -> InFlight<'_> {
+        if let Some(gauge) = &self.in_flight {
             gauge.increment(1.0);
         }
-        InFlight(metrics)
+        InFlight {
+            metrics: self,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl InFlight<'_> {
+    /// Counts and times the call that `response` answered, as operation `operation`.
+    pub fn answered(self, operation: &'static str, response: &Response) {
+        let metrics = self.metrics;
+        let seconds = self.started.elapsed().as_secs_f64();
+        drop(self);
+        let status = response.status().as_u16();
+        match response.extensions().get::<CalledOn>() {
+            Some(CalledOn(id)) => metrics.metrics.record(|| {
+                metrics::counter!(
+                    telemetry::CALLS,
+                    "operation" => operation,
+                    "status" => telemetry::status_label(status),
+                    "connection" => id.to_string(),
+                )
+                .increment(1)
+            }),
+            None => metrics.call(operation, status),
+        }
+        metrics.duration(operation, seconds);
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if let Some(gauge) = &self.0.in_flight {
+        if let Some(gauge) = &self.metrics.in_flight {
             gauge.decrement(1.0);
         }
     }
 }
 
-pub async fn observe(
-    State((ids, call_metrics)): State<(Arc<OperationIds>, Arc<CallMetrics>)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let operation = request
+/// The operationId of a routed request: its route's, or `unknown`.
+pub fn operation_of(ids: &OperationIds, request: &Request) -> &'static str {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unknown", |path| ids.find(request.method(), path.as_str()));
-    request.extensions_mut().insert(Operation(operation));
-    let started = Instant::now();
-    let in_flight = InFlight::enter(&call_metrics);
-    let response = next.run(request).await;
-    drop(in_flight);
-    let seconds = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
-    match response.extensions().get::<CalledOn>() {
-        Some(CalledOn(id)) => call_metrics.metrics.record(|| {
-            metrics::counter!(
-                telemetry::CALLS,
-                "operation" => operation,
-                "status" => telemetry::status_label(status),
-                "connection" => id.to_string(),
-            )
-            .increment(1)
-        }),
-        None => call_metrics.call(operation, status),
-    }
-    call_metrics.duration(operation, seconds);
-    response
+        .map_or("unknown", |path| ids.find(request.method(), path.as_str()))
 }

@@ -4,34 +4,29 @@
 //! gateway builds links from the Host it is given: a second Host, or one that names no host, would otherwise
 //! reach a `nextLink` or the served connector definition.
 
-use axum::extract::Request;
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 
 use super::forwarded::is_host;
 use crate::error::AppError;
 
-/// Middleware: refuses a request with two `Host` lines, or one that [`is_host`] does not accept, with the
-/// gateway's JSON 400. A request without `Host` (HTTP/1.0, or HTTP/2's `:authority`) is left to the routes.
-pub async fn one_valid_host(request: Request, next: Next) -> Response {
-    let mut hosts = request.headers().get_all(header::HOST).iter();
+/// Refuses a request with two `Host` lines, or one that [`is_host`] does not accept, with the gateway's JSON 400.
+/// A request without `Host` (HTTP/1.0, or HTTP/2's `:authority`) is left to the routes.
+pub fn one_valid_host(headers: &HeaderMap) -> Result<(), AppError> {
+    let mut hosts = headers.get_all(header::HOST).iter();
     let first = hosts.next();
     if hosts.next().is_some() {
-        return AppError::bad_request(
+        return Err(AppError::bad_request(
             "InvalidHost",
             "The request has more than one Host header; send one.",
-        )
-        .into_response();
+        ));
     }
     if let Some(host) = first
         && !host.to_str().is_ok_and(is_host)
     {
-        return AppError::bad_request(
+        return Err(AppError::bad_request(
             "InvalidHost",
             "The Host header is not a host name or address with an optional port from 1 to 65535.",
-        )
-        .into_response();
+        ));
     }
-    next.run(request).await
+    Ok(())
 }

@@ -281,7 +281,9 @@ impl Quotas {
             return Ok(self.admit(connection));
         };
         let limit = *shared.overrides.get(connection).unwrap_or(&shared.default);
-        match shared.redis.admit(connection, limit).await {
+        // Boxed: the Redis round trip's future is kilobytes, and unboxed it would be part of every call's
+        // future, moved with it, on the memory backend too, which never awaits it.
+        match Box::pin(shared.redis.admit(connection, limit)).await {
             Ok(decision) => Ok(decision),
             Err(_) if shared.redis.options().fail_open => Ok(self.admit(connection)),
             Err(_) => Err(Unavailable {

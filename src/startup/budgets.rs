@@ -2,9 +2,8 @@
 //! over `server.max_body_bytes` (413, with no `100 Continue` first), a target over `server.max_uri_bytes`
 //! (414), and, on a connection taken from the probes' reserve (see `serve`), anything but a probe (503).
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
@@ -23,42 +22,41 @@ pub struct RequestBudgets {
     pub max_uri_bytes: usize,
 }
 
-pub async fn refuse_over_budget(
-    State(budgets): State<RequestBudgets>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let refusal = if request.extensions().get::<ProbesOnly>().is_some()
-        && !PROBES.contains(&request.uri().path())
-    {
-        Some(AppError::Overloaded)
-    } else if request
-        .uri()
-        .path_and_query()
-        .is_some_and(|target| target.as_str().len() > budgets.max_uri_bytes)
-    {
-        Some(AppError::UriTooLong {
-            limit: budgets.max_uri_bytes,
-        })
-    } else if declared_length(&request).is_some_and(|length| length > budgets.max_body_bytes) {
-        // Answered without touching the body, so hyper sends no `100 Continue` and closes the connection
-        // rather than read what the client may still send.
-        Some(AppError::PayloadTooLarge {
-            limit: budgets.max_body_bytes,
-        })
-    } else {
-        None
-    };
-    match refusal {
-        None => next.run(request).await,
-        Some(error) => {
-            let mut response = error.into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+impl RequestBudgets {
+    /// What the head alone refuses, if anything. The answer is to go out with `Connection: close`
+    /// ([`closing`]).
+    pub fn refusal(&self, request: &Request) -> Option<AppError> {
+        if request.extensions().get::<ProbesOnly>().is_some()
+            && !PROBES.contains(&request.uri().path())
+        {
+            Some(AppError::Overloaded)
+        } else if request
+            .uri()
+            .path_and_query()
+            .is_some_and(|target| target.as_str().len() > self.max_uri_bytes)
+        {
+            Some(AppError::UriTooLong {
+                limit: self.max_uri_bytes,
+            })
+        } else if declared_length(request).is_some_and(|length| length > self.max_body_bytes) {
+            // Answered without touching the body, so hyper sends no `100 Continue` and closes the connection
+            // rather than read what the client may still send.
+            Some(AppError::PayloadTooLarge {
+                limit: self.max_body_bytes,
+            })
+        } else {
+            None
         }
     }
+}
+
+/// A refusal of [`RequestBudgets::refusal`] answered, closing the connection.
+pub fn closing(error: AppError) -> Response {
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// `Content-Length`, which hyper has already checked is one valid number when present.

@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, Uri};
-use axum::middleware::Next;
-use axum::response::Response;
 use tokio::sync::oneshot;
+use tower::{Layer, Service};
 
 /// The calls being answered right now, so that a shutdown that cuts some off can say which.
 ///
@@ -58,7 +59,7 @@ impl InFlight {
 }
 
 /// Removes its call when the handler finishes or is dropped, whichever comes first.
-struct Leave(InFlight, u64);
+pub struct Leave(InFlight, u64);
 
 impl Drop for Leave {
     fn drop(&mut self) {
@@ -66,10 +67,67 @@ impl Drop for Leave {
     }
 }
 
-/// Middleware: tracks every call from the moment it is routed until its response is ready.
-pub async fn track(State(in_flight): State<InFlight>, request: Request, next: Next) -> Response {
-    let _leave = in_flight.enter(request.method(), request.uri());
-    next.run(request).await
+/// Tracks every call from the moment it is routed until its response is ready. A tower layer rather than
+/// `axum::middleware::from_fn`, which cloned the rest of the stack, boxed it again and boxed and moved the
+/// call's future, per call: this one wraps the route's future in place.
+#[derive(Clone)]
+pub struct Track(pub InFlight);
+
+impl<S> Layer<S> for Track {
+    type Service = Tracked<S>;
+
+    fn layer(&self, inner: S) -> Tracked<S> {
+        Tracked {
+            inner,
+            in_flight: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Tracked<S> {
+    inner: S,
+    in_flight: InFlight,
+}
+
+impl<S> Service<Request> for Tracked<S>
+where
+    S: Service<Request>,
+    S::Future: Unpin,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let leave = self.in_flight.enter(request.method(), request.uri());
+        TrackedFuture {
+            inner: self.inner.call(request),
+            leave: Some(leave),
+        }
+    }
+}
+
+/// The route's future, and its call's place among those in flight until it is answered (or dropped).
+pub struct TrackedFuture<F> {
+    inner: F,
+    leave: Option<Leave>,
+}
+
+impl<F: Future + Unpin> Future for TrackedFuture<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let answered = Pin::new(&mut self.inner).poll(cx);
+        if answered.is_ready() {
+            self.leave = None;
+        }
+        answered
+    }
 }
 
 /// A listener that says when it is closed: the accept loop drops it as soon as the shutdown signal arrives, and

@@ -6,6 +6,7 @@
 //! reach Partner Center and the token authority through the same [`Upstreams`].
 
 mod budgets;
+mod call_layer;
 pub mod check;
 mod conn_io;
 mod drain;
@@ -339,10 +340,7 @@ impl Application {
         });
         let reloader = tokio::spawn(reloader.run());
         let in_flight = drain::InFlight::default();
-        let router = router.layer(axum::middleware::from_fn_with_state(
-            in_flight.clone(),
-            drain::track,
-        ));
+        let router = router.layer(drain::Track(in_flight.clone()));
         let (stopping_tx, stopping) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             shutdown.await;

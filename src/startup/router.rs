@@ -7,7 +7,6 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -15,16 +14,15 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::call_layer::CallLayer;
 use crate::connection::X_API_KEY;
 use crate::connector;
-use crate::correlation;
-use crate::edge::call_log::{self, CallLog};
-use crate::edge::observe::{self, OperationIds};
+use crate::edge::call_log::CallLog;
+use crate::edge::observe::OperationIds;
 use crate::edge::refusals::Refusals;
-use crate::edge::{Gateway, auth, protocol};
+use crate::edge::{Gateway, operation};
 use crate::error::AppError;
 use crate::routes;
-use crate::trace_context;
 
 /// Builds the whole application; tests call it directly with `oneshot`, the server wraps it in a listener.
 /// `demo` is the sandbox's try-it-out route and its description, served without authentication and listed in
@@ -38,25 +36,23 @@ pub fn router(
 ) -> Router {
     let (operations, api) = routes::operations()
         // route_layer: only calls that match an operation are authenticated and counted against a quota, so a
-        // mistyped path is a plain 404 that costs the caller nothing.
-        .route_layer(middleware::from_fn_with_state(
-            gateway.clone(),
-            auth::authenticate,
-        ))
-        // Outside authentication, so that a refused call counts as its operation's call too.
-        .route_layer(middleware::from_fn_with_state(
-            (
-                operation_ids(),
-                Arc::new(observe::CallMetrics::new(&gateway.metrics)),
-            ),
-            observe::observe,
-        ))
-        // Every operation's answer names customers, invoices or agreements (its errors a connection's quota):
-        // no cache may keep one. A handler that already says otherwise is left alone.
-        .route_layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        // mistyped path is a plain 404 that costs the caller nothing. Outermost first:
+        .route_layer(
+            ServiceBuilder::new()
+                // Every operation's answer names customers, invoices or agreements (its errors a connection's
+                // quota): no cache may keep one. A handler that already says otherwise is left alone.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                // The call counted and timed under its operationId, then authenticated and admitted by its
+                // connection's quota, in one service (see `edge::operation`): observed outside
+                // authentication, so that a refused call counts as its operation's call too.
+                .layer(operation::OperationLayer::new(
+                    gateway.clone(),
+                    operation_ids(),
+                )),
+        )
         .split_for_parts();
     // The documents are built here, once, so serving them costs nothing per call.
     let (demo_routes, demo_api) = demo.unzip();
@@ -105,18 +101,11 @@ pub fn router(
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static("frame-ancestors 'none'"),
                 ))
-                .layer(middleware::from_fn(correlation::middleware))
-                .layer(middleware::from_fn(trace_context::middleware))
-                .layer(middleware::from_fn_with_state(
-                    call_log_state(),
-                    call_log::middleware,
-                ))
-                .layer(middleware::from_fn(protocol::one_valid_host))
-                // On the head alone, before any handler reads a body; inside the log line, so refusals are in it.
-                .layer(middleware::from_fn_with_state(
-                    budgets,
-                    super::budgets::refuse_over_budget,
-                ))
+                // The correlation ID, the trace context, the call's log line, the protocol's check (one valid
+                // Host) and the budgets read from the head (a declared body too large), in that order, in one
+                // service (see `call_layer`): on the head alone, before any handler reads a body, and inside
+                // the log line, so refusals are in it.
+                .layer(CallLayer::new(call_log_state(), budgets))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(AppError::Internal(
                         "handler panicked".into(),
