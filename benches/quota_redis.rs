@@ -243,6 +243,8 @@ fn main() {
                 replicas: NonZeroU32::MIN,
             },
             clock.clone(),
+            // This bench's own runtime serves the calls: no serving workers.
+            0,
         )
         .unwrap();
         let shared = Arc::new(Quotas::shared(&options(), [], &clock, Arc::new(shared)));

@@ -62,10 +62,12 @@
 //! - `edge`: shared state (the live configuration a reload swaps: `edge::live`), extractors (`Caller`,
 //!   `CustomerPath`, `QueryParams`, `LinkBase`, the call context), answers and `nextLink` paging, the triggers'
 //!   polling answers (`edge::polling`: 202 or 200 with `Location` and `Retry-After`), the scheme and
-//!   host that trusted proxies forward (`edge::forwarded`), and the authentication middleware with the
-//!   `RateLimit` headers (and the admin key's check); `edge::observe` counts and times each call under its
-//!   operationId; `edge::call_log` writes each call's line and `edge::refusals` sums up the refused ones;
-//!   `edge::protocol` refuses a request without one valid `Host`; `edge::body` reads a request body as sent.
+//!   host that trusted proxies forward (`edge::forwarded`), and authentication with the `RateLimit` headers
+//!   (`edge::auth`, and the admin key's check); `edge::operation` is the one service an operation's call
+//!   passes through before its handler: `edge::observe` counts and times it under its operationId, then
+//!   `edge::auth` admits it; `edge::call_log` writes each call's line and `edge::refusals` sums up the refused
+//!   ones; `edge::protocol` checks that a request has one valid `Host`; `edge::body` reads a request body as
+//!   sent.
 //! - [`routes`]: one file per operation, collected with their descriptions; the admin endpoint (`routes::admin`).
 //! - [`connector`]: the Power Platform custom-connector package (Swagger 2.0 in en-US and pt-BR,
 //!   `apiProperties.json`, icon) converted from the OpenAPI document, its export, and the router that serves
@@ -73,9 +75,10 @@
 //! - [`config`]: layered settings (TOML file, then `PCGW_` environment), one file per section, checked on load
 //!   (the `[sandbox]` table is the sandbox crate's own `SandboxOptions`).
 //! - [`startup`]: `Application::build` (binds, starts the sandbox when no real Partner Center is configured,
-//!   builds the components from the settings and assembles the router with its middleware stack),
-//!   `run_until_stopped` (the accept loop, with header and body timeouts, HTTPS when configured, and the
-//!   graceful drain), the reload on SIGHUP or `POST /admin/reload`, the Prometheus exporter behind `/metrics`
+//!   builds the components from the settings and assembles the router with its middleware stack, the call
+//!   layer around every request: `startup::call_layer`), `run_until_stopped` (the accept loop handing each
+//!   connection to a serving worker, `startup::workers`, with header and body timeouts, HTTPS when configured,
+//!   and the graceful drain), the reload on SIGHUP or `POST /admin/reload`, the Prometheus exporter behind `/metrics`
 //!   (on the main listener or its own), and the administrator's `login` and `check`, over the same upstreams.
 //! - [`cli`]: the command line (`keys` among its subcommands).
 

@@ -114,9 +114,11 @@ impl Metrics {
 /// A metric's handles by their labels, each made the first time its labels occur: recording through a handle is
 /// an atomic add, where a `metrics` macro looks the metric up in the recorder's registry again, building and
 /// hashing its key and labels. For labels of few values (operations, statuses), as the map is never pruned.
+/// Hashed with rustc-hash rather than SipHash: the keys are the gateway's own operationIds, statuses and
+/// failure names, never a caller's text, so no collision attack can choose them.
 pub struct Handles<K, H> {
     metrics: Metrics,
-    made: std::sync::RwLock<std::collections::HashMap<K, H>>,
+    made: std::sync::RwLock<rustc_hash::FxHashMap<K, H>>,
 }
 
 impl<K: std::hash::Hash + Eq + Copy, H: Clone> Handles<K, H> {

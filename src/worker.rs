@@ -3,8 +3,10 @@
 //! The gateway serves its connections on one single-threaded runtime per worker thread (`startup::workers`): a
 //! call and everything it waits on stay on one thread, with no task handed between threads. What a call uses
 //! that is tied to the runtime it was made on, such as the upstream client's pooled connections (each one a
-//! task on the runtime that opened it), is kept once per worker in a [`PerWorker`] and taken by this index, so
-//! no call waits on another thread's connection task.
+//! task on the runtime that opened it) and the Redis quota's link, is kept once per worker in a [`PerWorker`]
+//! and taken by this index, so a call does not wait on another thread's connection task. What calls use rarely
+//! (the token authority's client, the JWKS, the readiness probes) stays one for all: its connection tasks run
+//! on whichever runtime opened them, and are polled from there.
 
 use std::cell::Cell;
 
@@ -31,6 +33,11 @@ impl<T> PerWorker<T> {
     /// `workers` serving workers: `make` is called `workers + 1` times, the first for the other threads.
     pub fn new(workers: usize, make: impl FnMut(usize) -> T) -> Self {
         Self((0..=workers).map(make).collect())
+    }
+
+    /// As [`PerWorker::new`], for a `make` that may fail: the first failure is the answer.
+    pub fn try_new<E>(workers: usize, make: impl FnMut(usize) -> Result<T, E>) -> Result<Self, E> {
+        Ok(Self((0..=workers).map(make).collect::<Result<_, E>>()?))
     }
 
     /// The current thread's. A thread numbered past the values made (a worker of another gateway in the same

@@ -33,6 +33,14 @@ pub struct Connection {
     /// credentials): access tokens are cached per instance, so a token got with old credentials is never used
     /// with new ones, even if a call in flight on the old configuration stores one after the reload.
     instance: u64,
+    /// The access token the token source last handed out for this connection, read before its cache: the
+    /// connection is already at hand on every call, where the cache's look-up (hashing the key, its access
+    /// order and frequency bookkeeping) touches memory of its own, which with many connections is cache misses
+    /// on every call. The token source alone sets and clears it, as it does the cache's entry.
+    token: arc_swap::ArcSwapOption<AccessToken>,
+    /// How many times the kept token has been dropped: a token read from the cache before a drop is not kept
+    /// after it (see [`Connection::keep_token`]).
+    drops: AtomicU64,
 }
 
 impl Connection {
@@ -42,6 +50,44 @@ impl Connection {
             id,
             credentials,
             instance: NEXT.fetch_add(1, Ordering::Relaxed),
+            token: arc_swap::ArcSwapOption::empty(),
+            drops: AtomicU64::new(0),
+        }
+    }
+
+    /// The token last handed out for this connection, if it is not yet due for renewal.
+    pub(crate) fn current_token(&self) -> Option<Arc<AccessToken>> {
+        self.token
+            .load_full()
+            .filter(|token| token.renew_at > std::time::Instant::now())
+    }
+
+    /// To pass to [`Connection::keep_token`]: read before the cache is.
+    pub(crate) fn token_drops(&self) -> u64 {
+        self.drops.load(Ordering::Acquire)
+    }
+
+    /// Keeps `token`, read from the cache after `drops` was: unless a drop came in between (the cache's entry
+    /// removed, so this may be the very token that was refused), which would otherwise leave the refused token
+    /// kept here after the cache had let it go.
+    pub(crate) fn keep_token(&self, token: &Arc<AccessToken>, drops: u64) {
+        self.token.store(Some(Arc::clone(token)));
+        if self.drops.load(Ordering::Acquire) != drops {
+            self.drop_token(Some(token));
+        }
+    }
+
+    /// Clears the kept token: `only` that one, or whatever is kept. Called after the cache's entry is removed.
+    pub(crate) fn drop_token(&self, only: Option<&Arc<AccessToken>>) {
+        self.drops.fetch_add(1, Ordering::AcqRel);
+        match only {
+            Some(token) => {
+                let kept = self.token.load();
+                if kept.as_ref().is_some_and(|kept| Arc::ptr_eq(kept, token)) {
+                    self.token.compare_and_swap(&*kept, None);
+                }
+            }
+            None => self.token.store(None),
         }
     }
 
@@ -356,7 +402,9 @@ fn read_secret_file(path: &Path) -> Result<SecretString, String> {
 pub struct AccessToken {
     pub(crate) secret: SecretString,
     /// `Bearer <secret>`, marked sensitive (never printed by `Debug`, nor indexed by HTTP/2's HPACK), made once
-    /// with the token rather than on each of its calls; none when the token cannot be a header value.
+    /// with the token rather than on each of its calls; none when the token cannot be a header value. Not in a
+    /// `secrecy` type: reqwest takes a `HeaderValue`, which cannot zeroize. This copy lives as long as the
+    /// token's own secret and is dropped with it, not zeroized, as the per-call copies it replaces were not.
     bearer: Option<HeaderValue>,
     pub(crate) renew_at: Instant,
     /// On the gateway's clock, for `TokenSource::forget`.

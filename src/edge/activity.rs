@@ -6,8 +6,10 @@
 //! the caller chose, which would let anyone grow it), and the page drops records of connections a reload
 //! removed. Minutes come from the gateway's clock, so tests move time instead of waiting.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use time::OffsetDateTime;
 
@@ -94,15 +96,22 @@ impl Summary {
     }
 }
 
+/// One shard of the records: its connections', and the total of the calls counted in it.
 #[derive(Default)]
-struct State {
+struct Shard {
     total: Ring,
-    connections: HashMap<ConnectionId, Record>,
+    /// Boxed, so the table stays a few words an entry (a record is 1.5 KB) and a look-up among many
+    /// connections touches the table and the one record, not a table of records.
+    connections: HashMap<ConnectionId, Box<Record>>,
 }
+
+/// Shards of the records, by connection, so that the serving workers, counting every call, do not meet at one
+/// lock; the total is each shard's summed when read.
+const SHARDS: usize = 16;
 
 pub struct Activity {
     clock: Clock,
-    state: Mutex<State>,
+    shards: [Mutex<Shard>; SHARDS],
 }
 
 fn minute(at: OffsetDateTime) -> i64 {
@@ -113,22 +122,37 @@ impl Activity {
     pub fn new(clock: Clock) -> Self {
         Self {
             clock,
-            state: Mutex::default(),
+            shards: Default::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn shard(&self, index: usize) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[index % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn shard_of(id: &ConnectionId) -> usize {
+        // The registered connections' IDs, the administrator's own names: no caller chooses them, so a fast
+        // hasher with no defence against collisions is fine here.
+        let mut hasher = rustc_hash::FxHasher::default();
+        id.hash(&mut hasher);
+        hasher.finish() as usize
     }
 
     /// One quota decision; `registered` is the connection's ID when the administrator registered it, and
     /// `remaining` the quota left after the call.
     pub fn count(&self, registered: Option<&ConnectionId>, admitted: bool, remaining: u32) {
         let now = self.clock.now_utc();
-        let mut state = self.lock();
-        state.total.count(minute(now), admitted);
+        // A pass-through call counts in its worker's shard, so that those too spread over the shards.
+        let index = registered.map_or_else(crate::worker::current, Self::shard_of);
+        let mut shard = self.shard(index);
+        shard.total.count(minute(now), admitted);
         if let Some(id) = registered {
-            let record = state.connections.entry(id.clone()).or_default();
+            let record = match shard.connections.get_mut(id) {
+                Some(record) => record,
+                None => shard.connections.entry(id.clone()).or_default(),
+            };
             record.ring.count(minute(now), admitted);
             record.remaining = Some((remaining, now));
         }
@@ -137,21 +161,33 @@ impl Activity {
     /// An admitted call of a registered connection was answered with `status`, an error.
     pub fn error(&self, registered: &ConnectionId, status: u16) {
         let now = self.clock.now_utc();
-        if let Some(record) = self.lock().connections.get_mut(registered) {
+        if let Some(record) = self
+            .shard(Self::shard_of(registered))
+            .connections
+            .get_mut(registered)
+        {
             record.last_error = Some((status, now));
         }
     }
 
     /// The last hour of every call, oldest minute first.
     pub fn total(&self) -> Vec<Minute> {
-        self.lock().total.last_hour(minute(self.clock.now_utc()))
+        let now = minute(self.clock.now_utc());
+        let mut total = vec![Minute::default(); MINUTES];
+        for index in 0..SHARDS {
+            for (sum, minute) in total.iter_mut().zip(self.shard(index).total.last_hour(now)) {
+                sum.admitted += minute.admitted;
+                sum.refused += minute.refused;
+            }
+        }
+        total
     }
 
     /// The last hour of `connection`.
     pub fn of(&self, connection: &ConnectionId) -> Summary {
         let now = minute(self.clock.now_utc());
-        let state = self.lock();
-        match state.connections.get(connection) {
+        let shard = self.shard(Self::shard_of(connection));
+        match shard.connections.get(connection) {
             Some(record) => Summary {
                 minutes: record.ring.last_hour(now),
                 remaining: record.remaining,
@@ -167,7 +203,9 @@ impl Activity {
 
     /// Forgets connections no longer registered.
     pub fn retain(&self, registered: impl Fn(&ConnectionId) -> bool) {
-        self.lock().connections.retain(|id, _| registered(id));
+        for index in 0..SHARDS {
+            self.shard(index).connections.retain(|id, _| registered(id));
+        }
     }
 }
 

@@ -97,14 +97,12 @@ where
 }
 
 /// Envoy's and Kong's three answers of a limiter: within the limit, near it (at least 80 % of what can be
-/// admitted at once is used, after this call), or over it (refused).
-fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static str {
+/// admitted at once is used, after this call), or over it (refused); as its index in [`DECISIONS`].
+fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> usize {
     match admitted {
-        Err(_) => "over_limit",
-        Ok(state) if u64::from(state.remaining) * 5 <= u64::from(state.limit.capacity().get()) => {
-            "near_limit"
-        }
-        Ok(_) => "within_limit",
+        Err(_) => 2,
+        Ok(state) if u64::from(state.remaining) * 5 <= u64::from(state.limit.capacity().get()) => 1,
+        Ok(_) => 0,
     }
 }
 
@@ -112,10 +110,11 @@ fn decision(admitted: &Result<QuotaState, crate::quota::Refused>) -> &'static st
 /// add, where `counter!` looked the metric up in the registry on every call (see `edge::observe`). Decisions
 /// labelled with their connection are not kept (one series per connection).
 pub struct QuotaDecisions {
-    /// Within, near and over the limit, in [`decision`]'s order.
+    /// One for each of [`DECISIONS`].
     counters: Option<[metrics::Counter; 3]>,
 }
 
+/// The `decision` label's values, which [`decision`] indexes.
 const DECISIONS: [&str; 3] = ["within_limit", "near_limit", "over_limit"];
 
 impl QuotaDecisions {
@@ -140,15 +139,14 @@ impl QuotaDecisions {
             Some(CalledOn(id)) => gateway.metrics.record(|| {
                 metrics::counter!(
                     telemetry::QUOTA_DECISIONS,
-                    "decision" => decision,
+                    "decision" => DECISIONS[decision],
                     "connection" => id.to_string(),
                 )
                 .increment(1)
             }),
             None => {
                 if let Some(counters) = &self.counters {
-                    let index = DECISIONS.iter().position(|d| *d == decision);
-                    counters[index.expect("a decision is one of three")].increment(1);
+                    counters[decision].increment(1);
                 }
             }
         }
@@ -336,16 +334,16 @@ mod tests {
                 reset_secs: 0,
             })
         };
-        assert_eq!(decision(&state(100, false, 21)), "within_limit");
-        assert_eq!(decision(&state(100, false, 20)), "near_limit");
-        assert_eq!(decision(&state(100, false, 0)), "near_limit");
+        assert_eq!(DECISIONS[decision(&state(100, false, 21))], "within_limit");
+        assert_eq!(DECISIONS[decision(&state(100, false, 20))], "near_limit");
+        assert_eq!(DECISIONS[decision(&state(100, false, 0))], "near_limit");
         // A strict window admits half at once: 80 % of those 50 used leaves 10.
-        assert_eq!(decision(&state(100, true, 11)), "within_limit");
-        assert_eq!(decision(&state(100, true, 10)), "near_limit");
+        assert_eq!(DECISIONS[decision(&state(100, true, 11))], "within_limit");
+        assert_eq!(DECISIONS[decision(&state(100, true, 10))], "near_limit");
         let refused = crate::quota::Refused {
             retry_after_secs: 1,
             state: state(100, false, 0).unwrap(),
         };
-        assert_eq!(decision(&Err(refused)), "over_limit");
+        assert_eq!(DECISIONS[decision(&Err(refused))], "over_limit");
     }
 }

@@ -1,7 +1,6 @@
 //! Every operation's call counted and timed: outside authentication (see `super::operation`), so a 401 or a 429 counts
 //! as a call of its operation too, and the operationId each call carries to Partner Center's metrics.
 
-use std::sync::RwLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -57,8 +56,8 @@ pub(super) struct CalledOn(pub ConnectionId);
 pub struct CallMetrics {
     metrics: Metrics,
     in_flight: Option<metrics::Gauge>,
-    calls: RwLock<HashMap<(&'static str, u16), metrics::Counter>>,
-    durations: RwLock<HashMap<&'static str, metrics::Histogram>>,
+    calls: telemetry::Handles<(&'static str, u16), metrics::Counter>,
+    durations: telemetry::Handles<&'static str, metrics::Histogram>,
 }
 
 impl CallMetrics {
@@ -66,28 +65,13 @@ impl CallMetrics {
         Self {
             metrics: metrics.clone(),
             in_flight: metrics.register(|| metrics::gauge!(telemetry::CALLS_IN_FLIGHT)),
-            calls: RwLock::default(),
-            durations: RwLock::default(),
+            calls: telemetry::Handles::new(metrics),
+            durations: telemetry::Handles::new(metrics),
         }
-    }
-
-    /// The handle under `key` in `map`, made by `register` the first time.
-    fn handle<K: std::hash::Hash + Eq + Copy, H: Clone>(
-        &self,
-        map: &RwLock<HashMap<K, H>>,
-        key: K,
-        register: impl FnOnce() -> H,
-    ) -> Option<H> {
-        if let Some(handle) = map.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Some(handle.clone());
-        }
-        let handle = self.metrics.register(register)?;
-        let mut map = map.write().unwrap_or_else(|p| p.into_inner());
-        Some(map.entry(key).or_insert(handle).clone())
     }
 
     fn call(&self, operation: &'static str, status: u16) {
-        let counter = self.handle(&self.calls, (operation, status), || {
+        let counter = self.calls.get((operation, status), || {
             metrics::counter!(
                 telemetry::CALLS,
                 "operation" => operation,
@@ -100,8 +84,7 @@ impl CallMetrics {
     }
 
     fn duration(&self, operation: &'static str, seconds: f64) {
-        let histogram = self.handle(
-            &self.durations,
+        let histogram = self.durations.get(
             operation,
             || metrics::histogram!(telemetry::CALL_DURATION, "operation" => operation),
         );

@@ -35,6 +35,7 @@ use super::{QuotaLimit, QuotaState, Refused, ceil_secs};
 use crate::clock::Clock;
 use crate::domain::ConnectionId;
 use crate::redis_link::{RedisLink, Topology, describe};
+use crate::worker::PerWorker;
 
 /// GCRA by virtual scheduling on the bucket's theoretical arrival time (`tat`), as the memory backend's
 /// governor does. KEYS[1]: the connection's bucket. ARGV: the refill step `t` and the tolerance `tau`
@@ -132,7 +133,9 @@ type Over = Mutex<HashMap<ConnectionId, u64>>;
 const OVER_PRUNE_AT: usize = 10_000;
 
 pub struct SharedQuota {
-    link: RedisLink,
+    /// A link of its own for each serving worker, so that a call's round trip (the multiplexed connection's task)
+    /// runs on the call's own thread: see [`crate::worker`].
+    link: PerWorker<RedisLink>,
     script: Script,
     options: SharedOptions,
     over: Over,
@@ -143,9 +146,12 @@ pub struct SharedQuota {
 
 impl SharedQuota {
     /// Prepares the client; nothing is connected until the first call, so a Redis that is down does not stop
-    /// the gateway from starting (its calls then meet the outage policy). Must run inside Tokio.
-    pub fn new(options: SharedOptions, clock: Clock) -> Result<Self, String> {
-        let link = RedisLink::new(&options.url, &options.topology, options.timeout)?;
+    /// the gateway from starting (its calls then meet the outage policy). `workers`: the serving workers
+    /// (`crate::worker`), each given a connection of its own. Must run inside Tokio.
+    pub fn new(options: SharedOptions, clock: Clock, workers: usize) -> Result<Self, String> {
+        let link = PerWorker::try_new(workers, |_| {
+            RedisLink::new(&options.url, &options.topology, options.timeout)
+        })?;
         Ok(Self {
             link,
             script: Script::new(GCRA),
@@ -163,7 +169,7 @@ impl SharedQuota {
 
     /// The URL, its password replaced.
     pub fn shown_url(&self) -> &str {
-        self.link.shown()
+        self.link.get().shown()
     }
 
     /// Whether the last round trip failed (an outage under way).
@@ -197,6 +203,7 @@ impl SharedQuota {
             .arg(format!("{t}:{tau}"));
         let outcome = self
             .link
+            .get()
             .within(self.options.timeout, |mut c| async move {
                 invocation.invoke_async(&mut c).await
             })
@@ -259,11 +266,11 @@ impl SharedQuota {
                 // Each one is this call's alone; the first is worth a line, the rest only at debug level.
                 if !self.odd_answer_seen.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        redis = %self.link.shown(), %cause,
+                        redis = %self.link.get().shown(), %cause,
                         "Redis answered the quota script with something else: the call was decided as in an outage (further ones at debug level)"
                     );
                 } else {
-                    tracing::debug!(redis = %self.link.shown(), %cause, "Redis answered the quota script with something else");
+                    tracing::debug!(redis = %self.link.get().shown(), %cause, "Redis answered the quota script with something else");
                 }
             }
             Err(cause) => {
@@ -271,12 +278,12 @@ impl SharedQuota {
                     let replicas = self.options.replicas.get();
                     if self.options.fail_open {
                         tracing::warn!(
-                            redis = %self.link.shown(), %cause, replicas,
+                            redis = %self.link.get().shown(), %cause, replicas,
                             "Redis unavailable: each replica now enforces its share of every quota (quota / redis.replicas) until it is back"
                         );
                     } else {
                         tracing::error!(
-                            redis = %self.link.shown(), %cause,
+                            redis = %self.link.get().shown(), %cause,
                             "Redis unavailable: calls are refused with 503 until it is back (redis.fail_open = false)"
                         );
                     }
@@ -284,7 +291,7 @@ impl SharedQuota {
             }
             Ok(_) => {
                 if self.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!(redis = %self.link.shown(), "Redis available again: the shared quota count resumes");
+                    tracing::info!(redis = %self.link.get().shown(), "Redis available again: the shared quota count resumes");
                 }
             }
         }
@@ -296,6 +303,7 @@ impl SharedQuota {
         let ping = ::redis::cmd("PING");
         let answered = self
             .link
+            .get()
             .within(deadline, |mut c| async move {
                 ping.query_async::<String>(&mut c).await
             })
@@ -304,7 +312,7 @@ impl SharedQuota {
             Some(Ok(pong)) if pong == "PONG" => Ok(()),
             Some(Ok(_)) => Err("unexpected answer"),
             Some(Err(e)) => {
-                tracing::warn!(redis = %self.link.shown(), cause = %describe(&e), "not ready: Redis unreachable");
+                tracing::warn!(redis = %self.link.get().shown(), cause = %describe(&e), "not ready: Redis unreachable");
                 Err("unreachable")
             }
             None => Err("no answer in time"),

@@ -94,8 +94,9 @@ impl Application {
         // does not stop the start (calls then meet `redis.fail_open`).
         let redis = match &settings.redis {
             Some(options) => {
-                let redis = SharedQuota::new(options.clone(), clock.clone())
-                    .map_err(|e| ConfigError::key("redis.url", e))?;
+                let redis =
+                    SharedQuota::new(options.clone(), clock.clone(), settings.server.workers())
+                        .map_err(|e| ConfigError::key("redis.url", e))?;
                 tracing::info!(redis = %redis.shown_url(), topology = ?options.topology, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
                 if options.replicas.get() == 1 {
                     tracing::warn!(
@@ -309,7 +310,7 @@ impl Application {
             metrics_listener,
             metrics_handle,
         } = self;
-        let workers = workers::Workers::start(workers)?;
+        let workers = workers::Workers::start(workers, SETTLE_EXCHANGES)?;
         // Histogram samples wait in the recorder until a scrape or an upkeep folds them into buckets; without a
         // scraper they would pile up.
         let upkeep = tokio::spawn(async move {
@@ -376,6 +377,8 @@ impl Application {
         // No reload after this point: one could open refresh token stores that the settling below does not see.
         reloader.abort();
         gateway_tokens.settle(SETTLE_EXCHANGES).await;
+        // After the exchanges: one still writing its refresh token when `settle` gave up is waited for here.
+        workers.stop(SETTLE_EXCHANGES).await;
         evictor.abort();
         upkeep.abort();
         if let Some(server) = metrics_server {
@@ -387,8 +390,10 @@ impl Application {
 }
 
 /// The file descriptors the budgets may take at once: the connections served and the probes' reserve (twice the
-/// connections with TLS, whose handshakes under way are as many again), one per upstream call in flight (twice
-/// with the embedded sandbox, which holds the other end), and a margin for the listeners, the runtime and files.
+/// connections with TLS, whose handshakes under way are as many again), one per upstream call in flight and as
+/// many again for the idle connections the serving workers' pools keep while other workers' calls are in flight
+/// (all of that twice with the embedded sandbox, which holds the other end), and a margin for the listeners, the
+/// runtime and files.
 fn descriptors_needed(settings: &Settings, sandbox: bool) -> u64 {
     const MARGIN: usize = 64;
     let connections = settings.server.max_connections.get();
@@ -397,7 +402,7 @@ fn descriptors_needed(settings: &Settings, sandbox: bool) -> u64 {
     } else {
         0
     };
-    let calls = settings.upstream.max_concurrent_calls.get() * if sandbox { 2 } else { 1 };
+    let calls = settings.upstream.max_concurrent_calls.get() * 2 * if sandbox { 2 } else { 1 };
     (connections + handshakes + serve::PROBE_RESERVE + calls + MARGIN) as u64
 }
 
@@ -418,8 +423,8 @@ fn connection(i: usize, c: &RegisteredConnection) -> Result<Connection, ConfigEr
     Ok(Connection::new(c.id.clone(), credentials))
 }
 
-/// Partner Center and the token authority as this configuration reaches them, with the one HTTP client for
-/// both. In the sandbox profile (no `upstream.base_url`) the sandbox, started here on a loopback port, is both.
+/// Partner Center and the token authority as this configuration reaches them, with the HTTP client for both
+/// (and Partner Center's on each serving worker). In the sandbox profile (no `upstream.base_url`) the sandbox, started here on a loopback port, is both.
 struct Upstreams {
     sandbox: Option<Arc<SandboxHandle>>,
     /// Partner Center's base URL, with no trailing slash.
@@ -450,22 +455,19 @@ impl Upstreams {
             (None, Some(url)) => (trimmed(url), trimmed(&settings.auth.authority)),
             (None, None) => unreachable!("no base URL means the sandbox"),
         };
-        let client = || {
+        let calls = settings.upstream.max_concurrent_calls.get();
+        let client = |max_idle| {
             crate::upstream::http_client(
                 settings.upstream.connect_timeout(),
                 settings.upstream.timeout(),
+                max_idle,
             )
         };
-        let http = client()?;
-        let mut built = Ok(());
-        let per_worker = PerWorker::new(workers, |i| match i {
-            0 => http.clone(),
-            _ => client().unwrap_or_else(|e| {
-                built = Err(e);
-                http.clone()
-            }),
-        });
-        built?;
+        let http = client(calls)?;
+        let per_worker = PerWorker::try_new(workers, |i| match i {
+            0 => Ok(http.clone()),
+            _ => client(calls.div_ceil(workers)),
+        })?;
         Ok(Self {
             sandbox,
             base,

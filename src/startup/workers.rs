@@ -13,6 +13,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
@@ -25,8 +26,9 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` workers (at least one), numbered from 1 for [`crate::worker`].
-    pub fn start(count: usize) -> std::io::Result<Self> {
+    /// Starts `count` workers (at least one), numbered from 1 for [`crate::worker`]. When stopped, each waits up
+    /// to `grace` for the blocking work its calls started (a rolled refresh token being written to disk).
+    pub fn start(count: usize, grace: Duration) -> std::io::Result<Self> {
         let mut workers = Self {
             handles: Vec::with_capacity(count),
             stops: Vec::with_capacity(count),
@@ -44,8 +46,10 @@ impl Workers {
                     .spawn(move || {
                         crate::worker::enter(index);
                         // Its tasks run only while this thread blocks on the runtime; when the gateway stops
-                        // (or is dropped), what is left on it is dropped with the runtime.
+                        // (or is dropped), what is left on it is dropped with the runtime, once its blocking
+                        // work has finished or `grace` has passed.
                         let _ = runtime.block_on(stopped);
+                        runtime.shutdown_timeout(grace);
                     })?,
             );
         }
@@ -56,6 +60,21 @@ impl Workers {
     pub fn next(&self) -> &Handle {
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
         &self.handles[turn % self.handles.len()]
+    }
+
+    /// Stops every worker and waits for their threads to end, so the process does not exit while one is still
+    /// writing a refresh token; at most the `grace` they were started with, and a second more.
+    pub async fn stop(mut self, grace: Duration) {
+        for stop in self.stops.drain(..) {
+            let _ = stop.send(());
+        }
+        let threads = std::mem::take(&mut self.threads);
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        });
+        let _ = tokio::time::timeout(grace + Duration::from_secs(1), joined).await;
     }
 }
 
@@ -76,7 +95,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_go_to_the_workers_in_turn_and_each_knows_its_number() {
-        let workers = Workers::start(2).unwrap();
+        let workers = Workers::start(2, Duration::from_secs(1)).unwrap();
         let mut seen = Vec::new();
         for _ in 0..4 {
             seen.push(

@@ -125,14 +125,18 @@ impl Failure {
     }
 }
 
-/// The HTTP client for Partner Center and the token authority, with `connect_timeout` for each new connection and
-/// `timeout` for each whole request (its answer's body included).
+/// The HTTP client for Partner Center and the token authority, with `connect_timeout` for each new connection,
+/// `timeout` for each whole request (its answer's body included), and at most `max_idle` idle connections kept
+/// to a host (each serving worker has a pool of its own: together they keep no more than the calls in flight
+/// allowed, `upstream.max_concurrent_calls`).
 pub fn http_client(
     connect_timeout: Duration,
     timeout: Duration,
+    max_idle: usize,
 ) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .use_rustls_tls()
+        .pool_max_idle_per_host(max_idle)
         .connect_timeout(connect_timeout)
         .timeout(timeout)
         // A redirect would send the connection's token wherever Partner Center (or an attacker in the path)

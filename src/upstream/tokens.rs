@@ -233,12 +233,16 @@ impl TokenSource {
                 })
             })
             .await;
+        if age >= REFUSED_TOKEN_MIN_AGE {
+            connection.drop_token(Some(refused));
+        }
     }
 
     /// Drops a connection's cached token: a reload removed the connection, or replaced it with one whose
     /// credentials differ.
     pub async fn forget_connection(&self, connection: &Connection) {
         self.cache.invalidate(&key(connection)).await;
+        connection.drop_token(None);
     }
 
     /// Waits, at most `limit`, for the refresh-token exchanges under way to be written to disk, and lets no
@@ -263,10 +267,18 @@ impl TokenSource {
         {
             self.store_off_redis_rolls_soon();
         }
+        if let Some(token) = connection.current_token() {
+            if let Some(hits) = &self.cache_hits {
+                hits.increment(1);
+            }
+            return Ok(token);
+        }
+        let drops = connection.token_drops();
         if let Some(token) = self.cache.get(&key(connection)).await {
             if let Some(hits) = &self.cache_hits {
                 hits.increment(1);
             }
+            connection.keep_token(&token, drops);
             return Ok(token);
         }
         if let Some(misses) = &self.cache_misses {
@@ -292,10 +304,13 @@ impl TokenSource {
             .await
             .unwrap_or_else(|e| Err(TokenError::Invalid(format!("token fetch failed: {e}"))))
         };
-        self.cache
+        let token = self
+            .cache
             .try_get_with(key(connection), fetch)
             .await
-            .map_err(|e| AppError::from((*e).clone()))
+            .map_err(|e| AppError::from((*e).clone()))?;
+        connection.keep_token(&token, drops);
+        Ok(token)
     }
 
     pub fn breaker(&self) -> &Breaker {
