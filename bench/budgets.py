@@ -156,57 +156,43 @@ def let_go(gw, within=120):
     return f"no, {gw.served()} still held after {within + 5} s"
 
 
-def non_readers():
+def non_readers_of(label, req):
+    """`n` sockets that send `req` and read nothing: what the gateway holds meanwhile, and when it lets go."""
     n = 60 // SCALE
     gw = Gateway(sandbox_toml())
     warm(gw)
     before = gw.rss()
-    req = (f"GET /v1/customers?Size=500 HTTP/1.1\r\nHost: gateway.test\r\nX-API-Key: {KEY}\r\n\r\n" * 3).encode()
     socks = []
     with Peak(gw) as peak:
         for _ in range(n):
             s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             s.connect(gw.addr)
-            s.sendall(req)
+            s.sendall(req.encode())
             socks.append(s)
         time.sleep(5)
         at5 = gw.rss()
         held5 = gw.served()
         gone = let_go(gw)
-    print(f"1. {n} non-reading sockets x 3 pipelined Size=500: RSS {before:.0f} -> {at5:.0f} MiB at 5 s "
+    print(f"{label.format(n=n)}: RSS {before:.0f} -> {at5:.0f} MiB at 5 s "
           f"(peak {peak.peak:.0f}); connections held at 5 s: {held5}, all let go: {gone}; /healthz {gw.get('/healthz')}")
     for s in socks:
         s.close()
     gw.stop()
+
+
+PAGE = f"GET /v1/customers?Size=500 HTTP/1.1\r\nHost: gateway.test\r\nX-API-Key: {KEY}\r\n\r\n"
+
+
+def non_readers():
+    non_readers_of("1. {n} non-reading sockets x 3 pipelined Size=500", PAGE * 3)
 
 
 def non_readers_big():
     """As above, but with more answered than the kernel's socket buffers hold (4 MiB here): 2 pages of 500
     customers and 4 x Swagger UI's 1.5 MB script, so the gateway's own writes back up."""
-    n = 60 // SCALE
-    gw = Gateway(sandbox_toml())
-    warm(gw)
-    before = gw.rss()
-    req = ((f"GET /v1/customers?Size=500 HTTP/1.1\r\nHost: gateway.test\r\nX-API-Key: {KEY}\r\n\r\n" * 2)
-           + "GET /swagger-ui/swagger-ui-bundle.js HTTP/1.1\r\nHost: gateway.test\r\n\r\n" * 4).encode()
-    socks = []
-    with Peak(gw) as peak:
-        for _ in range(n):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(gw.addr)
-            s.sendall(req)
-            socks.append(s)
-        time.sleep(5)
-        at5 = gw.rss()
-        held5 = gw.served()
-        gone = let_go(gw)
-    print(f"1b. {n} non-reading sockets x (2 Size=500 + 4 x 1.5 MB): RSS {before:.0f} -> {at5:.0f} MiB at 5 s "
-          f"(peak {peak.peak:.0f}); connections held at 5 s: {held5}, all let go: {gone}; /healthz {gw.get('/healthz')}")
-    for s in socks:
-        s.close()
-    gw.stop()
+    non_readers_of("1b. {n} non-reading sockets x (2 Size=500 + 4 x 1.5 MB)",
+                   PAGE * 2 + "GET /swagger-ui/swagger-ui-bundle.js HTTP/1.1\r\nHost: gateway.test\r\n\r\n" * 4)
 
 
 def header_floods():

@@ -14,8 +14,6 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -112,12 +110,10 @@ fn without_nulls(mut value: Value) -> Value {
 mod continuation {
     use super::*;
 
-    const MAGIC: [u8; 4] = [0xFB, 0xFF, 0xBF, 0x02];
-    const MAC_KEY: &[u8] = b"partner-center-sandbox/auditrecords-continuation";
-
-    fn mac(payload: &[u8]) -> [u8; 8] {
-        crate::api::short_mac(MAC_KEY, payload)
-    }
+    const SEAL: crate::api::Seal = crate::api::Seal {
+        magic: [0xFB, 0xFF, 0xBF, 0x02],
+        key: b"partner-center-sandbox/auditrecords-continuation",
+    };
 
     pub(super) struct Position {
         pub(super) start: OffsetDateTime,
@@ -131,23 +127,16 @@ mod continuation {
     }
 
     pub(super) fn encode(position: &Position) -> String {
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend(nanos(position.start));
-        bytes.extend(nanos(position.end));
-        bytes.extend((position.size as u32).to_be_bytes());
-        bytes.extend((position.offset as u32).to_be_bytes());
-        let mac = mac(&bytes);
-        bytes.extend(mac);
-        STANDARD.encode(bytes)
+        let mut payload = Vec::with_capacity(40);
+        payload.extend(nanos(position.start));
+        payload.extend(nanos(position.end));
+        payload.extend((position.size as u32).to_be_bytes());
+        payload.extend((position.offset as u32).to_be_bytes());
+        SEAL.seal(&payload)
     }
 
     pub(super) fn decode(token: &str) -> Option<Position> {
-        let bytes = STANDARD.decode(token.trim()).ok()?;
-        let (payload, tag) = bytes.split_at_checked(MAGIC.len() + 40)?;
-        if !payload.starts_with(&MAGIC) || tag != mac(payload) {
-            return None;
-        }
-        let rest = &payload[MAGIC.len()..];
+        let rest = SEAL.open(token, 40)?;
         let at = |range: std::ops::Range<usize>| {
             let raw: [u8; 16] = rest[range].try_into().ok()?;
             OffsetDateTime::from_unix_timestamp_nanos(i128::from_be_bytes(raw)).ok()
@@ -586,6 +575,9 @@ pub(super) async fn add_activity(
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     #[test]

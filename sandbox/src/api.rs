@@ -153,16 +153,42 @@ pub(super) fn find_customer<'a>(
         .ok_or_else(PcError::customer_not_found)
 }
 
-/// The 8-byte tag of a sandbox continuation token (the customers' and the audit records'): SHA-256 over a key of
-/// the token's kind and its payload, enough to catch a client that mangles a token, which is all it is for.
-pub(crate) fn short_mac(key: &[u8], payload: &[u8]) -> [u8; 8] {
-    let digest = Sha256::new()
-        .chain_update(key)
-        .chain_update(payload)
-        .finalize();
-    let mut mac = [0u8; 8];
-    mac.copy_from_slice(&digest[..8]);
-    mac
+/// How a sandbox continuation token (the customers' and the audit records') is framed: standard base64 of a
+/// magic prefix of the token's kind, its payload, and an 8-byte tag (SHA-256 over a key of the kind and the
+/// rest), enough to catch a client that mangles a token, which is all it is for.
+pub(crate) struct Seal {
+    pub(crate) magic: [u8; 4],
+    pub(crate) key: &'static [u8],
+}
+
+impl Seal {
+    fn tag(&self, framed: &[u8]) -> [u8; 8] {
+        let digest = Sha256::new()
+            .chain_update(self.key)
+            .chain_update(framed)
+            .finalize();
+        let mut tag = [0u8; 8];
+        tag.copy_from_slice(&digest[..8]);
+        tag
+    }
+
+    pub(crate) fn seal(&self, payload: &[u8]) -> String {
+        let mut bytes = self.magic.to_vec();
+        bytes.extend(payload);
+        let tag = self.tag(&bytes);
+        bytes.extend(tag);
+        STANDARD.encode(bytes)
+    }
+
+    /// The payload of `token`, of `len` bytes, if it is one of this kind, whole and untouched.
+    pub(crate) fn open(&self, token: &str, len: usize) -> Option<Vec<u8>> {
+        let bytes = STANDARD.decode(token.trim()).ok()?;
+        let (framed, tag) = bytes.split_at_checked(self.magic.len() + len)?;
+        if !framed.starts_with(&self.magic) || tag != self.tag(framed) {
+            return None;
+        }
+        Some(framed[self.magic.len()..].to_vec())
+    }
 }
 
 /// Continuation tokens are standard (not URL-safe) base64 and always contain
@@ -171,29 +197,18 @@ pub(crate) fn short_mac(key: &[u8], payload: &[u8]) -> [u8; 8] {
 pub(super) mod continuation {
     use super::*;
 
-    /// Encodes to "+/+/" followed by a version byte.
-    const MAGIC: [u8; 4] = [0xFB, 0xFF, 0xBF, 0x01];
-    const MAC_KEY: &[u8] = b"partner-center-sandbox/customers-continuation";
-
-    fn mac(payload: &[u8]) -> [u8; 8] {
-        short_mac(MAC_KEY, payload)
-    }
+    /// The magic encodes to "+/+/" followed by a version byte.
+    const SEAL: Seal = Seal {
+        magic: [0xFB, 0xFF, 0xBF, 0x01],
+        key: b"partner-center-sandbox/customers-continuation",
+    };
 
     pub(crate) fn encode(position: usize) -> String {
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend((position as u32).to_be_bytes());
-        let mac = mac(&bytes);
-        bytes.extend(mac);
-        STANDARD.encode(bytes)
+        SEAL.seal(&(position as u32).to_be_bytes())
     }
 
     pub(super) fn decode(token: &str) -> Option<usize> {
-        let bytes = STANDARD.decode(token.trim()).ok()?;
-        let (payload, tag) = bytes.split_at_checked(MAGIC.len() + 4)?;
-        if !payload.starts_with(&MAGIC) || tag != mac(payload) {
-            return None;
-        }
-        let position: [u8; 4] = payload[MAGIC.len()..].try_into().ok()?;
+        let position: [u8; 4] = SEAL.open(token, 4)?.try_into().ok()?;
         Some(u32::from_be_bytes(position) as usize)
     }
 }

@@ -90,13 +90,14 @@ impl Application {
     /// As [`Application::build`], with the quotas, the JWKS refetch window and the breakers' cooldowns on
     /// `clock`: tests move a manual clock instead of waiting.
     pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        // Read once: the CPUs available come from the process's affinity and cgroup files.
+        let workers = settings.server.workers();
         // Built once and carried over by every reload; it connects on the first call, so a Redis that is down
         // does not stop the start (calls then meet `redis.fail_open`).
         let redis = match &settings.redis {
             Some(options) => {
-                let redis =
-                    SharedQuota::new(options.clone(), clock.clone(), settings.server.workers())
-                        .map_err(|e| ConfigError::key("redis.url", e))?;
+                let redis = SharedQuota::new(options.clone(), clock.clone(), workers)
+                    .map_err(|e| ConfigError::key("redis.url", e))?;
                 tracing::info!(redis = %redis.shown_url(), topology = ?options.topology, replicas = options.replicas.get(), "quotas are counted in Redis, shared by every replica");
                 if options.replicas.get() == 1 {
                     tracing::warn!(
@@ -117,7 +118,6 @@ impl Application {
             }
         };
         let exporter = exporter::Exporter::new(settings.metrics.connection_label);
-        let workers = settings.server.workers();
         let mut upstreams = Upstreams::start(&settings, workers).await?;
         upstreams.metrics = exporter.metrics.clone();
         // The sandbox is the only issuer its profile trusts; its address is only known now.

@@ -267,18 +267,19 @@ impl TokenSource {
         {
             self.store_off_redis_rolls_soon();
         }
-        if let Some(token) = connection.current_token() {
-            if let Some(hits) = &self.cache_hits {
-                hits.increment(1);
-            }
-            return Ok(token);
-        }
         let drops = connection.token_drops();
-        if let Some(token) = self.cache.get(&key(connection)).await {
+        let hit = match connection.current_token() {
+            Some(token) => Some(token),
+            None => self
+                .cache
+                .get(&key(connection))
+                .await
+                .inspect(|token| connection.keep_token(token, drops)),
+        };
+        if let Some(token) = hit {
             if let Some(hits) = &self.cache_hits {
                 hits.increment(1);
             }
-            connection.keep_token(&token, drops);
             return Ok(token);
         }
         if let Some(misses) = &self.cache_misses {
