@@ -277,6 +277,10 @@ fn bad(message: impl Into<String>) -> PcError {
 }
 
 fn body<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, PcError> {
+    // serde's derived structs also take their fields in order as a JSON array; the documents say an object.
+    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(bad("The body is not valid: it must be a JSON object."));
+    }
     serde_json::from_slice(raw).map_err(|e| bad(format!("The body is not valid: {e}.")))
 }
 

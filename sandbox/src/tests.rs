@@ -1362,3 +1362,16 @@ async fn a_company_name_is_checked_as_its_declared_schema_says() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn a_helper_body_that_is_an_array_of_the_fields_is_refused() {
+    let sandbox = sandbox(SandboxOptions::default());
+    // serde's derived structs would also take their fields in order, as an array.
+    let added = post_helper(
+        &sandbox,
+        "/sandbox/customers",
+        json!(["Array Test", "array.example"]),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::BAD_REQUEST, "{}", added.body);
+}
