@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 GATEWAY = ROOT / "target/release/partner-center-gateway"
 FIXTURES = ROOT / "target/release/examples/bench_fixtures"
+FLOOR = ROOT / "target/release/examples/bench_floor"
 CUSTOMER = "/v1/customers/c501c3c4-d776-40ef-9ecf-9cefb59442c1"
 TICK = os.sysconf("SC_CLK_TCK")
 MAKERS = 10_000
@@ -202,6 +203,15 @@ def start_gateway(args, config, check_key="bench-key-0", timeout=60.0, baseline=
     return server, first
 
 
+def start_floor(args, mode):
+    """examples/bench_floor in `mode` on the gateway's port: the chosen stack with nothing of the gateway."""
+    server = Server(f"floor-{mode}", [str(FLOOR), mode, f"127.0.0.1:{args.port + 3}",
+                                      f"http://127.0.0.1:{args.port}"])
+    if wait_until(server, lambda: listening(args.port + 3), 10) is None:
+        sys.exit(f"bench_floor {mode} did not start")
+    return server
+
+
 # ---------------------------------------------------------------- scenarios
 
 # (name, what, load mode, credentials, gateway config, nginx port offset from the stub's)
@@ -211,6 +221,14 @@ SCENARIOS = {
     "proxied-100000": ("proxied, warm tokens, 100,000 connections", "keys", 100_000, "gw-100000", 2),
     "over-quota": ("over quota (429), 10 connections", "keys", 10, "gw-quota", 1),
     "bearer-10000": ("bearer pass-through, 10,000 makers", "bearer", MAKERS, "gw-10", 2),
+}
+
+# With --floor, the floors measured in a scenario's rounds beside the gateway and nginx (examples/bench_floor):
+# (target, bench_floor's mode, the table's label).
+FLOORS = {
+    "proxied-10": [("floor-hyper", "hyper", "floor: hyper server, hyper's client"),
+                   ("floor-reqwest", "reqwest", "floor: hyper server, reqwest")],
+    "over-quota": [("floor-deny", "deny", "floor: hyper server, a static 429")],
 }
 
 
@@ -248,8 +266,14 @@ def side_by_side(args, results):
             order = ["gateway", "nginx"] if (round_ + names.index(name)) % 2 else ["nginx", "gateway"]
             if args.baseline:
                 order.insert(1, "baseline")
+            if args.floor:
+                order += [target for target, _, _ in FLOORS.get(name, [])]
             for target in order:
-                if target == "nginx":
+                floor = next((mode for t, mode, _ in FLOORS.get(name, []) if t == target), None)
+                if floor:
+                    server = start_floor(args, floor)
+                    port = args.port + 3
+                elif target == "nginx":
                     server = start_nginx(args, peer_conf, "nginx", args.port + offset)
                     port = args.port + offset
                 else:
@@ -262,7 +286,7 @@ def side_by_side(args, results):
                 finally:
                     server.stop()
                 results.setdefault(name, {}).setdefault(target, []).append(figures)
-                log(f"round {round_} {name:>15} {target:>7}: {figures['rate']:9.0f} calls/s  "
+                log(f"round {round_} {name:>15} {target:>13}: {figures['rate']:9.0f} calls/s  "
                     f"p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non2xx']:.0%}")
 
 
@@ -371,6 +395,13 @@ def table(args, results):
                          + f" | {med(rows, 'non2xx')[0]:.0%} |")
             ratio = [med(per["gateway"], key)[0] / med(rows, key)[0] for _, key, _ in cols]
             lines.append("| | gateway / baseline | " + " | ".join(f"{r:.2f}×" for r in ratio) + " | |")
+        for target, _, label in FLOORS.get(name, []):
+            if target in per:
+                rows = per[target]
+                lines.append(f"| | {label} | " + " | ".join(fmt(rows, key, d) for _, key, d in cols)
+                             + f" | {med(rows, 'non2xx')[0]:.0%} |")
+                ratio = [med(rows, key)[0] / med(per["nginx"], key)[0] for _, key, _ in cols]
+                lines.append("| | floor / nginx | " + " | ".join(f"{r:.2f}×" for r in ratio) + " | |")
     if "redis" in results:
         r = results["redis"]
         lines.append("")
@@ -493,6 +524,8 @@ def main():
                    help="another gateway binary run in the same rounds (before/after figures of a change)")
     p.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
                    help="environment for the baseline only (e.g. TOKIO_WORKER_THREADS=1); repeatable")
+    p.add_argument("--floor", action="store_true",
+                   help="also measure the chosen stack's floor (examples/bench_floor) in proxied-10 and over-quota")
     p.add_argument("--rust-log", default="warn",
                    help="the gateway's RUST_LOG (default warn: no line per call, as the peer has access_log off)")
     args = p.parse_args()
