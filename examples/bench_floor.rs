@@ -29,7 +29,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 const REFUSED: &str = r#"{"error":"quota_exceeded","message":"over quota"}"#;
 
-#[derive(Clone)]
+// One per worker, shared by its calls through an `Rc`, so its size costs nothing per call.
+#[allow(clippy::large_enum_variant)]
 enum Upstream {
     Deny,
     Hyper(Client<HttpConnector, Full<Bytes>>, String),
@@ -53,7 +54,11 @@ impl Upstream {
                 match client.request(upstream).await {
                     Ok(answer) => {
                         let (parts, body) = answer.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         Response::from_parts(parts, Full::new(body))
                     }
                     Err(_) => bad_gateway(),
@@ -84,8 +89,8 @@ fn bad_gateway() -> Response<Full<Bytes>> {
 }
 
 fn listener(addr: SocketAddr) -> std::net::TcpListener {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("a socket");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
     socket.set_reuse_address(true).expect("SO_REUSEADDR");
     socket.set_reuse_port(true).expect("SO_REUSEPORT");
     socket.set_nonblocking(true).expect("non-blocking");
@@ -95,16 +100,17 @@ fn listener(addr: SocketAddr) -> std::net::TcpListener {
 }
 
 async fn serve(addr: SocketAddr, upstream: Upstream) {
+    let upstream = std::rc::Rc::new(upstream);
     let listener = tokio::net::TcpListener::from_std(listener(addr)).expect("a tokio listener");
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let upstream = upstream.clone();
+        let upstream = std::rc::Rc::clone(&upstream);
         tokio::task::spawn_local(async move {
             let service = service_fn(move |request| {
-                let upstream = upstream.clone();
+                let upstream = std::rc::Rc::clone(&upstream);
                 async move { Ok::<_, Infallible>(upstream.call(request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -118,7 +124,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: bench_floor deny|hyper|reqwest LISTEN [UPSTREAM] [WORKERS]";
     let mode = args.first().expect(usage).clone();
-    let addr: SocketAddr = args.get(1).expect(usage).parse().expect("LISTEN is host:port");
+    let addr: SocketAddr = args
+        .get(1)
+        .expect(usage)
+        .parse()
+        .expect("LISTEN is host:port");
     let base = args.get(2).cloned().unwrap_or_default();
     let workers = args
         .get(3)
