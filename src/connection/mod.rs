@@ -427,11 +427,6 @@ impl AccessToken {
         }
     }
 
-    /// A caller's own token, forwarded as it came; the gateway never renews it.
-    pub fn forwarded(secret: SecretString) -> Self {
-        Self::new(secret, Instant::now(), Nanos::from(0))
-    }
-
     pub fn expose(&self) -> &str {
         self.secret.expose_secret()
     }
@@ -446,10 +441,12 @@ impl AccessToken {
 pub enum CallerConnection {
     /// A connection of the registry: the gateway holds its credentials and gets its tokens.
     Registered(Arc<Connection>),
-    /// A maker's own validated Entra token, forwarded to Partner Center unchanged.
+    /// A maker's own validated Entra token, forwarded to Partner Center unchanged: `authorization` is the
+    /// `Authorization` header that presents it (`Bearer <token>`), marked sensitive. The gateway never renews
+    /// it, nor reads it again, so it is kept only as that header.
     PassThrough {
         id: ConnectionId,
-        token: AccessToken,
+        authorization: HeaderValue,
     },
 }
 

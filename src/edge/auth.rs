@@ -10,13 +10,13 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use secrecy::SecretString;
 
 use super::Gateway;
 use super::live::Snapshot;
 use super::observe::CalledOn;
 use crate::connection::bearer::BearerError;
-use crate::connection::{AccessToken, CallerConnection, Lookup, X_API_KEY};
+use crate::connection::{CallerConnection, Lookup, X_API_KEY};
+use crate::domain::ConnectionId;
 use crate::error::AppError;
 use crate::quota::QuotaState;
 use crate::telemetry::{self, Metrics};
@@ -55,25 +55,21 @@ where
         }
     };
     decisions.count(gateway, called_on.as_ref(), &admitted);
-    // Shared with the handler, and borrowed here rather than its ID cloned: with many connections, each
-    // reference count a call moves is a cache miss when taken and another when dropped.
-    let caller = Arc::new(caller);
-    let registered = match &*caller {
-        CallerConnection::Registered(connection) => Some(&connection.id),
-        CallerConnection::PassThrough { .. } => None,
-    };
     let remaining = match &admitted {
         Ok(state) => state.remaining,
         Err(refused) => refused.state.remaining,
     };
     gateway
         .activity
-        .count(registered, admitted.is_ok(), remaining);
+        .count(registered(&caller), admitted.is_ok(), remaining);
     let mut response = match admitted {
         Ok(quota) => {
+            // Shared with the handler, and its ID borrowed here rather than cloned: with many connections, each
+            // reference count a call moves is a cache miss when taken and another when dropped.
+            let caller = Arc::new(caller);
             request.extensions_mut().insert(Arc::clone(&caller));
             let mut response = next(request).await;
-            if let Some(id) = registered
+            if let Some(id) = registered(&caller)
                 && (response.status().is_client_error() || response.status().is_server_error())
             {
                 gateway.activity.error(id, response.status().as_u16());
@@ -97,6 +93,15 @@ where
         response.extensions_mut().insert(called_on);
     }
     response
+}
+
+/// The caller's connection ID when the administrator registered it: the status page keeps a record of those
+/// only.
+fn registered(caller: &CallerConnection) -> Option<&ConnectionId> {
+    match caller {
+        CallerConnection::Registered(connection) => Some(&connection.id),
+        CallerConnection::PassThrough { .. } => None,
+    }
 }
 
 /// Envoy's and Kong's three answers of a limiter: within the limit, near it (at least 80 % of what can be
@@ -229,7 +234,7 @@ async fn identify(
     match gateway.bearer.validate(token).await {
         Ok(validated) => Ok(CallerConnection::PassThrough {
             id: validated.connection,
-            token: AccessToken::forwarded(SecretString::from(token)),
+            authorization: forwarded_authorization(authorization, token),
         }),
         Err(BearerError::Invalid(message)) => Err(AppError::Unauthorized(message.into())),
         Err(BearerError::KeysUnavailable(cause)) => Err(AppError::KeysUnavailable(cause)),
@@ -290,8 +295,28 @@ fn expired_key(expired: time::OffsetDateTime) -> AppError {
     )
 }
 
+/// The `Authorization` header that forwards the maker's `token`, `Bearer <token>`: the caller's own header when
+/// it already reads so (a clone shares its bytes: a token is a kilobyte or two, which a fresh header would copy
+/// twice and check once more), else made from the token.
+fn forwarded_authorization(sent: &HeaderValue, token: &str) -> HeaderValue {
+    let mut value = match sent.as_bytes().strip_prefix(b"Bearer ") {
+        Some(rest) if rest == token.as_bytes() => sent.clone(),
+        _ => HeaderValue::try_from(format!("Bearer {token}"))
+            .expect("a token read from a header value is one"),
+    };
+    value.set_sensitive(true);
+    value
+}
+
 fn bearer_token(value: &HeaderValue) -> Option<&str> {
-    let value = value.to_str().ok()?;
+    // No header value holds a control character other than a tab (hyper and `HeaderValue` refuse them), so an
+    // ASCII one is what `to_str` accepts: checked a word at a time, where `to_str` checks each byte of a token
+    // a kilobyte or two long.
+    let bytes = value.as_bytes();
+    let value = match bytes.is_ascii() {
+        true => std::str::from_utf8(bytes).ok()?,
+        false => return None,
+    };
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -303,6 +328,17 @@ mod tests {
 
     use super::*;
     use crate::quota::QuotaLimit;
+
+    #[test]
+    fn a_makers_token_is_forwarded_as_bearer_and_the_token_whatever_the_header_looked_like() {
+        for sent in ["Bearer eyJ.a.b", "bearer eyJ.a.b", "BEARER   eyJ.a.b  "] {
+            let sent = HeaderValue::from_static(sent);
+            let token = bearer_token(&sent).unwrap();
+            let forwarded = forwarded_authorization(&sent, token);
+            assert_eq!(forwarded, "Bearer eyJ.a.b");
+            assert!(forwarded.is_sensitive());
+        }
+    }
 
     #[test]
     fn quota_headers_carry_the_policy_and_the_state() {

@@ -114,8 +114,10 @@ impl Gateway {
                 }
                 reply
             }
-            CallerConnection::PassThrough { token, .. } => {
-                self.partner_center.send(token, ctx, request).await
+            CallerConnection::PassThrough { authorization, .. } => {
+                self.partner_center
+                    .send_with(authorization, ctx, request)
+                    .await
             }
         }
     }

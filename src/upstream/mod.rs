@@ -215,6 +215,16 @@ impl PartnerCenter {
                 "token authority issued a token that is not a valid header value".into(),
             )
         })?;
+        self.send_with(bearer, ctx, request).await
+    }
+
+    /// [`Self::send`] with the `Authorization` header already made: a maker's own, forwarded.
+    pub async fn send_with(
+        &self,
+        bearer: &HeaderValue,
+        ctx: &CallContext,
+        request: UpstreamRequest<'_>,
+    ) -> Result<Reply, AppError> {
         let request_uuid = Uuid::new_v4();
         call_record::note(|r| r.request_id = Some(request_uuid));
         let request_id = uuid_header(request_uuid);

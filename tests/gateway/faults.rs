@@ -155,3 +155,61 @@ async fn the_continuation_token_travels_as_a_header_with_seek_operation_next() {
     assert_eq!(follow.url.query(), Some("size=1&seekOperation=Next"));
     assert_eq!(follow.headers["ms-continuationtoken"], "tok+/==");
 }
+
+/// A maker's own token reaches Partner Center as `Bearer <token>`, the same bytes whether the maker sent that
+/// or another spelling the gateway accepts (`bearer`, more spaces).
+#[tokio::test]
+async fn a_makers_token_reaches_partner_center_as_bearer_and_the_token_however_it_was_sent() {
+    let issuer = spawn_app().await;
+    let sandbox = issuer.sandbox().base_url();
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/customers/{SEED_CUSTOMER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":"x"}"#, "application/json"))
+        .mount(&server)
+        .await;
+    let state = tempfile::tempdir().unwrap();
+    let profile = real_profile(&server.uri(), &server.uri(), &temp_file(&state, "rt"), "").replace(
+        "[auth]\n",
+        &format!(
+            "[auth]\nissuers = [{{ issuer = \"{sandbox}/{{tenantid}}/v2.0\", jwks_uri = \"{sandbox}/common/discovery/v2.0/keys\" }}]\n"
+        ),
+    );
+    let app = spawn_toml(&profile).await;
+    let token = sign_with_sandbox_key(
+        &user_claims(&sandbox, "11111111-2222-4333-8444-555555555555"),
+        "sandbox-key-1",
+    );
+    for sent in [
+        format!("Bearer {token}"),
+        format!("bearer {token}"),
+        format!("BEARER   {token}  "),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/v1/customers/{SEED_CUSTOMER}")))
+            .header("Authorization", &sent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{sent}");
+    }
+    let forwarded: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    let expected = format!("Bearer {token}");
+    assert_eq!(forwarded.len(), 3);
+    for (sent, got) in ["Bearer", "bearer", "BEARER   "].iter().zip(&forwarded) {
+        // Only the scheme and spacing are shown on failure: the token is a kilobyte of base64.
+        assert!(
+            *got == expected,
+            "sent as {sent:?}, forwarded as {:?}…",
+            &got[..got.len().min(12)]
+        );
+    }
+}
