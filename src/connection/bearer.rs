@@ -8,11 +8,12 @@
 //! so no claim can carry the `:` that joins them, and the prefix keeps a user and an application apart even if
 //! their IDs were the same: no two identities can share a quota.
 //!
-//! A validated token is cached by its SHA-256 until it expires, so a repeat call costs one hash and one lookup.
+//! A validated token is cached by its SHA-256 until it expires, so a repeat call costs one hash and one lookup:
+//! in a plain map of the tokens seen lately, in front of the bounded moka cache.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -21,6 +22,7 @@ use governor::clock::Clock as _;
 use governor::nanos::Nanos;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use moka::Expiry;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -72,7 +74,18 @@ pub struct BearerValidator {
     allowed_tenants: Vec<String>,
     leeway_secs: u64,
     validated: moka::sync::Cache<[u8; 32], Validated>,
+    /// The validations read or made lately, in front of `validated`, in shards by digest: a repeat call is one
+    /// look-up in a plain map, where moka's also records the access for its eviction order and runs its upkeep
+    /// on the calling thread, each touching memory of its own (with thousands of makers, cache misses on every
+    /// call). `validated` stays the bounded cache of record: a shard that fills is emptied and refilled from it.
+    recent: Box<[Mutex<Recent>]>,
 }
+
+/// One shard of [`BearerValidator::recent`], by the token's digest.
+type Recent = FxHashMap<[u8; 32], Validated>;
+
+/// Shards of [`BearerValidator::recent`]: enough that the serving workers seldom meet at one lock.
+const RECENT_SHARDS: usize = 16;
 
 impl BearerValidator {
     pub fn new(
@@ -106,17 +119,39 @@ impl BearerValidator {
                 .max_capacity(VALIDATED_TOKENS)
                 .expire_after(UntilExpiry)
                 .build(),
+            recent: (0..RECENT_SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
     pub async fn validate(&self, token: &str) -> Result<Validated, BearerError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(hit) = self.validated.get(&digest) {
-            return Ok(hit);
+        let now = Instant::now();
+        if let Some(hit) = self.recent(&digest).get(&digest)
+            && hit.expires_at > now
+        {
+            return Ok(hit.clone());
         }
-        let validated = self.verify(token).await?;
-        self.validated.insert(digest, validated.clone());
+        let validated = match self.validated.get(&digest) {
+            Some(hit) => hit,
+            None => {
+                let validated = self.verify(token).await?;
+                self.validated.insert(digest, validated.clone());
+                validated
+            }
+        };
+        let mut recent = self.recent(&digest);
+        if recent.len() >= VALIDATED_TOKENS as usize / RECENT_SHARDS {
+            recent.clear();
+        }
+        recent.insert(digest, validated.clone());
         Ok(validated)
+    }
+
+    fn recent(&self, digest: &[u8; 32]) -> MutexGuard<'_, Recent> {
+        // A panic while holding a shard leaves whole entries, each true until it expires: still usable.
+        self.recent[usize::from(digest[0]) % RECENT_SHARDS]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn verify(&self, token: &str) -> Result<Validated, BearerError> {
@@ -386,6 +421,49 @@ mod tests {
             idtyp: idtyp.map(str::to_owned),
             scp: scp.map(str::to_owned),
         }
+    }
+
+    #[tokio::test]
+    async fn a_validation_kept_in_front_of_the_cache_is_served_until_it_expires_and_never_after() {
+        let validator = BearerValidator::new(
+            reqwest::Client::new(),
+            vec![],
+            vec![],
+            vec![],
+            60,
+            Clock::manual(),
+        );
+        let remember = |token: &str, expires_at: Instant| {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let id = ConnectionId::parse("kept").unwrap();
+            validator.recent(&digest).insert(
+                digest,
+                Validated {
+                    connection: id,
+                    expires_at,
+                },
+            );
+        };
+        let now = Instant::now();
+        remember("fresh", now + Duration::from_secs(60));
+        assert_eq!(
+            validator
+                .validate("fresh")
+                .await
+                .unwrap()
+                .connection
+                .as_str(),
+            "kept"
+        );
+        // Expired: not served, so the token is checked again, and this one is no JWT.
+        remember(
+            "stale",
+            now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
+        );
+        assert!(matches!(
+            validator.validate("stale").await,
+            Err(BearerError::Invalid(_))
+        ));
     }
 
     #[test]
