@@ -267,7 +267,10 @@ def side_by_side(args, results):
             if args.baseline:
                 order.insert(1, "baseline")
             if args.floor:
-                order += [target for target, _, _ in FLOORS.get(name, [])]
+                # First in one round, last in the next, as gateway and nginx alternate, so that a drift over a
+                # round (nginx's calls/s vary the most) does not always fall on the floor's side.
+                floors = [target for target, _, _ in FLOORS.get(name, [])]
+                order = floors + order if round_ % 2 == 0 else order + floors
             for target in order:
                 floor = next((mode for t, mode, _ in FLOORS.get(name, []) if t == target), None)
                 if floor:

@@ -443,7 +443,8 @@ pub enum CallerConnection {
     Registered(Arc<Connection>),
     /// A maker's own validated Entra token, forwarded to Partner Center unchanged: `authorization` is the
     /// `Authorization` header that presents it (`Bearer <token>`), marked sensitive. The gateway never renews
-    /// it, nor reads it again, so it is kept only as that header.
+    /// it, nor reads it again, so it is kept only as that header: not in a `secrecy` type, since reqwest takes a
+    /// `HeaderValue` (see [`AccessToken`]'s own header), and dropped with the call.
     PassThrough {
         id: ConnectionId,
         authorization: HeaderValue,

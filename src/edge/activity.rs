@@ -69,19 +69,37 @@ impl Ring {
     }
 
     fn count(&mut self, minute: i32, admitted: bool) {
-        if self.current.minute != minute {
-            if self.current.minute != i32::MIN {
-                self.past[Self::slot(self.current.minute)] = self.current;
+        let slot = match minute.cmp(&self.current.minute) {
+            std::cmp::Ordering::Equal => &mut self.current,
+            std::cmp::Ordering::Greater => {
+                if self.current.minute != i32::MIN {
+                    self.past[Self::slot(self.current.minute)] = self.current;
+                }
+                self.current = Slot {
+                    minute,
+                    ..Slot::EMPTY
+                };
+                &mut self.current
             }
-            self.current = Slot {
-                minute,
-                ..Slot::EMPTY
-            };
-        }
+            // A call stamped before the current minute (another worker took the next minute's lock first, or
+            // the clock stepped back) counts in its own minute's slot, so neither minute loses its counts.
+            std::cmp::Ordering::Less if self.current.minute - minute < MINUTES as i32 => {
+                let slot = &mut self.past[Self::slot(minute)];
+                if slot.minute != minute {
+                    *slot = Slot {
+                        minute,
+                        ..Slot::EMPTY
+                    };
+                }
+                slot
+            }
+            // Older than the hour the page shows.
+            std::cmp::Ordering::Less => return,
+        };
         if admitted {
-            self.current.admitted = self.current.admitted.saturating_add(1);
+            slot.admitted = slot.admitted.saturating_add(1);
         } else {
-            self.current.refused = self.current.refused.saturating_add(1);
+            slot.refused = slot.refused.saturating_add(1);
         }
     }
 
@@ -140,7 +158,7 @@ impl Summary {
 #[derive(Default)]
 struct Shard {
     total: Ring,
-    /// Boxed, so the table stays a few words an entry (a record is 800 bytes) and a look-up among many
+    /// Boxed, so the table stays a few words an entry (a record is 832 bytes) and a look-up among many
     /// connections touches the table and the one record, not a table of records.
     connections: HashMap<ConnectionId, Box<Record>>,
 }
@@ -260,7 +278,8 @@ mod tests {
     fn what_every_call_writes_shares_the_records_first_cache_line() {
         let current = std::mem::offset_of!(Record, ring) + std::mem::offset_of!(Ring, current);
         assert!(current + std::mem::size_of::<Slot>() <= 64, "{current}");
-        assert!(std::mem::offset_of!(Record, remaining) + 24 <= 64);
+        let remaining = std::mem::offset_of!(Record, remaining);
+        assert!(remaining + std::mem::size_of::<Option<(u32, OffsetDateTime)>>() <= 64);
         assert_eq!(std::mem::align_of::<Record>(), 64);
     }
 
@@ -288,12 +307,40 @@ mod tests {
                 }
             ]
         );
-        // Sixty minutes on, the slot of the first minute is the current minute's: its old counts are gone.
+        // Sixty minutes after the second, its slot is read from the ring under its stamp, and the first
+        // minute's, out of the hour, is not read at all.
         clock.advance(Duration::from_secs(59 * 60));
         activity.count(Some(&id), true, 4);
         let summary = activity.of(&id);
         assert_eq!((summary.admitted(), summary.refused()), (1, 1));
+        clock.advance(Duration::from_secs(60));
+        let summary = activity.of(&id);
+        assert_eq!((summary.admitted(), summary.refused()), (1, 0));
         assert_eq!(activity.total().iter().map(|m| m.admitted).sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn a_call_stamped_before_the_current_minute_counts_in_its_own() {
+        let mut ring = Ring::default();
+        ring.count(101, true);
+        ring.count(100, false);
+        ring.count(101, true);
+        ring.count(30, true);
+        let hour = ring.last_hour(101);
+        assert_eq!(
+            hour[MINUTES - 2..],
+            [
+                Minute {
+                    admitted: 0,
+                    refused: 1
+                },
+                Minute {
+                    admitted: 2,
+                    refused: 0
+                }
+            ]
+        );
+        assert_eq!(hour.iter().map(|m| m.admitted + m.refused).sum::<u64>(), 3);
     }
 
     #[test]
