@@ -84,6 +84,11 @@ pub struct BearerValidator {
     recent: Box<[Mutex<Recent>]>,
 }
 
+/// What the validations are kept under: the token's SHA-256, so no token is kept in memory.
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// One shard of [`BearerValidator::recent`], by the token's digest.
 type Recent = FxHashMap<[u8; 32], Validated>;
 
@@ -127,7 +132,7 @@ impl BearerValidator {
     }
 
     pub async fn validate(&self, token: &str) -> Result<Validated, BearerError> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = digest(token);
         let now = Instant::now();
         if let Some(hit) = self.recent(&digest).get(&digest)
             && hit.expires_at > now
@@ -426,18 +431,23 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_validation_kept_in_front_of_the_cache_is_served_until_it_expires_and_never_after() {
-        let validator = BearerValidator::new(
+    /// A validator trusting no issuer: only what its caches hold is valid.
+    fn validator() -> BearerValidator {
+        BearerValidator::new(
             reqwest::Client::new(),
             vec![],
             vec![],
             vec![],
             60,
             Clock::manual(),
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn a_validation_kept_in_front_of_the_cache_is_served_until_it_expires_and_never_after() {
+        let validator = validator();
         let remember = |token: &str, expires_at: Instant| {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let digest = digest(token);
             let id = ConnectionId::parse("kept").unwrap();
             validator.recent(&digest).insert(
                 digest,
@@ -471,15 +481,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_front_of_the_cache_stays_within_its_bound() {
-        let validator = BearerValidator::new(
-            reqwest::Client::new(),
-            vec![],
-            vec![],
-            vec![],
-            60,
-            Clock::manual(),
-        );
-        let digest: [u8; 32] = Sha256::digest(b"in moka").into();
+        let validator = validator();
+        let digest = digest("in moka");
         let valid = Validated {
             connection: ConnectionId::parse("kept").unwrap(),
             expires_at: Instant::now() + Duration::from_secs(60),

@@ -203,16 +203,17 @@ impl Activity {
     /// `remaining` the quota left after the call.
     pub fn count(&self, registered: Option<&ConnectionId>, admitted: bool, remaining: u32) {
         let now = self.clock.now_utc();
+        let this_minute = minute(now);
         // A pass-through call counts in its worker's shard, so that those too spread over the shards.
         let index = registered.map_or_else(crate::worker::current, Self::shard_of);
         let mut shard = self.shard(index);
-        shard.total.count(minute(now), admitted);
+        shard.total.count(this_minute, admitted);
         if let Some(id) = registered {
             let record = match shard.connections.get_mut(id) {
                 Some(record) => record,
                 None => shard.connections.entry(id.clone()).or_default(),
             };
-            record.ring.count(minute(now), admitted);
+            record.ring.count(this_minute, admitted);
             record.remaining = Some((remaining, now));
         }
     }

@@ -378,7 +378,7 @@ impl Application {
         reloader.abort();
         gateway_tokens.settle(SETTLE_EXCHANGES).await;
         // After the exchanges: one still writing its refresh token when `settle` gave up is waited for here.
-        workers.stop(SETTLE_EXCHANGES).await;
+        workers.stop().await;
         evictor.abort();
         upkeep.abort();
         if let Some(server) = metrics_server {

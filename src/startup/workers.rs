@@ -23,6 +23,8 @@ pub struct Workers {
     stops: Vec<oneshot::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
     next: AtomicUsize,
+    /// How long each worker waits, once stopped, for the blocking work its calls started.
+    grace: Duration,
 }
 
 impl Workers {
@@ -34,6 +36,7 @@ impl Workers {
             stops: Vec::with_capacity(count),
             threads: Vec::with_capacity(count),
             next: AtomicUsize::new(0),
+            grace,
         };
         for index in 1..=count.max(1) {
             let runtime = Builder::new_current_thread().enable_all().build()?;
@@ -64,7 +67,8 @@ impl Workers {
 
     /// Stops every worker and waits for their threads to end, so the process does not exit while one is still
     /// writing a refresh token; at most the `grace` they were started with, and a second more.
-    pub async fn stop(mut self, grace: Duration) {
+    pub async fn stop(mut self) {
+        let grace = self.grace;
         for stop in self.stops.drain(..) {
             let _ = stop.send(());
         }
